@@ -1,0 +1,468 @@
+/* swprof — the command line tool: record without a server, analyze collapsed stacks, and work
+ * with a data directory (processes, tasks, schedules, analysis, import, run). */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "swprof/swprof.h"
+
+static const char *prog = "swprof";
+
+static const char usage_main[] =
+	"usage: swprof COMMAND [OPTIONS]\n"
+	"\n"
+	"Profiling without a server:\n"
+	"  record --pid PID --duration SECONDS [--freq HZ] [--format folded|json]\n"
+	"                          profile a process with eBPF and print its stacks\n"
+	"  tree [FILE]             read collapsed stacks (\"a;b;c_[k] COUNT\" lines) from FILE or\n"
+	"                          stdin and print the analysis JSON the GraphQL API returns\n"
+	"\n"
+	"Working with a data directory (--data DIR, default $SWPROF_DATA_DIR or ./data):\n"
+	"  run [--rule REGEX=SERVICE]... [--freq HZ] [--flush-ms MS] [--scan-ms MS]\n"
+	"                          discover processes and run due tasks until SIGINT/SIGTERM\n"
+	"  processes [--service ID] [--instance ID] [--process ID]\n"
+	"  services [--layer LAYER]\n"
+	"  register --pid PID --service NAME [--process NAME] [--instance NAME] [--label L]...\n"
+	"  create (--process ID | --service ID [--label L]...) --duration SECONDS [--start MS]\n"
+	"  tasks [--service ID] [--instance ID] [--process ID]\n"
+	"  schedules --task ID [--from MS --to MS]\n"
+	"  analyze (--task ID | --schedule ID...) [--from MS] [--to MS]\n"
+	"  import --task ID [--process ID] [--time MS] [FILE]\n"
+	"  stats\n"
+	"\n"
+	"Every command takes --help. Query commands print JSON shaped as the GraphQL fields.\n";
+
+static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int fail(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fprintf(stderr, "%s: ", prog);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+	return 2;
+}
+
+static int lib_fail(const char *what, int r)
+{
+	const char *why = swp_last_error();
+	return fail("%s: %s", what, *why ? why : swp_strerror(r)), 1;
+}
+
+static void log_stderr(int level, const char *msg, void *ctx)
+{
+	static const char *names[] = {"debug", "info", "warn", "error"};
+	fprintf(stderr, "swprof %s: %s\n", names[level & 3], msg);
+}
+
+static bool parse_i64(const char *s, int64_t *out)
+{
+	if (!s || !*s)
+		return false;
+	char *end;
+	errno = 0;
+	long long v = strtoll(s, &end, 10);
+	if (errno || *end)
+		return false;
+	*out = v;
+	return true;
+}
+
+static int read_all(const char *path, struct swp_buf *b)
+{
+	FILE *f = path && strcmp(path, "-") != 0 ? fopen(path, "r") : stdin;
+	if (!f)
+		return fail("cannot open %s: %s", path, strerror(errno));
+	char tmp[65536];
+	size_t n;
+	while ((n = fread(tmp, 1, sizeof(tmp), f)) > 0) {
+		if (b->len + n + 1 > b->cap) {
+			size_t cap = b->cap ? b->cap * 2 : sizeof(tmp) * 2;
+			while (cap < b->len + n + 1)
+				cap *= 2;
+			char *d = realloc(b->data, cap);
+			if (!d)
+				return fail("out of memory");
+			b->data = d;
+			b->cap = cap;
+		}
+		memcpy(b->data + b->len, tmp, n);
+		b->len += n;
+		b->data[b->len] = 0;
+	}
+	int err = ferror(f);
+	if (f != stdin)
+		fclose(f);
+	return err ? fail("cannot read %s", path ? path : "stdin") : 0;
+}
+
+static int print_buf(struct swp_buf *b)
+{
+	if (b->len) {
+		fwrite(b->data, 1, b->len, stdout);
+		if (b->data[b->len - 1] != '\n')
+			fputc('\n', stdout);
+	}
+	swp_buf_free(b);
+	return 0;
+}
+
+/* ---- options shared by the data-directory commands ---- */
+
+enum {
+	O_HELP = 'h',
+	O_DATA = 1000, O_PID, O_DURATION, O_FREQ, O_FORMAT, O_SERVICE, O_INSTANCE, O_PROCESS, O_LABEL, O_START,
+	O_TASK, O_SCHEDULE, O_FROM, O_TO, O_TIME, O_RULE, O_FLUSH, O_SCAN, O_LAYER,
+};
+
+static const struct option long_opts[] = {
+	{"help", no_argument, 0, O_HELP},         {"data", required_argument, 0, O_DATA},
+	{"pid", required_argument, 0, O_PID},     {"duration", required_argument, 0, O_DURATION},
+	{"freq", required_argument, 0, O_FREQ},   {"format", required_argument, 0, O_FORMAT},
+	{"service", required_argument, 0, O_SERVICE}, {"instance", required_argument, 0, O_INSTANCE},
+	{"process", required_argument, 0, O_PROCESS}, {"label", required_argument, 0, O_LABEL},
+	{"start", required_argument, 0, O_START}, {"task", required_argument, 0, O_TASK},
+	{"schedule", required_argument, 0, O_SCHEDULE}, {"from", required_argument, 0, O_FROM},
+	{"to", required_argument, 0, O_TO},       {"time", required_argument, 0, O_TIME},
+	{"rule", required_argument, 0, O_RULE},   {"flush-ms", required_argument, 0, O_FLUSH},
+	{"scan-ms", required_argument, 0, O_SCAN}, {"layer", required_argument, 0, O_LAYER},
+	{0, 0, 0, 0},
+};
+
+#define MAX_MULTI 64
+
+struct args {
+	const char *data, *format, *service, *instance, *process, *task, *layer;
+	int64_t pid, duration, freq, start, from, to, time, flush, scan;
+	bool has_pid, has_duration, has_from, has_to;
+	const char *labels[MAX_MULTI + 1];
+	int n_labels;
+	const char *schedules[MAX_MULTI + 1];
+	int n_schedules;
+	const char *rules[MAX_MULTI + 1];
+	int n_rules;
+	const char *file;
+	bool help;
+};
+
+static int parse_args(int argc, char **argv, struct args *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->data = getenv("SWPROF_DATA_DIR");
+	if (!a->data || !*a->data)
+		a->data = "./data";
+	optind = 1;
+	opterr = 0;
+	int c;
+	while ((c = getopt_long(argc, argv, "h", long_opts, NULL)) != -1) {
+		int64_t *num = NULL;
+		switch (c) {
+		case O_HELP: a->help = true; break;
+		case O_DATA: a->data = optarg; break;
+		case O_FORMAT: a->format = optarg; break;
+		case O_SERVICE: a->service = optarg; break;
+		case O_INSTANCE: a->instance = optarg; break;
+		case O_PROCESS: a->process = optarg; break;
+		case O_TASK: a->task = optarg; break;
+		case O_LAYER: a->layer = optarg; break;
+		case O_PID: num = &a->pid; a->has_pid = true; break;
+		case O_DURATION: num = &a->duration; a->has_duration = true; break;
+		case O_FREQ: num = &a->freq; break;
+		case O_START: num = &a->start; break;
+		case O_FROM: num = &a->from; a->has_from = true; break;
+		case O_TO: num = &a->to; a->has_to = true; break;
+		case O_TIME: num = &a->time; break;
+		case O_FLUSH: num = &a->flush; break;
+		case O_SCAN: num = &a->scan; break;
+		case O_LABEL:
+		case O_SCHEDULE:
+		case O_RULE: {
+			const char **v = c == O_LABEL ? a->labels : c == O_SCHEDULE ? a->schedules : a->rules;
+			int *n = c == O_LABEL ? &a->n_labels : c == O_SCHEDULE ? &a->n_schedules : &a->n_rules;
+			if (*n == MAX_MULTI)
+				return fail("too many %s options (at most %d)", argv[optind - 1], MAX_MULTI);
+			v[(*n)++] = optarg;
+			break;
+		}
+		case ':':
+			return fail("option %s needs a value", argv[optind - 1]);
+		default:
+			return fail("unknown option %s (see --help)", argv[optind - 1]);
+		}
+		if (num && !parse_i64(optarg, num))
+			return fail("%s expects an integer, got \"%s\"", argv[optind - 2 >= 0 ? optind - 2 : 0], optarg);
+	}
+	if (optind < argc)
+		a->file = argv[optind++];
+	if (optind < argc)
+		return fail("unexpected argument \"%s\"", argv[optind]);
+	return 0;
+}
+
+static int open_core(const struct args *a, bool profiling, const struct swp_rule *rules, size_t n_rules, swp_core **c)
+{
+	struct swp_config cfg = {.sz = sizeof(cfg), .data_dir = a->data, .profiling = profiling,
+				 .frequency = (int)a->freq, .flush_interval_ms = (int)a->flush,
+				 .scan_interval_ms = (int)a->scan, .rules = rules, .n_rules = n_rules};
+	int r = swp_core_open(&cfg, c);
+	return r ? lib_fail(a->data, r) : 0;
+}
+
+/* ---- commands ---- */
+
+static int cmd_record(const struct args *a)
+{
+	if (a->help)
+		return printf("usage: swprof record --pid PID --duration SECONDS [--freq HZ] [--format folded|json]\n"
+			      "Profiles every thread of PID on every CPU (needs root) and prints collapsed stacks\n"
+			      "(--format folded, the default) or the analysis JSON.\n"),
+		       0;
+	if (!a->has_pid || a->pid <= 0)
+		return fail("record needs --pid PID");
+	if (!a->has_duration || a->duration < 1 || a->duration > 86400)
+		return fail("record needs --duration SECONDS (1 to 86400)");
+	static volatile int stop;
+	struct swp_record_req q = {.sz = sizeof(q), .pid = (int)a->pid, .duration_s = (int)a->duration,
+				   .frequency = (int)a->freq, .format = a->format ? a->format : "folded",
+				   .stop = &stop};
+	struct swp_buf out = {0};
+	int r = swp_record(&q, &out);
+	if (r) {
+		swp_buf_free(&out);
+		return lib_fail("record", r);
+	}
+	return print_buf(&out);
+}
+
+static int cmd_tree(const struct args *a)
+{
+	if (a->help)
+		return printf("usage: swprof tree [FILE]\nReads collapsed stacks (\"root;...;leaf COUNT\" per line, a frame ending\n"
+			      "in _[k] is a kernel frame) and prints {\"tip\":...,\"trees\":[...]}.\n"),
+		       0;
+	struct swp_buf in = {0}, out = {0};
+	int r = read_all(a->file, &in);
+	if (r)
+		return r;
+	r = swp_analyze_folded(in.data ? in.data : "", in.len, &out);
+	swp_buf_free(&in);
+	if (r) {
+		swp_buf_free(&out);
+		return lib_fail("tree", r);
+	}
+	return print_buf(&out);
+}
+
+static volatile sig_atomic_t stop_run;
+static void on_signal(int sig)
+{
+	stop_run = 1;
+}
+
+static int cmd_run(const struct args *a)
+{
+	if (a->help)
+		return printf("usage: swprof run [--data DIR] [--rule REGEX=SERVICE]... [--freq HZ] [--flush-ms MS] [--scan-ms MS]\n"
+			      "Discovers processes whose command line matches a rule, runs due tasks with the eBPF\n"
+			      "profiler and writes their samples until SIGINT or SIGTERM.\n"),
+		       0;
+	struct swp_rule rules[MAX_MULTI];
+	char *copies[MAX_MULTI] = {0};
+	for (int i = 0; i < a->n_rules; i++) {
+		copies[i] = strdup(a->rules[i]);
+		char *eq = strrchr(copies[i], '=');
+		if (!eq || eq == copies[i] || !eq[1])
+			return fail("--rule expects REGEX=SERVICE, got \"%s\"", a->rules[i]);
+		*eq = 0;
+		rules[i] = (struct swp_rule){.sz = sizeof(struct swp_rule), .cmd_regex = copies[i], .service = eq + 1};
+	}
+	swp_core *c;
+	int r = open_core(a, true, rules, (size_t)a->n_rules, &c);
+	if (r)
+		return r;
+	struct sigaction sa = {.sa_handler = on_signal};
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	fprintf(stderr, "swprof: running on %s; SIGINT or SIGTERM stops\n", a->data);
+	while (!stop_run)
+		pause();
+	swp_core_close(c);
+	for (int i = 0; i < a->n_rules; i++)
+		free(copies[i]);
+	return 0;
+}
+
+static int with_core(const struct args *a, int (*fn)(const struct args *, swp_core *))
+{
+	swp_core *c;
+	int r = open_core(a, false, NULL, 0, &c);
+	if (r)
+		return r;
+	r = fn(a, c);
+	swp_core_close(c);
+	return r;
+}
+
+static int finish(int r, const char *what, struct swp_buf *out)
+{
+	if (r) {
+		swp_buf_free(out);
+		return lib_fail(what, r);
+	}
+	return print_buf(out);
+}
+
+static int do_processes(const struct args *a, swp_core *c)
+{
+	struct swp_buf out = {0};
+	return finish(swp_processes_json(c, a->service, a->instance, a->process, &out), "processes", &out);
+}
+
+static int do_services(const struct args *a, swp_core *c)
+{
+	struct swp_buf out = {0};
+	return finish(swp_services_json(c, a->layer, &out), "services", &out);
+}
+
+static int do_register(const struct args *a, swp_core *c)
+{
+	if (!a->has_pid || !a->service)
+		return fail("register needs --pid PID and --service NAME");
+	struct swp_process_spec s = {.sz = sizeof(s), .pid = (int)a->pid, .service = a->service,
+				     .instance = a->instance, .process = a->process,
+				     .labels = a->n_labels ? a->labels : NULL};
+	struct swp_buf out = {0};
+	return finish(swp_process_register(c, &s, &out), "register", &out);
+}
+
+static int do_create(const struct args *a, swp_core *c)
+{
+	if (!a->process == !a->service)
+		return fail("create needs exactly one of --process ID or --service ID");
+	if (!a->has_duration)
+		return fail("create needs --duration SECONDS");
+	struct swp_task_create q = {.sz = sizeof(q), .has_finder = a->process != NULL,
+				    .finder_type = a->process ? "PROCESS_ID" : NULL, .process_id = a->process,
+				    .service_id = a->service, .labels = a->labels, .start_time_ms = a->start,
+				    .duration_s = a->duration, .target_type = "ON_CPU"};
+	struct swp_buf out = {0};
+	int r = swp_task_create(c, &q, &out);
+	if (r == 0 && strstr(out.data, "\"status\":false")) {
+		print_buf(&out);
+		return 1;
+	}
+	return finish(r, "create", &out);
+}
+
+static int do_tasks(const struct args *a, swp_core *c)
+{
+	static const char *const fixed[] = {"FIXED_TIME", NULL};
+	struct swp_task_query q = {.sz = sizeof(q), .service_id = a->service, .instance_id = a->instance,
+				   .process_id = a->process,
+				   .trigger_type = (a->service || a->instance || a->process) ? NULL : fixed[0]};
+	struct swp_buf out = {0};
+	return finish(swp_tasks_json(c, &q, &out), "tasks", &out);
+}
+
+static int do_schedules(const struct args *a, swp_core *c)
+{
+	if (!a->task)
+		return fail("schedules needs --task ID");
+	struct swp_buf out = {0};
+	return finish(swp_schedules_json(c, a->task, a->from, a->has_to ? a->to : (a->has_from ? INT64_MAX : 0), &out),
+		      "schedules", &out);
+}
+
+static int do_analyze(const struct args *a, swp_core *c)
+{
+	if (!a->task == !a->n_schedules)
+		return fail("analyze needs --task ID or at least one --schedule ID");
+	struct swp_time_range range = {a->has_from ? a->from : 0, a->has_to ? a->to : INT64_MAX / 2};
+	struct swp_analyze_req q = {.sz = sizeof(q), .task_id = a->task, .schedule_ids = a->schedules,
+				    .n_schedule_ids = (size_t)a->n_schedules, .ranges = &range, .n_ranges = 1};
+	struct swp_buf out = {0};
+	return finish(swp_analyze(c, &q, &out), "analyze", &out);
+}
+
+static int do_import(const struct args *a, swp_core *c)
+{
+	if (!a->task)
+		return fail("import needs --task ID");
+	struct swp_buf in = {0}, out = {0};
+	int r = read_all(a->file, &in);
+	if (r)
+		return r;
+	struct swp_import_req q = {.sz = sizeof(q), .task_id = a->task, .process_id = a->process, .time_ms = a->time,
+				   .text = in.data ? in.data : "", .len = in.len};
+	r = swp_import_folded(c, &q, &out);
+	swp_buf_free(&in);
+	return finish(r, "import", &out);
+}
+
+static int do_stats(const struct args *a, swp_core *c)
+{
+	struct swp_buf out = {0};
+	return finish(swp_core_stats_json(c, &out), "stats", &out);
+}
+
+struct command {
+	const char *name;
+	int (*fn)(const struct args *, swp_core *); /* with a core */
+	int (*plain)(const struct args *);           /* without */
+	const char *help;
+};
+
+static const struct command commands[] = {
+	{"record", NULL, cmd_record, NULL},
+	{"tree", NULL, cmd_tree, NULL},
+	{"run", NULL, cmd_run, NULL},
+	{"processes", do_processes, NULL, "usage: swprof processes [--data DIR] [--service ID] [--instance ID] [--process ID]\n"},
+	{"services", do_services, NULL, "usage: swprof services [--data DIR] [--layer LAYER]\n"},
+	{"register", do_register, NULL,
+	 "usage: swprof register [--data DIR] --pid PID --service NAME [--process NAME] [--instance NAME] [--label L]...\n"},
+	{"create", do_create, NULL,
+	 "usage: swprof create [--data DIR] (--process ID | --service ID [--label L]...) --duration SECONDS [--start MS]\n"
+	 "Creates an ON_CPU FIXED_TIME task; `swprof run` (or the server) on the same data directory runs it.\n"},
+	{"tasks", do_tasks, NULL, "usage: swprof tasks [--data DIR] [--service ID] [--instance ID] [--process ID]\n"},
+	{"schedules", do_schedules, NULL, "usage: swprof schedules [--data DIR] --task ID [--from MS --to MS]\n"},
+	{"analyze", do_analyze, NULL,
+	 "usage: swprof analyze [--data DIR] (--task ID | --schedule ID...) [--from MS] [--to MS]\n"},
+	{"import", do_import, NULL,
+	 "usage: swprof import [--data DIR] --task ID [--process ID] [--time MS] [FILE]\n"
+	 "Imports collapsed stacks as a new schedule of the task.\n"},
+	{"stats", do_stats, NULL, "usage: swprof stats [--data DIR]\n"},
+};
+
+int main(int argc, char **argv)
+{
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
+		fputs(usage_main, argc < 2 ? stderr : stdout);
+		return argc < 2 ? 2 : 0;
+	}
+	swp_set_log(log_stderr, NULL, getenv("SWPROF_DEBUG") ? SWP_LOG_DEBUG : SWP_LOG_INFO);
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		const struct command *cmd = &commands[i];
+		if (strcmp(argv[1], cmd->name) != 0)
+			continue;
+		struct args a;
+		int r = parse_args(argc - 1, argv + 1, &a);
+		if (r)
+			return r;
+		if (cmd->plain)
+			return cmd->plain(&a);
+		if (a.help)
+			return fputs(cmd->help, stdout), 0;
+		if (a.file && cmd->fn != do_import)
+			return fail("unexpected argument \"%s\"", a.file);
+		return with_core(&a, cmd->fn);
+	}
+	return fail("unknown command \"%s\" (see swprof --help)", argv[1]);
+}

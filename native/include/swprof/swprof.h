@@ -1,0 +1,216 @@
+/*
+ * swprof — public C API of the native core.
+ *
+ * One `swp_core` owns a data directory (embedded RocksDB), the process registry, the task
+ * scheduler and, when profiling is enabled, the eBPF on-CPU profiler. Every query returns one
+ * JSON document in a caller-owned `swp_buf`, shaped exactly as the GraphQL field of the same
+ * name answers it, so a host (the CLI, the JNI shim) crosses once per field.
+ *
+ * Conventions: functions return 0 or a negative errno; a failure leaves a one-line reason in
+ * swp_last_error() (thread-local). Strings are UTF-8 and NUL-terminated. Every options struct
+ * begins with `size_t sz` (set it to sizeof the struct) so the API can grow.
+ * All functions on one core are safe to call from several threads at once.
+ */
+#ifndef SWPROF_SWPROF_H
+#define SWPROF_SWPROF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SWP_API __attribute__((visibility("default")))
+
+/* Version of the on-disk format this build reads and writes. */
+#define SWP_STORE_FORMAT 1
+
+typedef struct swp_core swp_core;
+
+/* ---- errors and logging ------------------------------------------------------------------ */
+
+/* The reason of the last failure in this thread (never NULL; "" when none). */
+SWP_API const char *swp_last_error(void);
+/* Text of a negative errno returned by this library. */
+SWP_API const char *swp_strerror(int err);
+
+enum swp_log_level { SWP_LOG_DEBUG = 0, SWP_LOG_INFO = 1, SWP_LOG_WARN = 2, SWP_LOG_ERROR = 3 };
+typedef void (*swp_log_fn)(int level, const char *msg, void *ctx);
+/* The library never prints; it calls this (process-wide, may be called from any thread). */
+SWP_API void swp_set_log(swp_log_fn fn, void *ctx, int min_level);
+
+/* ---- growable result buffer --------------------------------------------------------------- */
+
+struct swp_buf {
+	char *data; /* NUL-terminated JSON (or text) once a call succeeds */
+	size_t len; /* bytes used, without the NUL */
+	size_t cap; /* bytes allocated */
+};
+SWP_API void swp_buf_free(struct swp_buf *b);
+
+/* ---- opening a core ------------------------------------------------------------------------ */
+
+/* A discovery rule: a process whose full command line matches `cmd_regex` (POSIX extended)
+ * is registered as a process of `service`. Templates may use {exe} (executable base name),
+ * {pid}, and {1}..{9} (regex groups). */
+struct swp_rule {
+	size_t sz;
+	const char *cmd_regex;
+	const char *service;        /* template; required */
+	const char *instance;       /* template; NULL = host name */
+	const char *process;        /* template; NULL = "{exe}" */
+	const char *layer;          /* NULL = "OS_LINUX" */
+	const char *const *labels;  /* NULL-terminated; NULL or empty = { process name } */
+};
+
+struct swp_config {
+	size_t sz;
+	const char *data_dir;          /* required; created if missing */
+	int frequency;                 /* sampling Hz, 1..1000; 0 = 99 */
+	int flush_interval_ms;         /* 0 = 1000 */
+	int scan_interval_ms;          /* process rescan; 0 = 5000, <0 = never rescan by itself */
+	int profiling;                 /* 1 = run the scheduler and the BPF profiler */
+	const struct swp_rule *rules;  /* discovery rules */
+	size_t n_rules;
+	const char *host_ip;           /* process attribute host_ip; NULL = detected */
+	const char *host_name;         /* default instance name; NULL = gethostname() */
+};
+
+/* Opens (or creates) the store in cfg->data_dir. A store with another format is refused
+ * (-EPROTO with the reason in swp_last_error()). With cfg->profiling the scheduler thread
+ * starts: it rescans processes and runs tasks whose window is open. */
+SWP_API int swp_core_open(const struct swp_config *cfg, swp_core **out);
+/* Stops profiling (with a last flush), closes the store. NULL is accepted. */
+SWP_API void swp_core_close(swp_core *core);
+
+/* ---- processes (PROTOCOL.md §2 and §5) ---------------------------------------------------- */
+
+/* Rescans /proc now with the configured rules. */
+SWP_API int swp_processes_rescan(swp_core *core);
+
+/* Registers (or refreshes) one local process by pid with explicit names, as a rule would.
+ * Writes the process JSON object to out (out may be NULL). */
+struct swp_process_spec {
+	size_t sz;
+	int pid;
+	const char *service;
+	const char *instance;    /* NULL = host name */
+	const char *process;     /* NULL = executable base name */
+	const char *layer;       /* NULL = OS_LINUX */
+	const char *const *labels; /* NULL-terminated; NULL = { process name } */
+};
+SWP_API int swp_process_register(swp_core *core, const struct swp_process_spec *spec, struct swp_buf *out);
+
+/* [{id,name,group,shortName,layers,normal}] of services, optionally only those of `layer`. */
+SWP_API int swp_services_json(swp_core *core, const char *layer, struct swp_buf *out);
+/* [{id,name,attributes,language,instanceUUID,layer}] of a service's instances. */
+SWP_API int swp_instances_json(swp_core *core, const char *service_id, struct swp_buf *out);
+/* [process] filtered by any non-NULL, non-empty argument. */
+SWP_API int swp_processes_json(swp_core *core, const char *service_id, const char *instance_id,
+			       const char *process_id, struct swp_buf *out);
+/* One process object, or `null` when unknown. */
+SWP_API int swp_process_json(swp_core *core, const char *process_id, struct swp_buf *out);
+
+/* ---- tasks and schedules ------------------------------------------------------------------ */
+
+/* Both generations of createEBPFProfilingFixedTimeTask. has_* flags say which input fields the
+ * request carried (GraphQL absent vs present). Answers {"status","errorReason","id"}; a
+ * rejected request is not an error of the call (returns 0 with status false). */
+struct swp_task_create {
+	size_t sz;
+	int has_finder;               /* seed: processFinder present */
+	const char *finder_type;      /* seed: "PROCESS_ID" or NULL */
+	const char *process_id;       /* seed */
+	const char *service_id;       /* current */
+	const char *const *labels;    /* current: NULL-terminated; NULL or empty = every process */
+	int64_t start_time_ms;        /* <= 0 = now */
+	int64_t duration_s;
+	const char *target_type;      /* "ON_CPU", "OFF_CPU", "NETWORK"; NULL = absent */
+	int64_t now_ms;               /* 0 = the clock; tests pin it */
+};
+SWP_API int swp_task_create(swp_core *core, const struct swp_task_create *req, struct swp_buf *out);
+
+/* queryEBPFProfilingTasks for both generations; NULL or "" fields are absent. When no field at
+ * all is given the call fails with -EINVAL "please provide the task condition". Newest first. */
+struct swp_task_query {
+	size_t sz;
+	const char *service_id;
+	const char *instance_id;
+	const char *process_id;
+	const char *finder_type;
+	const char *const *targets;   /* NULL-terminated target types, NULL = any */
+	const char *trigger_type;     /* "FIXED_TIME" or NULL */
+	int64_t start_ms, end_ms;     /* tasks created in [start,end]; both 0 = any */
+};
+SWP_API int swp_tasks_json(swp_core *core, const struct swp_task_query *q, struct swp_buf *out);
+
+/* queryPrepareCreateEBPFProfilingTaskData: {"couldProfiling":bool,"processLabels":[...]} for the
+ * processes of a service (couldProfiling: the service has at least one process). */
+SWP_API int swp_task_prepare_json(swp_core *core, const char *service_id, struct swp_buf *out);
+
+/* Schedules of a task whose start lies in [start_ms, end_ms] (both 0 = all), newest first. */
+SWP_API int swp_schedules_json(swp_core *core, const char *task_id, int64_t start_ms, int64_t end_ms,
+			       struct swp_buf *out);
+
+/* ---- analysis ------------------------------------------------------------------------------ */
+
+struct swp_time_range {
+	int64_t start_ms;
+	int64_t end_ms; /* inclusive */
+};
+
+enum swp_aggregate { SWP_AGG_COUNT = 0, SWP_AGG_DURATION = 1 };
+
+/* Either task_id (seed: every schedule of the task) or schedule_ids (current). Answers
+ * {"tip":...,"trees":[{"elements":[{id,parentId,symbol,stackType,dumpCount}]}]}. */
+struct swp_analyze_req {
+	size_t sz;
+	const char *task_id;
+	const char *const *schedule_ids; /* NULL entries are skipped */
+	size_t n_schedule_ids;
+	const struct swp_time_range *ranges;
+	size_t n_ranges;
+	int aggregate; /* enum swp_aggregate */
+};
+SWP_API int swp_analyze(swp_core *core, const struct swp_analyze_req *req, struct swp_buf *out);
+
+/* Analysis of collapsed stacks (`a;b;c_[k] COUNT` per line) without a store: what
+ * `swprof tree` prints. */
+SWP_API int swp_analyze_folded(const char *text, size_t len, struct swp_buf *out);
+
+/* ---- import -------------------------------------------------------------------------------- */
+
+/* Imports collapsed stacks as samples of a new schedule of task_id on process_id (the task's
+ * process when NULL), recorded at time_ms (0 = now). Answers {"scheduleId":..,"samples":..}. */
+struct swp_import_req {
+	size_t sz;
+	const char *task_id;
+	const char *process_id;
+	int64_t time_ms;
+	const char *text;
+	size_t len;
+};
+SWP_API int swp_import_folded(swp_core *core, const struct swp_import_req *req, struct swp_buf *out);
+
+/* ---- direct recording (no store) ----------------------------------------------------------- */
+
+/* Profiles pid for duration_s at freq Hz and writes collapsed stacks (`format` "folded") or
+ * the analysis JSON ("json") to out. Needs CAP_BPF/root. */
+struct swp_record_req {
+	size_t sz;
+	int pid;
+	int duration_s;
+	int frequency;
+	const char *format;
+	volatile int *stop; /* optional: set to non-zero to end early */
+};
+SWP_API int swp_record(const struct swp_record_req *req, struct swp_buf *out);
+
+/* Statistics of the running profiler as JSON (samples, lost stacks, flushes, targets). */
+SWP_API int swp_core_stats_json(swp_core *core, struct swp_buf *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,348 @@
+/* Analysis over the store, import of collapsed stacks, and persistence of the stack table. */
+#include <inttypes.h>
+#include <stdlib.h>
+
+#include "analyze/analyze.h"
+#include "core/core.h"
+#include "store/layout.h"
+
+#define MAX_RANGES 10000
+
+struct load_ctx {
+	swp_core *c;
+	uint32_t *ids;
+	uint32_t cap;
+	int err;
+};
+
+static int load_stack(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl)
+{
+	struct load_ctx *l = ctx;
+	if (kl != 9)
+		return 0;
+	int d = swp__stack_decode(&l->c->stacks.in, v, vl, &l->ids, &l->cap);
+	if (d < 0) {
+		swp_warn("skipping an unreadable stack record");
+		return 0;
+	}
+	swp__stacks_add(&l->c->stacks, swp__get_be64(k + 1), l->ids, (uint32_t)d, NULL);
+	return 0;
+}
+
+int swp__stacks_load(swp_core *c)
+{
+	struct load_ctx l = {.c = c};
+	uint8_t from = SWP_TAG_STACK, to = SWP_TAG_STACK + 1;
+	int r = swp__store_scan(c->store, &from, 1, &to, 1, load_stack, &l);
+	free(l.ids);
+	c->stacks_persisted = c->stacks.n;
+	return r;
+}
+
+void swp__stacks_persist(swp_core *c, struct swp_batch *b, uint32_t *upto)
+{
+	struct swp_stacks *t = &c->stacks;
+	struct swp_buf v = {0};
+	swp__stacks_rdlock(t);
+	swp__interner_rdlock(&t->in);
+	uint32_t n = t->n;
+	for (uint32_t i = c->stacks_persisted; i < n; i++) {
+		uint8_t k[9];
+		swp__buf_reset(&v);
+		swp__stack_encode(&t->in, t->frames + t->off[i], t->depth[i], &v);
+		swp__batch_put(b, k, swp__key_u64(k, SWP_TAG_STACK, t->hash[i]), v.data, v.len);
+	}
+	swp__interner_unlock(&t->in);
+	swp__stacks_unlock(t);
+	swp_buf_free(&v);
+	*upto = n;
+}
+
+/* ---- analysis ---- */
+
+struct scan_ctx {
+	struct swp_stacks *t;
+	uint64_t *counts;
+	uint32_t n;
+	const struct swp_time_range *ranges;
+	size_t n_ranges;
+	uint64_t unknown; /* samples whose stack is missing from the table */
+};
+
+static bool in_ranges(const struct scan_ctx *s, int64_t ms)
+{
+	for (size_t i = 0; i < s->n_ranges; i++)
+		if (ms >= s->ranges[i].start_ms && ms <= s->ranges[i].end_ms)
+			return true;
+	return false;
+}
+
+static int scan_block(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl)
+{
+	struct scan_ctx *s = ctx;
+	if (kl != SWP_RECORD_KEY_LEN)
+		return 0;
+	int64_t sec = (int64_t)swp__get_be64(k + 9);
+	if (!in_ranges(s, sec * 1000))
+		return 0;
+	struct swp_reader r = {v, v + vl, false};
+	uint64_t n = swp__rd_uvar(&r);
+	for (uint64_t i = 0; i < n && !r.bad; i++) {
+		uint64_t h = swp__rd_u64(&r);
+		uint64_t cnt = swp__rd_uvar(&r);
+		uint32_t idx = swp__stacks_find(s->t, h);
+		if (idx < s->n)
+			s->counts[idx] += cnt;
+		else
+			s->unknown += cnt;
+	}
+	return 0;
+}
+
+/* Sums the samples of schedule sid recorded in the ranges into s->counts. One range scan per
+ * (schedule, range), clipped to the seconds the range covers; the ranges are merged first, so
+ * no block is counted twice. */
+static int scan_schedule(swp_core *c, uint64_t sid, struct scan_ctx *s)
+{
+	for (size_t i = 0; i < s->n_ranges; i++) {
+		int64_t a = s->ranges[i].start_ms, b = s->ranges[i].end_ms;
+		uint64_t from_sec = a <= 0 ? 0 : (uint64_t)((a + 999) / 1000);
+		uint64_t to_sec = b < 0 ? 0 : (uint64_t)(b / 1000) + 1;
+		if (b < 0 || from_sec >= to_sec)
+			continue;
+		uint8_t from[SWP_RECORD_KEY_LEN], to[SWP_RECORD_KEY_LEN];
+		swp__key_record(from, sid, from_sec, 0);
+		swp__key_record(to, sid, to_sec, 0);
+		int r = swp__store_scan(c->store, from, sizeof(from), to, sizeof(to), scan_block, s);
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+static int cmp_range(const void *a, const void *b)
+{
+	const struct swp_time_range *x = a, *y = b;
+	return x->start_ms < y->start_ms ? -1 : x->start_ms > y->start_ms;
+}
+
+/* Sorts and merges overlapping ranges so every block is read at most once. */
+static size_t merge_ranges(struct swp_time_range *r, size_t n)
+{
+	if (!n)
+		return 0;
+	qsort(r, n, sizeof(*r), cmp_range);
+	size_t m = 0;
+	for (size_t i = 1; i < n; i++) {
+		if (r[i].start_ms <= r[m].end_ms) {
+			if (r[i].end_ms > r[m].end_ms)
+				r[m].end_ms = r[i].end_ms;
+		} else {
+			r[++m] = r[i];
+		}
+	}
+	return m + 1;
+}
+
+static void tip_only(struct swp_buf *out, const char *tip)
+{
+	swp__buf_puts(out, "{\"tip\":");
+	swp__json_str(out, tip);
+	swp__buf_puts(out, ",\"trees\":[]}");
+}
+
+SWP_API int swp_analyze(swp_core *c, const struct swp_analyze_req *q, struct swp_buf *out)
+{
+	swp__clear_error();
+	if (!c || !q || !out || q->sz < sizeof(*q))
+		return swp__fail(EINVAL, "core, request and out are required");
+	if (!q->n_ranges || !q->ranges) {
+		tip_only(out, "please provide time ranges");
+		return 0;
+	}
+	if (q->n_ranges > MAX_RANGES) {
+		tip_only(out, "too many time ranges");
+		return 0;
+	}
+	for (size_t i = 0; i < q->n_ranges; i++)
+		if (q->ranges[i].end_ms - q->ranges[i].start_ms <= 0) {
+			tip_only(out, "please validate the time duration data");
+			return 0;
+		}
+	if (q->aggregate != SWP_AGG_COUNT && q->aggregate != SWP_AGG_DURATION)
+		return swp__fail(EINVAL, "unknown aggregate type %d", q->aggregate);
+
+	/* the schedules to read, copied under the lock */
+	uint64_t *sids = NULL;
+	size_t ns = 0, unknown = 0;
+	pthread_mutex_lock(&c->mu);
+	if (q->task_id) {
+		const struct swp_task *t = swp__task_find(c, q->task_id);
+		if (!t) {
+			pthread_mutex_unlock(&c->mu);
+			tip_only(out, "could not found task");
+			return 0;
+		}
+		sids = swp__xmalloc((c->scheds.n + 1) * sizeof(uint64_t));
+		for (size_t i = 0; i < c->scheds.n; i++)
+			if (c->scheds.v[i]->task_id == t->id)
+				sids[ns++] = c->scheds.v[i]->id;
+	} else {
+		sids = swp__xmalloc((q->n_schedule_ids + 1) * sizeof(uint64_t));
+		for (size_t i = 0; i < q->n_schedule_ids; i++) {
+			if (!q->schedule_ids || !q->schedule_ids[i])
+				continue;
+			const struct swp_schedule *s = swp__schedule_find(c, q->schedule_ids[i]);
+			bool dup = false;
+			for (size_t k = 0; s && k < ns; k++)
+				dup |= sids[k] == s->id;
+			if (s && !dup)
+				sids[ns++] = s->id;
+			else if (!s)
+				unknown++;
+		}
+	}
+	pthread_mutex_unlock(&c->mu);
+	if (!ns && unknown) {
+		free(sids);
+		tip_only(out, "could not found schedules");
+		return 0;
+	}
+
+	struct swp_time_range *ranges = swp__xmalloc(q->n_ranges * sizeof(*ranges));
+	memcpy(ranges, q->ranges, q->n_ranges * sizeof(*ranges));
+	struct scan_ctx s = {.t = &c->stacks, .ranges = ranges, .n_ranges = merge_ranges(ranges, q->n_ranges)};
+	swp__stacks_rdlock(&c->stacks);
+	s.n = c->stacks.n;
+	s.counts = swp__xcalloc(s.n + 1, sizeof(uint64_t));
+	int r = 0;
+	for (size_t i = 0; i < ns && !r; i++)
+		r = scan_schedule(c, sids[i], &s);
+	swp__stacks_unlock(&c->stacks);
+	if (!r) {
+		if (s.unknown)
+			swp_warn("analysis: %" PRIu64 " samples reference stacks missing from the store", s.unknown);
+		swp__analyze_tree(&c->stacks, s.counts, s.n, NULL, out);
+	}
+	free(s.counts);
+	free(ranges);
+	free(sids);
+	return r;
+}
+
+/* ---- collapsed stacks ---- */
+
+struct dense {
+	uint64_t *counts;
+	uint32_t cap;
+};
+
+static void dense_add(void *ctx, uint32_t idx, uint64_t count)
+{
+	struct dense *d = ctx;
+	if (idx >= d->cap) {
+		uint32_t cap = d->cap ? d->cap : 1024;
+		while (cap <= idx)
+			cap *= 2;
+		d->counts = swp__xrealloc(d->counts, cap * sizeof(uint64_t));
+		memset(d->counts + d->cap, 0, (cap - d->cap) * sizeof(uint64_t));
+		d->cap = cap;
+	}
+	d->counts[idx] += count;
+}
+
+SWP_API int swp_analyze_folded(const char *text, size_t len, struct swp_buf *out)
+{
+	swp__clear_error();
+	if (!out || (!text && len))
+		return swp__fail(EINVAL, "text and out are required");
+	struct swp_stacks t;
+	swp__stacks_init(&t);
+	struct dense d = {0};
+	int64_t n = swp__parse_folded(&t, text ? text : "", len, dense_add, &d);
+	if (n >= 0)
+		swp__analyze_tree(&t, d.counts, d.cap, NULL, out);
+	free(d.counts);
+	swp__stacks_free(&t);
+	return n < 0 ? (int)n : 0;
+}
+
+struct import_ctx {
+	struct swp_u64map *m; /* stack idx -> count */
+};
+
+static void import_add(void *ctx, uint32_t idx, uint64_t count)
+{
+	struct import_ctx *ic = ctx;
+	*swp__u64map_slot(ic->m, idx) += count;
+}
+
+SWP_API int swp_import_folded(swp_core *c, const struct swp_import_req *q, struct swp_buf *out)
+{
+	swp__clear_error();
+	if (!c || !q || q->sz < sizeof(*q) || (!q->text && q->len))
+		return swp__fail(EINVAL, "core and request are required");
+	int64_t now = q->time_ms > 0 ? q->time_ms : swp__now_ms();
+	struct swp_u64map m;
+	swp__u64map_init(&m, 1024);
+	struct import_ctx ic = {&m};
+
+	pthread_mutex_lock(&c->mu);
+	struct swp_task *t = swp__task_find(c, q->task_id);
+	if (!t) {
+		pthread_mutex_unlock(&c->mu);
+		swp__u64map_free(&m);
+		return swp__fail(ENOENT, "could not found task %s", q->task_id ? q->task_id : "(null)");
+	}
+	const struct swp_process *p = swp__registry_find(c, q->process_id ? q->process_id : t->process_id);
+	if (q->process_id && !p) {
+		pthread_mutex_unlock(&c->mu);
+		swp__u64map_free(&m);
+		return swp__fail(ENOENT, "could not found process %s", q->process_id);
+	}
+	int64_t n = swp__parse_folded(&c->stacks, q->text ? q->text : "", q->len, import_add, &ic);
+	if (n < 0) {
+		pthread_mutex_unlock(&c->mu);
+		swp__u64map_free(&m);
+		return (int)n;
+	}
+	struct swp_batch *b = swp__batch_new();
+	uint64_t next = c->next_sched;
+	uint32_t upto;
+	swp__stacks_persist(c, b, &upto);
+	struct swp_schedule *s = swp__schedule_new(c, t, p, p ? p->pid : 0, now, b);
+	struct swp_buf blk = {0};
+	swp__buf_put_uvar(&blk, m.n);
+	uint64_t total = 0;
+	swp__stacks_rdlock(&c->stacks);
+	for (uint32_t i = 0; i <= m.mask; i++)
+		if (m.keys[i] != UINT64_MAX) {
+			swp__buf_put_u64(&blk, c->stacks.hash[m.keys[i]]);
+			swp__buf_put_uvar(&blk, m.vals[i]);
+			total += m.vals[i];
+		}
+	swp__stacks_unlock(&c->stacks);
+	uint8_t k[SWP_RECORD_KEY_LEN];
+	swp__key_record(k, s->id, (uint64_t)(now / 1000), 0);
+	swp__batch_put(b, k, sizeof(k), blk.data, blk.len);
+	s->samples = total;
+	swp__schedule_put(b, s);
+	int r = swp__batch_commit(c->store, b, true);
+	if (r) {
+		/* nothing was written: forget the schedule again */
+		c->scheds.n--;
+		c->next_sched = next;
+		swp__schedule_free(s);
+		free(s);
+	} else {
+		c->stacks_persisted = upto;
+		if (out)
+			swp__buf_printf(out, "{\"scheduleId\":\"%" PRIu64 "\",\"samples\":%" PRIu64 ",\"stacks\":%u}", s->id,
+					total, m.n);
+	}
+	pthread_mutex_unlock(&c->mu);
+	swp__batch_free(b);
+	swp_buf_free(&blk);
+	swp__u64map_free(&m);
+	return r;
+}

@@ -1,0 +1,89 @@
+#include "core/collector.h"
+
+#include <stdlib.h>
+
+void swp__collector_init(struct swp_collector *c, struct swp_stacks *stacks)
+{
+	memset(c, 0, sizeof(*c));
+	c->stacks = stacks;
+	c->sym = swp__symbolizer_new();
+	swp__u64map_init(&c->counts, 1024);
+	swp__u64map_init(&c->lost, 16);
+}
+
+void swp__collector_free(struct swp_collector *c)
+{
+	swp__symbolizer_free(c->sym);
+	swp_buf_free(&c->name);
+	swp_buf_free(&c->scratch);
+	free(c->frames);
+	swp__u64map_free(&c->counts);
+	swp__u64map_free(&c->lost);
+	memset(c, 0, sizeof(*c));
+}
+
+void swp__collector_reset(struct swp_collector *c)
+{
+	swp__u64map_clear(&c->counts);
+	swp__u64map_clear(&c->lost);
+	c->samples = 0;
+}
+
+static void push_frame(struct swp_collector *c, uint32_t *n, uint8_t type)
+{
+	if (*n == c->fcap) {
+		c->fcap = c->fcap ? c->fcap * 2 : 256;
+		c->frames = swp__xrealloc(c->frames, c->fcap * sizeof(uint32_t));
+	}
+	c->frames[(*n)++] = swp__intern(&c->stacks->in, type, c->name.data, c->name.len);
+}
+
+/* A return address points after its call: look up ip - 1 for every frame but the innermost, so
+ * a call that ends a function is charged to that function. */
+static inline uint64_t lookup_ip(const uint64_t *ips, uint32_t i)
+{
+	return i == 0 ? ips[i] : ips[i] - 1;
+}
+
+void swp__collector_add(struct swp_collector *c, int pid, const uint64_t *kips, uint32_t nk, const uint64_t *uips,
+			uint32_t nu, uint64_t count)
+{
+	uint32_t n = 0;
+	for (uint32_t i = nu; i-- > 0;) {
+		swp__buf_reset(&c->name);
+		swp__sym_user(c->sym, pid, lookup_ip(uips, i), &c->name);
+		push_frame(c, &n, SWP_FRAME_USER);
+	}
+	for (uint32_t i = nk; i-- > 0;) {
+		swp__buf_reset(&c->name);
+		swp__sym_kernel(c->sym, lookup_ip(kips, i), &c->name);
+		push_frame(c, &n, SWP_FRAME_KERNEL);
+	}
+	if (n == 0) {
+		swp__buf_reset(&c->name);
+		swp__buf_puts(&c->name, "[unknown]");
+		push_frame(c, &n, SWP_FRAME_USER);
+	}
+	uint64_t h = swp__stack_hash(&c->stacks->in, c->frames, n, &c->scratch);
+	uint32_t idx = swp__stacks_add(c->stacks, h, c->frames, n, NULL);
+	*swp__u64map_slot(&c->counts, swp__pid_stack_key(pid, idx)) += count;
+	c->samples += count;
+}
+
+static void on_sample(void *ctx, int pid, const uint64_t *kips, uint32_t nk, const uint64_t *uips, uint32_t nu,
+		      uint64_t count)
+{
+	swp__collector_add(ctx, pid, kips, nk, uips, nu, count);
+}
+
+static void on_lost(void *ctx, int pid, uint64_t lost)
+{
+	struct swp_collector *c = ctx;
+	*swp__u64map_slot(&c->lost, (uint64_t)(uint32_t)pid) += lost;
+}
+
+int64_t swp__collector_drain(struct swp_collector *c, struct swp_profiler *p)
+{
+	struct swp_sample_sink sink = {.sample = on_sample, .lost = on_lost, .ctx = c};
+	return swp__profiler_drain(p, &sink);
+}

@@ -1,0 +1,39 @@
+/*
+ * The collector: drains the profiler, symbolizes every counted (kernel ips, user ips) pair at
+ * flush time, adds the symbolized stack to the stack table and sums counts per (pid, stack).
+ * Used by the core's scheduler and by `swprof record`.
+ */
+#ifndef SWP_COLLECTOR_H
+#define SWP_COLLECTOR_H
+
+#include "analyze/stacks.h"
+#include "common/u64map.h"
+#include "profiler/profiler.h"
+#include "symbols/symbols.h"
+
+struct swp_collector {
+	struct swp_stacks *stacks;
+	struct swp_symbolizer *sym;
+	struct swp_buf name, scratch;
+	uint32_t *frames;
+	uint32_t fcap;
+	struct swp_u64map counts; /* (pid << 32 | stack idx) -> samples, since the last reset */
+	struct swp_u64map lost;   /* pid -> lost samples, since the last reset */
+	uint64_t samples;         /* total drained since the last reset */
+};
+
+void swp__collector_init(struct swp_collector *c, struct swp_stacks *stacks);
+void swp__collector_free(struct swp_collector *c);
+/* Drains p into the counts. Returns samples drained or -errno. */
+int64_t swp__collector_drain(struct swp_collector *c, struct swp_profiler *p);
+/* Adds one sample set (ips innermost first, as the profiler gives them). */
+void swp__collector_add(struct swp_collector *c, int pid, const uint64_t *kips, uint32_t nk, const uint64_t *uips,
+			uint32_t nu, uint64_t count);
+void swp__collector_reset(struct swp_collector *c);
+
+static inline uint64_t swp__pid_stack_key(int pid, uint32_t idx)
+{
+	return (uint64_t)(uint32_t)pid << 32 | idx;
+}
+
+#endif

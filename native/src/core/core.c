@@ -1,0 +1,160 @@
+#include "core/core.h"
+
+#include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <inttypes.h>
+#include <net/if.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "ids/ids.h"
+
+static char *detect_host_ip(void)
+{
+	struct ifaddrs *ifa = NULL;
+	char ip[INET_ADDRSTRLEN] = "127.0.0.1";
+	if (getifaddrs(&ifa) == 0) {
+		for (struct ifaddrs *i = ifa; i; i = i->ifa_next) {
+			if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET || (i->ifa_flags & IFF_LOOPBACK))
+				continue;
+			inet_ntop(AF_INET, &((struct sockaddr_in *)i->ifa_addr)->sin_addr, ip, sizeof(ip));
+			break;
+		}
+		freeifaddrs(ifa);
+	}
+	return swp__xstrdup(ip);
+}
+
+uint64_t swp__seq_next(const char *name, uint64_t *next, struct swp_batch *b)
+{
+	uint64_t id = (*next)++;
+	uint8_t key[64];
+	size_t kl = strlen(name);
+	key[0] = 'N';
+	memcpy(key + 1, name, kl);
+	uint8_t v[8];
+	swp__set_be64(v, *next);
+	swp__batch_put(b, key, kl + 1, v, 8);
+	return id;
+}
+
+static uint64_t seq_load(swp_core *c, const char *name)
+{
+	uint8_t key[64];
+	size_t kl = strlen(name);
+	key[0] = 'N';
+	memcpy(key + 1, name, kl);
+	struct swp_buf v = {0};
+	uint64_t next = 1;
+	if (swp__store_get(c->store, key, kl + 1, &v) == 0 && v.len == 8)
+		next = swp__get_be64(v.data);
+	swp_buf_free(&v);
+	return next;
+}
+
+SWP_API int swp_core_open(const struct swp_config *cfg, swp_core **out)
+{
+	swp__clear_error();
+	if (!out)
+		return swp__fail(EINVAL, "out is NULL");
+	*out = NULL;
+	if (!cfg || cfg->sz < offsetof(struct swp_config, host_name) || !cfg->data_dir)
+		return swp__fail(EINVAL, "a configuration with a data directory is required");
+	int freq = cfg->frequency ? cfg->frequency : 99;
+	if (freq < 1 || freq > 1000)
+		return swp__fail(EINVAL, "frequency %d Hz is out of range (1 to 1000)", freq);
+	int flush = cfg->flush_interval_ms ? cfg->flush_interval_ms : 1000;
+	if (flush < 10 || flush > 60000)
+		return swp__fail(EINVAL, "flush interval %d ms is out of range (10 to 60000)", flush);
+	int r = swp__sha256_selftest();
+	if (r)
+		return r;
+
+	swp_core *c = swp__xcalloc(1, sizeof(*c));
+	c->data_dir = swp__xstrdup(cfg->data_dir);
+	c->frequency = freq;
+	c->flush_ms = flush;
+	c->scan_ms = cfg->scan_interval_ms ? cfg->scan_interval_ms : 5000;
+	c->profiling = cfg->profiling != 0;
+	c->host_ip = cfg->host_ip ? swp__xstrdup(cfg->host_ip) : detect_host_ip();
+	pthread_mutex_init(&c->mu, NULL);
+	pthread_cond_init(&c->cond, NULL);
+	swp__stacks_init(&c->stacks);
+
+	r = swp__discovery_new(cfg->rules, cfg->n_rules, cfg->host_name, &c->disc);
+	if (!r)
+		r = swp__store_open(cfg->data_dir, &c->store);
+	if (!r) {
+		c->next_task = seq_load(c, "task");
+		c->next_sched = seq_load(c, "schedule");
+		r = swp__registry_load(c);
+	}
+	if (!r)
+		r = swp__tasks_load(c);
+	if (!r)
+		r = swp__stacks_load(c);
+	if (!r && c->profiling)
+		r = swp__scheduler_start(c);
+	if (r) {
+		char why[512];
+		snprintf(why, sizeof(why), "%s", swp_last_error());
+		swp_core_close(c);
+		return swp__fail(r, "%s", why);
+	}
+	swp_info("store %s open: %zu processes, %zu tasks, %zu schedules, %u stacks", c->data_dir, c->procs.n, c->tasks.n,
+		 c->scheds.n, c->stacks.n);
+	*out = c;
+	return 0;
+}
+
+SWP_API void swp_core_close(swp_core *c)
+{
+	if (!c)
+		return;
+	swp__scheduler_stop(c);
+	swp__store_close(c->store);
+	swp__discovery_free(c->disc);
+	for (size_t i = 0; i < c->procs.n; i++) {
+		swp__process_free(c->procs.v[i]);
+		free(c->procs.v[i]);
+	}
+	for (size_t i = 0; i < c->tasks.n; i++) {
+		swp__task_free(c->tasks.v[i]);
+		free(c->tasks.v[i]);
+	}
+	for (size_t i = 0; i < c->scheds.n; i++) {
+		swp__schedule_free(c->scheds.v[i]);
+		free(c->scheds.v[i]);
+	}
+	free(c->procs.v);
+	free(c->tasks.v);
+	free(c->scheds.v);
+	free(c->runs.v);
+	swp__stacks_free(&c->stacks);
+	pthread_mutex_destroy(&c->mu);
+	pthread_cond_destroy(&c->cond);
+	free(c->host_ip);
+	free(c->data_dir);
+	free(c);
+}
+
+SWP_API int swp_core_stats_json(swp_core *c, struct swp_buf *out)
+{
+	if (!c || !out)
+		return swp__fail(EINVAL, "core and out are required");
+	pthread_mutex_lock(&c->mu);
+	bool f = true;
+	swp__buf_putc(out, '{');
+	swp__json_kv_i64(out, &f, "flushes", (int64_t)c->st_flushes);
+	swp__json_kv_i64(out, &f, "samples", (int64_t)c->st_samples);
+	swp__json_kv_i64(out, &f, "lostSamples", (int64_t)c->st_lost);
+	swp__json_kv_i64(out, &f, "writeErrors", (int64_t)c->st_write_errors);
+	swp__json_kv_i64(out, &f, "runningSchedules", (int64_t)c->runs.n);
+	swp__json_kv_i64(out, &f, "processes", (int64_t)c->procs.n);
+	swp__json_kv_i64(out, &f, "tasks", (int64_t)c->tasks.n);
+	swp__json_kv_i64(out, &f, "stacks", (int64_t)c->stacks.n);
+	swp__json_kv_str(out, &f, "profilerError", c->prof_err ? swp_strerror(c->prof_err) : NULL);
+	swp__buf_putc(out, '}');
+	pthread_mutex_unlock(&c->mu);
+	return 0;
+}

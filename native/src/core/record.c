@@ -1,0 +1,93 @@
+/* swp_record: profile one process for a while and print, with no store (`swprof record`). */
+#include <signal.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "analyze/analyze.h"
+#include "core/collector.h"
+#include "tasks/discovery.h"
+
+SWP_API int swp_record(const struct swp_record_req *q, struct swp_buf *out)
+{
+	swp__clear_error();
+	if (!q || !out || q->sz < sizeof(*q))
+		return swp__fail(EINVAL, "request and out are required");
+	int freq = q->frequency ? q->frequency : 99;
+	if (freq < 1 || freq > 1000)
+		return swp__fail(EINVAL, "frequency %d Hz is out of range (1 to 1000)", freq);
+	if (q->duration_s < 1)
+		return swp__fail(EINVAL, "duration must be at least 1 second");
+	bool folded = q->format && strcmp(q->format, "folded") == 0;
+	if (q->format && !folded && strcmp(q->format, "json") != 0)
+		return swp__fail(EINVAL, "unknown format \"%s\" (folded or json)", q->format);
+	struct swp_discovered d = {0};
+	if (q->pid <= 0 || swp__proc_read(q->pid, &d) != 0) {
+		swp__discovered_clear(&d);
+		return swp__fail(ESRCH, "no process with pid %d", q->pid);
+	}
+	int64_t ticks = d.start_ticks;
+	swp__discovered_clear(&d);
+
+	struct swp_profiler_opts o = {.sz = sizeof(o), .frequency = freq};
+	struct swp_profiler *p = NULL;
+	int r = swp__profiler_open(&o, &p);
+	if (r)
+		return r;
+	r = swp__profiler_add_pid(p, q->pid);
+	if (r) {
+		swp__profiler_close(p);
+		return r;
+	}
+	struct swp_stacks t;
+	swp__stacks_init(&t);
+	struct swp_collector co;
+	swp__collector_init(&co, &t);
+	int64_t end = swp__mono_ms() + (int64_t)q->duration_s * 1000;
+	uint64_t lost = 0;
+	for (;;) {
+		int64_t left = end - swp__mono_ms();
+		bool last = left <= 0 || (q->stop && *q->stop);
+		if (!last) {
+			int64_t ms = left < 1000 ? left : 1000;
+			struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
+			while (nanosleep(&ts, &ts) && errno == EINTR && !(q->stop && *q->stop))
+				;
+		}
+		int64_t n = swp__collector_drain(&co, p);
+		if (n < 0) {
+			r = (int)n;
+			break;
+		}
+		if (last)
+			break;
+		struct swp_discovered now = {0};
+		bool alive = swp__proc_read(q->pid, &now) == 0 && now.start_ticks == ticks && now.cmdline && *now.cmdline;
+		swp__discovered_clear(&now);
+		if (!alive) {
+			swp_info("pid %d exited; recording ends", q->pid);
+			n = swp__collector_drain(&co, p);
+			break;
+		}
+	}
+	swp__profiler_close(p);
+	if (!r) {
+		uint64_t *counts = swp__xcalloc(t.n + 1, sizeof(uint64_t));
+		for (uint32_t s = 0; s <= co.counts.mask; s++)
+			if (co.counts.keys[s] != UINT64_MAX)
+				counts[(uint32_t)co.counts.keys[s]] += co.counts.vals[s];
+		for (uint32_t s = 0; s <= co.lost.mask; s++)
+			if (co.lost.keys[s] != UINT64_MAX)
+				lost += co.lost.vals[s];
+		if (lost)
+			swp_warn("%llu samples were lost in the kernel (stack or count map full)", (unsigned long long)lost);
+		if (folded)
+			swp__analyze_folded(&t, counts, t.n, out);
+		else
+			swp__analyze_tree(&t, counts, t.n, NULL, out);
+		free(counts);
+	}
+	swp__collector_free(&co);
+	swp__stacks_free(&t);
+	return r;
+}

@@ -1,0 +1,334 @@
+/* The process registry: processes found by the discovery rules (or registered explicitly),
+ * persisted, with ids and attributes as PROTOCOL.md §2. */
+#include <inttypes.h>
+#include <signal.h>
+#include <stdlib.h>
+
+#include "core/core.h"
+#include "ids/ids.h"
+#include "store/layout.h"
+
+static void put_process(struct swp_batch *b, const struct swp_process *p)
+{
+	struct swp_buf k = {0}, v = {0};
+	swp__buf_put_u8(&k, SWP_TAG_PROCESS);
+	swp__buf_puts(&k, p->id);
+	swp__process_encode(p, &v);
+	swp__batch_put(b, k.data, k.len, v.data, v.len);
+	swp_buf_free(&k);
+	swp_buf_free(&v);
+}
+
+static int load_one(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl)
+{
+	swp_core *c = ctx;
+	struct swp_process *p = swp__xcalloc(1, sizeof(*p));
+	if (swp__process_decode(v, vl, p)) {
+		free(p);
+		swp_warn("skipping an unreadable process record (%.*s)", (int)(kl > 1 ? kl - 1 : 0), (const char *)k + 1);
+		return 0;
+	}
+	SWP_VEC_PUSH(c->procs, p);
+	return 0;
+}
+
+int swp__registry_load(swp_core *c)
+{
+	uint8_t from = SWP_TAG_PROCESS, to = SWP_TAG_PROCESS + 1;
+	return swp__store_scan(c->store, &from, 1, &to, 1, load_one, c);
+}
+
+struct swp_process *swp__registry_find(swp_core *c, const char *id)
+{
+	if (!id)
+		return NULL;
+	for (size_t i = 0; i < c->procs.n; i++)
+		if (strcmp(c->procs.v[i]->id, id) == 0)
+			return c->procs.v[i];
+	return NULL;
+}
+
+bool swp__registry_service_known(swp_core *c, const char *service_id)
+{
+	for (size_t i = 0; i < c->procs.n; i++)
+		if (strcmp(c->procs.v[i]->service_id, service_id) == 0)
+			return true;
+	return false;
+}
+
+bool swp__process_alive(int pid, int64_t start_ticks)
+{
+	if (pid <= 0)
+		return false;
+	struct swp_discovered d = {0};
+	bool alive = swp__proc_read(pid, &d) == 0 && d.start_ticks == start_ticks && d.cmdline && *d.cmdline;
+	swp__discovered_clear(&d);
+	return alive;
+}
+
+static bool strv_eq(char *const *a, uint32_t na, char *const *b, size_t nb)
+{
+	if (na != nb)
+		return false;
+	for (uint32_t i = 0; i < na; i++)
+		if (strcmp(a[i], b[i]) != 0)
+			return false;
+	return true;
+}
+
+static bool str_eq(const char *a, const char *b)
+{
+	return a && b ? strcmp(a, b) == 0 : a == b;
+}
+
+/* Registers or refreshes the process described by d (names already set). Persists it in b when
+ * anything changed. Returns the registry entry. */
+static struct swp_process *upsert(swp_core *c, const struct swp_discovered *d, int64_t now, struct swp_batch *b)
+{
+	struct swp_buf sid = {0}, iid = {0};
+	swp__service_id(d->service, &sid);
+	swp__instance_id(sid.data, d->instance, &iid);
+	char pid_hex[SWP_PROCESS_ID_SIZE];
+	swp__process_id(d->process, iid.data, pid_hex);
+	struct swp_process *p = swp__registry_find(c, pid_hex);
+	bool changed = false;
+	if (!p) {
+		p = swp__xcalloc(1, sizeof(*p));
+		p->id = swp__xstrdup(pid_hex);
+		p->name = swp__xstrdup(d->process);
+		p->service = swp__xstrdup(d->service);
+		p->service_id = swp__xstrdup(sid.data);
+		p->instance = swp__xstrdup(d->instance);
+		p->instance_id = swp__xstrdup(iid.data);
+		p->labels = swp__xcalloc(1, sizeof(char *));
+		SWP_VEC_PUSH(c->procs, p);
+		changed = true;
+	}
+	swp_buf_free(&sid);
+	swp_buf_free(&iid);
+	if (!str_eq(p->layer, d->layer)) {
+		free(p->layer);
+		p->layer = swp__xstrdup(d->layer);
+		changed = true;
+	}
+	if (!str_eq(p->host_ip, c->host_ip)) {
+		free(p->host_ip);
+		p->host_ip = swp__xstrdup(c->host_ip);
+		changed = true;
+	}
+	if (!str_eq(p->cmdline, d->cmdline)) {
+		free(p->cmdline);
+		p->cmdline = swp__xstrdup(d->cmdline);
+		changed = true;
+	}
+	if (!strv_eq(p->labels, p->n_labels, d->labels, d->n_labels)) {
+		swp__strv_free(p->labels, p->n_labels);
+		p->labels = swp__strv_dup((const char *const *)d->labels, &p->n_labels);
+		changed = true;
+	}
+	if (p->pid != d->pid || p->start_ticks != d->start_ticks) {
+		if (p->pid && p->pid != d->pid)
+			swp_info("process %s (%s) is now pid %d (was %d)", p->name, p->service, d->pid, p->pid);
+		p->pid = d->pid;
+		p->start_ticks = d->start_ticks;
+		changed = true;
+	}
+	p->seen_ms = now;
+	if (changed)
+		put_process(b, p);
+	return p;
+}
+
+int swp__registry_rescan(swp_core *c)
+{
+	struct swp_discovered *found = NULL;
+	size_t n = 0;
+	int r = swp__discovery_scan(c->disc, &found, &n);
+	if (r)
+		return r;
+	int64_t now = swp__now_ms();
+	struct swp_batch *b = swp__batch_new();
+	for (size_t i = 0; i < n; i++)
+		upsert(c, &found[i], now, b);
+	/* a process not seen by this scan keeps its record; its pid goes when it is gone */
+	for (size_t i = 0; i < c->procs.n; i++) {
+		struct swp_process *p = c->procs.v[i];
+		if (p->pid && p->seen_ms != now && !swp__process_alive(p->pid, p->start_ticks)) {
+			p->pid = 0;
+			p->start_ticks = 0;
+			put_process(b, p);
+		}
+	}
+	if (swp__batch_count(b))
+		r = swp__batch_commit(c->store, b, false);
+	swp__batch_free(b);
+	swp__discovered_free(found, n);
+	return r;
+}
+
+SWP_API int swp_processes_rescan(swp_core *c)
+{
+	if (!c)
+		return swp__fail(EINVAL, "core is NULL");
+	pthread_mutex_lock(&c->mu);
+	int r = swp__registry_rescan(c);
+	c->last_scan_ms = swp__mono_ms();
+	pthread_mutex_unlock(&c->mu);
+	return r;
+}
+
+SWP_API int swp_process_register(swp_core *c, const struct swp_process_spec *spec, struct swp_buf *out)
+{
+	if (!c || !spec || !spec->service || !*spec->service)
+		return swp__fail(EINVAL, "a process needs a pid and a service name");
+	struct swp_discovered d = {0};
+	int r = swp__proc_read(spec->pid, &d);
+	if (r) {
+		swp__discovered_clear(&d);
+		return swp__fail(ESRCH, "no process with pid %d", spec->pid);
+	}
+	d.service = swp__xstrdup(spec->service);
+	d.instance = swp__xstrdup(spec->instance && *spec->instance ? spec->instance : swp__discovery_host_name(c->disc));
+	d.process = swp__xstrdup(spec->process && *spec->process ? spec->process : d.exe_name);
+	d.layer = swp__xstrdup(spec->layer && *spec->layer ? spec->layer : "OS_LINUX");
+	size_t nl = 0;
+	while (spec->labels && spec->labels[nl])
+		nl++;
+	d.labels = swp__xcalloc(nl + 2, sizeof(char *));
+	for (size_t i = 0; i < nl; i++)
+		d.labels[i] = swp__xstrdup(spec->labels[i]);
+	if (!nl)
+		d.labels[nl++] = swp__xstrdup(d.process);
+	d.n_labels = nl;
+
+	pthread_mutex_lock(&c->mu);
+	struct swp_batch *b = swp__batch_new();
+	struct swp_process *p = upsert(c, &d, swp__now_ms(), b);
+	r = swp__batch_count(b) ? swp__batch_commit(c->store, b, true) : 0;
+	if (!r && out)
+		swp__process_json(p, out);
+	pthread_mutex_unlock(&c->mu);
+	swp__batch_free(b);
+	swp__discovered_clear(&d);
+	return r;
+}
+
+/* ---- metadata queries ---- */
+
+static bool seen_before(swp_core *c, size_t i, bool by_instance)
+{
+	for (size_t j = 0; j < i; j++) {
+		const struct swp_process *a = c->procs.v[j], *b = c->procs.v[i];
+		if (strcmp(a->service_id, b->service_id) == 0 &&
+		    (!by_instance || strcmp(a->instance_id, b->instance_id) == 0))
+			return true;
+	}
+	return false;
+}
+
+static bool empty(const char *s)
+{
+	return !s || !*s;
+}
+
+SWP_API int swp_services_json(swp_core *c, const char *layer, struct swp_buf *out)
+{
+	if (!c || !out)
+		return swp__fail(EINVAL, "core and out are required");
+	pthread_mutex_lock(&c->mu);
+	swp__buf_putc(out, '[');
+	bool first = true;
+	for (size_t i = 0; i < c->procs.n; i++) {
+		const struct swp_process *p = c->procs.v[i];
+		if ((!empty(layer) && strcmp(layer, p->layer) != 0) || seen_before(c, i, false))
+			continue;
+		if (!first)
+			swp__buf_putc(out, ',');
+		first = false;
+		bool f = true;
+		swp__buf_putc(out, '{');
+		swp__json_kv_str(out, &f, "id", p->service_id);
+		swp__json_kv_str(out, &f, "name", p->service);
+		swp__json_kv_str(out, &f, "group", "");
+		swp__json_kv_str(out, &f, "shortName", p->service);
+		swp__json_key(out, &f, "layers");
+		swp__buf_putc(out, '[');
+		swp__json_str(out, p->layer);
+		swp__buf_putc(out, ']');
+		swp__json_kv_bool(out, &f, "normal", true);
+		swp__buf_putc(out, '}');
+	}
+	swp__buf_putc(out, ']');
+	pthread_mutex_unlock(&c->mu);
+	return 0;
+}
+
+SWP_API int swp_instances_json(swp_core *c, const char *service_id, struct swp_buf *out)
+{
+	if (!c || !out)
+		return swp__fail(EINVAL, "core and out are required");
+	pthread_mutex_lock(&c->mu);
+	swp__buf_putc(out, '[');
+	bool first = true;
+	for (size_t i = 0; i < c->procs.n; i++) {
+		const struct swp_process *p = c->procs.v[i];
+		if ((!empty(service_id) && strcmp(service_id, p->service_id) != 0) || seen_before(c, i, true))
+			continue;
+		if (!first)
+			swp__buf_putc(out, ',');
+		first = false;
+		bool f = true;
+		swp__buf_putc(out, '{');
+		swp__json_kv_str(out, &f, "id", p->instance_id);
+		swp__json_kv_str(out, &f, "name", p->instance);
+		swp__json_key(out, &f, "attributes");
+		swp__buf_puts(out, "[{\"name\":\"host_ip\",\"value\":");
+		swp__json_str(out, p->host_ip);
+		swp__buf_puts(out, "}]");
+		swp__json_kv_str(out, &f, "language", "UNKNOWN");
+		swp__json_kv_str(out, &f, "instanceUUID", p->instance_id);
+		swp__json_kv_str(out, &f, "layer", p->layer);
+		swp__buf_putc(out, '}');
+	}
+	swp__buf_putc(out, ']');
+	pthread_mutex_unlock(&c->mu);
+	return 0;
+}
+
+SWP_API int swp_processes_json(swp_core *c, const char *service_id, const char *instance_id, const char *process_id,
+			       struct swp_buf *out)
+{
+	if (!c || !out)
+		return swp__fail(EINVAL, "core and out are required");
+	pthread_mutex_lock(&c->mu);
+	swp__buf_putc(out, '[');
+	bool first = true;
+	for (size_t i = 0; i < c->procs.n; i++) {
+		const struct swp_process *p = c->procs.v[i];
+		if ((!empty(service_id) && strcmp(service_id, p->service_id) != 0) ||
+		    (!empty(instance_id) && strcmp(instance_id, p->instance_id) != 0) ||
+		    (!empty(process_id) && strcmp(process_id, p->id) != 0))
+			continue;
+		if (!first)
+			swp__buf_putc(out, ',');
+		first = false;
+		swp__process_json(p, out);
+	}
+	swp__buf_putc(out, ']');
+	pthread_mutex_unlock(&c->mu);
+	return 0;
+}
+
+SWP_API int swp_process_json(swp_core *c, const char *process_id, struct swp_buf *out)
+{
+	if (!c || !out)
+		return swp__fail(EINVAL, "core and out are required");
+	pthread_mutex_lock(&c->mu);
+	const struct swp_process *p = swp__registry_find(c, process_id);
+	if (p)
+		swp__process_json(p, out);
+	else
+		swp__buf_puts(out, "null");
+	pthread_mutex_unlock(&c->mu);
+	return 0;
+}

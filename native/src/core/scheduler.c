@@ -1,0 +1,227 @@
+/*
+ * The scheduler thread: every flush interval it rescans processes (every scan interval), starts
+ * a run (a schedule) for each running target of each open task, drains the profiler, writes one
+ * sample block per running schedule, and ends the runs whose task closed or whose process
+ * exited. A write that fails (a full disk) keeps the drained samples in memory and retries them
+ * at the next flush.
+ */
+#include <inttypes.h>
+#include <stdlib.h>
+
+#include "core/core.h"
+#include "store/layout.h"
+
+static int run_index(swp_core *c, const struct swp_task *t, const struct swp_process *p)
+{
+	for (size_t i = 0; i < c->runs.n; i++)
+		if (c->runs.v[i].task == t && c->runs.v[i].proc == p)
+			return (int)i;
+	return -1;
+}
+
+static bool pid_in_use(swp_core *c, int pid, size_t except)
+{
+	for (size_t i = 0; i < c->runs.n; i++)
+		if (i != except && c->runs.v[i].pid == pid)
+			return true;
+	return false;
+}
+
+static bool ensure_profiler(swp_core *c)
+{
+	if (c->prof)
+		return true;
+	if (c->prof_err)
+		return false;
+	struct swp_profiler_opts o = {.sz = sizeof(o), .frequency = c->frequency};
+	int r = swp__profiler_open(&o, &c->prof);
+	if (r) {
+		c->prof_err = r;
+		swp_error("the eBPF profiler cannot start: %s", swp_last_error());
+		return false;
+	}
+	swp_info("eBPF profiler attached at %d Hz", c->frequency);
+	return true;
+}
+
+/* Starts the runs of open tasks on running processes. */
+static void start_runs(swp_core *c, int64_t now, struct swp_batch *b)
+{
+	for (size_t i = 0; i < c->tasks.n; i++) {
+		struct swp_task *t = c->tasks.v[i];
+		if (now < t->start_ms || now > swp__task_end_ms(t) || strcmp(t->target, "ON_CPU") != 0)
+			continue;
+		for (size_t k = 0; k < c->procs.n; k++) {
+			struct swp_process *p = c->procs.v[k];
+			if (!p->pid || !swp__task_targets(t, p) || run_index(c, t, p) >= 0)
+				continue;
+			if (!ensure_profiler(c))
+				return;
+			if (!pid_in_use(c, p->pid, SIZE_MAX)) {
+				int r = swp__profiler_add_pid(c->prof, p->pid);
+				if (r) {
+					swp_warn("cannot profile pid %d: %s", p->pid, swp_last_error());
+					continue;
+				}
+			}
+			struct swp_run run = {.task = t, .proc = p, .pid = p->pid, .start_ticks = p->start_ticks};
+			run.sched = swp__schedule_new(c, t, p, p->pid, now, b);
+			SWP_VEC_PUSH(c->runs, run);
+			swp_info("task %" PRIu64 ": schedule %" PRIu64 " started on %s (pid %d)", t->id, run.sched->id, p->name,
+				 p->pid);
+		}
+	}
+}
+
+/* Writes the drained samples: one block per running schedule whose pid has samples. */
+static void write_blocks(swp_core *c, int64_t now, struct swp_batch *b)
+{
+	struct swp_collector *co = &c->coll;
+	struct swp_buf blk = {0};
+	uint64_t sec = (uint64_t)(now / 1000);
+	swp__stacks_rdlock(&c->stacks);
+	for (size_t i = 0; i < c->runs.n; i++) {
+		struct swp_run *run = &c->runs.v[i];
+		swp__buf_reset(&blk);
+		uint64_t n = 0, total = 0;
+		for (uint32_t s = 0; s <= co->counts.mask; s++)
+			if (co->counts.keys[s] != UINT64_MAX && (int)(co->counts.keys[s] >> 32) == run->pid)
+				n++;
+		uint64_t *lost = swp__u64map_get(&co->lost, (uint64_t)(uint32_t)run->pid);
+		if (lost)
+			run->sched->lost += *lost;
+		run->sched->end_ms = now;
+		if (n) {
+			swp__buf_put_uvar(&blk, n);
+			for (uint32_t s = 0; s <= co->counts.mask; s++) {
+				uint64_t key = co->counts.keys[s];
+				if (key == UINT64_MAX || (int)(key >> 32) != run->pid)
+					continue;
+				swp__buf_put_u64(&blk, c->stacks.hash[(uint32_t)key]);
+				swp__buf_put_uvar(&blk, co->counts.vals[s]);
+				total += co->counts.vals[s];
+			}
+			uint8_t k[SWP_RECORD_KEY_LEN];
+			swp__key_record(k, run->sched->id, sec, run->seq++);
+			swp__batch_put(b, k, sizeof(k), blk.data, blk.len);
+			run->sched->samples += total;
+		}
+		swp__schedule_put(b, run->sched);
+	}
+	swp__stacks_unlock(&c->stacks);
+	swp_buf_free(&blk);
+}
+
+/* Ends runs whose task window closed or whose process is gone. */
+static void end_runs(swp_core *c, int64_t now)
+{
+	for (size_t i = 0; i < c->runs.n;) {
+		struct swp_run *run = &c->runs.v[i];
+		bool closed = now > swp__task_end_ms(run->task) || c->stopping;
+		bool gone = !swp__process_alive(run->pid, run->start_ticks);
+		if (!closed && !gone) {
+			i++;
+			continue;
+		}
+		swp_info("task %" PRIu64 ": schedule %" PRIu64 " on %s (pid %d) ended: %s, %" PRIu64 " samples, %" PRIu64
+			 " lost",
+			 run->task->id, run->sched->id, run->proc->name, run->pid,
+			 gone ? "the process exited" : (c->stopping ? "server stopping" : "task finished"), run->sched->samples,
+			 run->sched->lost);
+		if (!pid_in_use(c, run->pid, i) && c->prof) {
+			swp__profiler_remove_pid(c->prof, run->pid);
+			swp__sym_forget_pid(c->coll.sym, run->pid);
+		}
+		if (gone && run->proc->pid == run->pid) {
+			run->proc->pid = 0; /* the registry learns it now rather than at the next scan */
+		}
+		c->runs.v[i] = c->runs.v[--c->runs.n];
+	}
+}
+
+/* One flush: call with mu held. */
+static void tick(swp_core *c, bool final)
+{
+	int64_t now = swp__now_ms();
+	if (!final && (c->scan_ms > 0 || !c->last_scan_ms) && swp__mono_ms() - c->last_scan_ms >= (c->scan_ms > 0 ? c->scan_ms : 0)) {
+		int r = swp__registry_rescan(c);
+		if (r)
+			swp_warn("process scan failed: %s", swp_last_error());
+		c->last_scan_ms = swp__mono_ms();
+	}
+	struct swp_batch *b = swp__batch_new();
+	if (!final)
+		start_runs(c, now, b);
+	if (c->prof) {
+		int64_t n = swp__collector_drain(&c->coll, c->prof);
+		if (n < 0)
+			swp_warn("profiler drain failed: %s", swp_last_error());
+	}
+	uint32_t upto;
+	swp__stacks_persist(c, b, &upto);
+	write_blocks(c, now, b);
+	int r = swp__batch_commit(c->store, b, false);
+	swp__batch_free(b);
+	if (r) {
+		/* keep the drained counts (they are merged with the next drain) and the new stacks */
+		c->st_write_errors++;
+		swp_error("flush failed, samples kept for the next flush: %s", swp_last_error());
+		return;
+	}
+	c->stacks_persisted = upto;
+	c->st_flushes++;
+	c->st_samples += c->coll.samples;
+	for (uint32_t s = 0; s <= c->coll.lost.mask; s++)
+		if (c->coll.lost.keys[s] != UINT64_MAX)
+			c->st_lost += c->coll.lost.vals[s];
+	swp__collector_reset(&c->coll);
+	end_runs(c, now);
+}
+
+static void *loop(void *arg)
+{
+	swp_core *c = arg;
+	pthread_mutex_lock(&c->mu);
+	while (!c->stopping) {
+		tick(c, false);
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		int64_t ns = ts.tv_nsec + (int64_t)c->flush_ms * 1000000;
+		ts.tv_sec += ns / 1000000000;
+		ts.tv_nsec = ns % 1000000000;
+		if (!c->stopping)
+			pthread_cond_timedwait(&c->cond, &c->mu, &ts);
+	}
+	/* last flush, then every run ends */
+	tick(c, true);
+	end_runs(c, swp__now_ms());
+	pthread_mutex_unlock(&c->mu);
+	return NULL;
+}
+
+int swp__scheduler_start(swp_core *c)
+{
+	swp__collector_init(&c->coll, &c->stacks);
+	int r = pthread_create(&c->thread, NULL, loop, c);
+	if (r) {
+		swp__collector_free(&c->coll);
+		return swp__fail(r, "cannot start the scheduler thread: %s", strerror(r));
+	}
+	c->thread_started = true;
+	return 0;
+}
+
+void swp__scheduler_stop(swp_core *c)
+{
+	if (!c->thread_started)
+		return;
+	pthread_mutex_lock(&c->mu);
+	c->stopping = true;
+	pthread_cond_signal(&c->cond);
+	pthread_mutex_unlock(&c->mu);
+	pthread_join(c->thread, NULL);
+	c->thread_started = false;
+	swp__profiler_close(c->prof);
+	c->prof = NULL;
+	swp__collector_free(&c->coll);
+}

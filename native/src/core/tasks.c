@@ -1,0 +1,393 @@
+/* Tasks and schedules: creation with the protocol's validation, queries, persistence. */
+#include <inttypes.h>
+#include <stdlib.h>
+
+#include "core/core.h"
+#include "store/layout.h"
+
+static int load_task(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl)
+{
+	swp_core *c = ctx;
+	struct swp_task *t = swp__xcalloc(1, sizeof(*t));
+	if (swp__task_decode(v, vl, t)) {
+		free(t);
+		swp_warn("skipping an unreadable task record");
+		return 0;
+	}
+	SWP_VEC_PUSH(c->tasks, t);
+	return 0;
+}
+
+static int load_schedule(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl)
+{
+	swp_core *c = ctx;
+	struct swp_schedule *s = swp__xcalloc(1, sizeof(*s));
+	if (swp__schedule_decode(v, vl, s)) {
+		free(s);
+		swp_warn("skipping an unreadable schedule record");
+		return 0;
+	}
+	SWP_VEC_PUSH(c->scheds, s);
+	return 0;
+}
+
+int swp__tasks_load(swp_core *c)
+{
+	uint8_t from = SWP_TAG_TASK, to = SWP_TAG_TASK + 1;
+	int r = swp__store_scan(c->store, &from, 1, &to, 1, load_task, c);
+	if (r)
+		return r;
+	from = SWP_TAG_SCHEDULE;
+	to = SWP_TAG_SCHEDULE + 1;
+	r = swp__store_scan(c->store, &from, 1, &to, 1, load_schedule, c);
+	/* ids stay unique even if a sequence update was lost with a failed write */
+	for (size_t i = 0; i < c->tasks.n; i++)
+		if (c->tasks.v[i]->id >= c->next_task)
+			c->next_task = c->tasks.v[i]->id + 1;
+	for (size_t i = 0; i < c->scheds.n; i++)
+		if (c->scheds.v[i]->id >= c->next_sched)
+			c->next_sched = c->scheds.v[i]->id + 1;
+	return r;
+}
+
+static bool parse_id(const char *s, uint64_t *out)
+{
+	if (!s || !*s || strlen(s) > 19)
+		return false;
+	uint64_t v = 0;
+	for (const char *p = s; *p; p++) {
+		if (*p < '0' || *p > '9')
+			return false;
+		v = v * 10 + (uint64_t)(*p - '0');
+	}
+	*out = v;
+	return true;
+}
+
+struct swp_task *swp__task_find(swp_core *c, const char *id)
+{
+	uint64_t v;
+	if (!parse_id(id, &v))
+		return NULL;
+	for (size_t i = 0; i < c->tasks.n; i++)
+		if (c->tasks.v[i]->id == v)
+			return c->tasks.v[i];
+	return NULL;
+}
+
+struct swp_schedule *swp__schedule_find(swp_core *c, const char *id)
+{
+	uint64_t v;
+	if (!parse_id(id, &v))
+		return NULL;
+	for (size_t i = 0; i < c->scheds.n; i++)
+		if (c->scheds.v[i]->id == v)
+			return c->scheds.v[i];
+	return NULL;
+}
+
+void swp__schedule_put(struct swp_batch *b, const struct swp_schedule *s)
+{
+	uint8_t k[9];
+	struct swp_buf v = {0};
+	swp__schedule_encode(s, &v);
+	swp__batch_put(b, k, swp__key_u64(k, SWP_TAG_SCHEDULE, s->id), v.data, v.len);
+	swp_buf_free(&v);
+}
+
+struct swp_schedule *swp__schedule_new(swp_core *c, const struct swp_task *t, const struct swp_process *p, int pid,
+				       int64_t now, struct swp_batch *b)
+{
+	struct swp_schedule *s = swp__xcalloc(1, sizeof(*s));
+	s->id = swp__seq_next("schedule", &c->next_sched, b);
+	s->task_id = t->id;
+	s->process_id = swp__xstrdup(p ? p->id : (t->process_id ? t->process_id : ""));
+	s->pid = pid;
+	s->start_ms = now;
+	s->end_ms = now;
+	swp__schedule_put(b, s);
+	SWP_VEC_PUSH(c->scheds, s);
+	return s;
+}
+
+/* Does task t profile process p? */
+bool swp__task_targets(const struct swp_task *t, const struct swp_process *p)
+{
+	if (t->process_id)
+		return strcmp(t->process_id, p->id) == 0;
+	if (!t->service_id || strcmp(t->service_id, p->service_id) != 0)
+		return false;
+	for (uint32_t i = 0; i < t->n_labels; i++)
+		if (!swp__strv_has(p->labels, p->n_labels, t->labels[i]))
+			return false;
+	return true;
+}
+
+static bool same_labels(char *const *a, uint32_t na, const char *const *b)
+{
+	uint32_t nb = 0;
+	while (b && b[nb])
+		nb++;
+	if (na != nb)
+		return false;
+	for (uint32_t i = 0; i < nb; i++)
+		if (!swp__strv_has(a, na, b[i]))
+			return false;
+	return true;
+}
+
+static bool empty(const char *s)
+{
+	return !s || !*s;
+}
+
+static void creation_result(struct swp_buf *out, bool ok, const char *reason, uint64_t id)
+{
+	bool f = true;
+	swp__buf_putc(out, '{');
+	swp__json_kv_bool(out, &f, "status", ok);
+	swp__json_kv_str(out, &f, "errorReason", reason);
+	swp__json_key(out, &f, "id");
+	if (ok)
+		swp__buf_printf(out, "\"%" PRIu64 "\"", id);
+	else
+		swp__buf_puts(out, "null");
+	swp__buf_putc(out, '}');
+}
+
+/* The protocol's checks, in its order (PROTOCOL.md §3). Returns NULL when the request is valid. */
+static const char *validate(swp_core *c, const struct swp_task_create *q, int64_t start, bool seed)
+{
+	if (seed) {
+		if (!q->finder_type)
+			return "The process find type could not be null";
+		if (strcmp(q->finder_type, "PROCESS_ID") != 0)
+			return "The process find type could not be null";
+		if (empty(q->process_id))
+			return "process id could not be empty";
+	}
+	if (!q->target_type)
+		return "the profiling target could not be null";
+	if (q->duration_s < 60)
+		return "the fixed time duration must be greater than or equals 60s";
+	int64_t end = start + q->duration_s * 1000;
+	for (size_t i = 0; i < c->tasks.n; i++) {
+		const struct swp_task *t = c->tasks.v[i];
+		if (strcmp(t->target, q->target_type) != 0 || t->start_ms > end || swp__task_end_ms(t) < start)
+			continue;
+		if (seed ? (t->process_id && strcmp(t->process_id, q->process_id) == 0)
+			 : (!t->process_id && t->service_id && strcmp(t->service_id, q->service_id) == 0 &&
+			    same_labels(t->labels, t->n_labels, q->labels)))
+			return "already have profiling task at this time";
+	}
+	if (seed && !swp__registry_find(c, q->process_id))
+		return "could not found process";
+	if (!seed && !swp__registry_service_known(c, q->service_id))
+		return "could not found service";
+	if (strcmp(q->target_type, "ON_CPU") != 0)
+		return "only the ON_CPU profiling target is supported by swprof";
+	return NULL;
+}
+
+SWP_API int swp_task_create(swp_core *c, const struct swp_task_create *q, struct swp_buf *out)
+{
+	swp__clear_error();
+	if (!c || !q || !out || q->sz < sizeof(*q))
+		return swp__fail(EINVAL, "core, request and out are required");
+	int64_t now = q->now_ms > 0 ? q->now_ms : swp__now_ms();
+	int64_t start = q->start_time_ms <= 0 ? now : q->start_time_ms;
+	if (!q->has_finder && empty(q->service_id)) {
+		creation_result(out, false, "The process finder could not be null", 0);
+		return 0;
+	}
+	bool seed = q->has_finder;
+	if (q->duration_s > 366LL * 24 * 3600 || start > INT64_MAX / 4) {
+		creation_result(out, false, "the fixed time duration or start time is out of range", 0);
+		return 0;
+	}
+	pthread_mutex_lock(&c->mu);
+	const char *why = validate(c, q, start, seed);
+	if (why) {
+		pthread_mutex_unlock(&c->mu);
+		creation_result(out, false, why, 0);
+		return 0;
+	}
+	struct swp_task *t = swp__xcalloc(1, sizeof(*t));
+	struct swp_batch *b = swp__batch_new();
+	uint64_t next = c->next_task;
+	t->id = swp__seq_next("task", &c->next_task, b);
+	t->create_ms = now;
+	t->start_ms = start;
+	t->duration_s = q->duration_s;
+	t->target = swp__xstrdup(q->target_type);
+	if (seed) {
+		const struct swp_process *p = swp__registry_find(c, q->process_id);
+		t->process_id = swp__xstrdup(p->id);
+		t->process_name = swp__xstrdup(p->name);
+		t->service_id = swp__xstrdup(p->service_id);
+		t->service = swp__xstrdup(p->service);
+		t->instance_id = swp__xstrdup(p->instance_id);
+		t->instance = swp__xstrdup(p->instance);
+		t->labels = swp__xcalloc(1, sizeof(char *));
+	} else {
+		t->service_id = swp__xstrdup(q->service_id);
+		for (size_t i = 0; i < c->procs.n; i++)
+			if (strcmp(c->procs.v[i]->service_id, q->service_id) == 0) {
+				t->service = swp__xstrdup(c->procs.v[i]->service);
+				break;
+			}
+		t->labels = swp__strv_dup(q->labels, &t->n_labels);
+	}
+	struct swp_buf v = {0};
+	swp__task_encode(t, &v);
+	uint8_t k[9];
+	swp__batch_put(b, k, swp__key_u64(k, SWP_TAG_TASK, t->id), v.data, v.len);
+	swp_buf_free(&v);
+	int r = swp__batch_commit(c->store, b, true);
+	swp__batch_free(b);
+	if (r) {
+		c->next_task = next;
+		swp__task_free(t);
+		free(t);
+		pthread_mutex_unlock(&c->mu);
+		return r;
+	}
+	SWP_VEC_PUSH(c->tasks, t);
+	pthread_cond_signal(&c->cond); /* the scheduler starts it at once when due */
+	pthread_mutex_unlock(&c->mu);
+	swp_info("task %" PRIu64 " created: %s %s for %" PRId64 " s", t->id, t->target,
+		 t->process_id ? t->process_id : t->service, t->duration_s);
+	creation_result(out, true, NULL, t->id);
+	return 0;
+}
+
+static int cmp_task_newest(const void *a, const void *b)
+{
+	const struct swp_task *x = *(struct swp_task *const *)a, *y = *(struct swp_task *const *)b;
+	if (x->create_ms != y->create_ms)
+		return x->create_ms > y->create_ms ? -1 : 1;
+	return x->id > y->id ? -1 : x->id < y->id;
+}
+
+SWP_API int swp_tasks_json(swp_core *c, const struct swp_task_query *q, struct swp_buf *out)
+{
+	swp__clear_error();
+	if (!c || !q || !out)
+		return swp__fail(EINVAL, "core, query and out are required");
+	bool any_target = q->targets && q->targets[0];
+	if (empty(q->service_id) && empty(q->instance_id) && empty(q->process_id) && empty(q->finder_type) &&
+	    !any_target && empty(q->trigger_type))
+		return swp__fail(EINVAL, "please provide the task condition");
+	pthread_mutex_lock(&c->mu);
+	struct swp_task **sorted = swp__xmalloc((c->tasks.n + 1) * sizeof(*sorted));
+	memcpy(sorted, c->tasks.v, c->tasks.n * sizeof(*sorted));
+	qsort(sorted, c->tasks.n, sizeof(*sorted), cmp_task_newest);
+	swp__buf_putc(out, '[');
+	bool first = true;
+	for (size_t i = 0; i < c->tasks.n; i++) {
+		const struct swp_task *t = sorted[i];
+		if (!empty(q->service_id) && (!t->service_id || strcmp(q->service_id, t->service_id) != 0))
+			continue;
+		if (!empty(q->instance_id) && (!t->instance_id || strcmp(q->instance_id, t->instance_id) != 0))
+			continue;
+		if (!empty(q->process_id) && (!t->process_id || strcmp(q->process_id, t->process_id) != 0))
+			continue;
+		if (!empty(q->finder_type) && strcmp(q->finder_type, "PROCESS_ID") != 0)
+			continue;
+		if (!empty(q->trigger_type) && strcmp(q->trigger_type, "FIXED_TIME") != 0)
+			continue;
+		if (any_target) {
+			bool hit = false;
+			for (size_t k = 0; q->targets[k]; k++)
+				hit |= strcmp(q->targets[k], t->target) == 0;
+			if (!hit)
+				continue;
+		}
+		if ((q->start_ms || q->end_ms) && (t->create_ms < q->start_ms || t->create_ms > q->end_ms))
+			continue;
+		if (!first)
+			swp__buf_putc(out, ',');
+		first = false;
+		swp__task_json(t, out);
+	}
+	swp__buf_putc(out, ']');
+	pthread_mutex_unlock(&c->mu);
+	free(sorted);
+	return 0;
+}
+
+static int cmp_sched_newest(const void *a, const void *b)
+{
+	const struct swp_schedule *x = *(struct swp_schedule *const *)a, *y = *(struct swp_schedule *const *)b;
+	if (x->start_ms != y->start_ms)
+		return x->start_ms > y->start_ms ? -1 : 1;
+	return x->id > y->id ? -1 : x->id < y->id;
+}
+
+SWP_API int swp_schedules_json(swp_core *c, const char *task_id, int64_t start_ms, int64_t end_ms, struct swp_buf *out)
+{
+	swp__clear_error();
+	if (!c || !out)
+		return swp__fail(EINVAL, "core and out are required");
+	pthread_mutex_lock(&c->mu);
+	const struct swp_task *t = swp__task_find(c, task_id);
+	swp__buf_putc(out, '[');
+	if (t) {
+		struct swp_schedule **v = swp__xmalloc((c->scheds.n + 1) * sizeof(*v));
+		size_t n = 0;
+		for (size_t i = 0; i < c->scheds.n; i++)
+			if (c->scheds.v[i]->task_id == t->id &&
+			    (!(start_ms || end_ms) || (c->scheds.v[i]->start_ms >= start_ms && c->scheds.v[i]->start_ms <= end_ms)))
+				v[n++] = c->scheds.v[i];
+		qsort(v, n, sizeof(*v), cmp_sched_newest);
+		for (size_t i = 0; i < n; i++) {
+			if (i)
+				swp__buf_putc(out, ',');
+			swp__schedule_json(v[i], swp__registry_find(c, v[i]->process_id), out);
+		}
+		free(v);
+	}
+	swp__buf_putc(out, ']');
+	pthread_mutex_unlock(&c->mu);
+	return 0;
+}
+
+SWP_API int swp_task_prepare_json(swp_core *c, const char *service_id, struct swp_buf *out)
+{
+	if (!c || !out)
+		return swp__fail(EINVAL, "core and out are required");
+	pthread_mutex_lock(&c->mu);
+	/* the distinct labels of the service's processes, in first-seen order */
+	char **labels = NULL;
+	size_t nl = 0, cap = 0;
+	bool any = false;
+	for (size_t i = 0; i < c->procs.n; i++) {
+		const struct swp_process *p = c->procs.v[i];
+		if (empty(service_id) || strcmp(p->service_id, service_id) != 0)
+			continue;
+		any = true;
+		for (uint32_t k = 0; k < p->n_labels; k++) {
+			if (swp__strv_has(labels, (uint32_t)nl, p->labels[k]))
+				continue;
+			if (nl == cap) {
+				cap = cap ? cap * 2 : 8;
+				labels = swp__xrealloc(labels, cap * sizeof(char *));
+			}
+			labels[nl++] = p->labels[k];
+		}
+	}
+	bool f = true;
+	swp__buf_putc(out, '{');
+	swp__json_kv_bool(out, &f, "couldProfiling", any);
+	swp__json_key(out, &f, "processLabels");
+	swp__buf_putc(out, '[');
+	for (size_t i = 0; i < nl; i++) {
+		if (i)
+			swp__buf_putc(out, ',');
+		swp__json_str(out, labels[i]);
+	}
+	swp__buf_puts(out, "]}");
+	pthread_mutex_unlock(&c->mu);
+	free(labels);
+	return 0;
+}

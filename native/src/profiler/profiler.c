@@ -1,0 +1,365 @@
+/*
+ * Loader and drain of bpf/oncpu.bpf.c (see profiler.h).
+ *
+ * Double buffering: the program reads the global `active` (in .bss, mmaped here) once per
+ * sample and writes counts, stacks and lost counts of that sample into set `active`. A drain
+ * stores the other index, then waits until no program that may have read the old index is
+ * still running, and only then reads and empties the old set: no sample is half-written into
+ * it and no stack id it refers to is deleted under the kernel's feet. The wait is a kernel RCU
+ * grace period: perf_event programs run inside rcu_read_lock() (and with IRQs off), and every
+ * update of a map-in-map returns to user space only after synchronize_rcu(), so rewriting the
+ * one slot of `sync_gate` is the wait (measured around 10-30 ms here, not a guessed sleep).
+ *
+ * Lost samples (stack map collision or full, count map full) are counted per pid in the lost
+ * map of the same set and drained with it; when even that map is full they go to the global
+ * `lost_unattributed`, which the drain takes with an atomic exchange (reported as pid 0).
+ */
+#define _GNU_SOURCE
+#include "profiler/profiler.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/perf_event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "oncpu.h"
+#include "oncpu.skel.h"
+
+#ifndef ENOTSUPP
+#define ENOTSUPP 524 /* kernel-internal, returned by map types without batch ops */
+#endif
+#define PROC_PID_INIT_INO 0xEFFFFFFCU /* inode of the initial pid namespace */
+#define DRAIN_BATCH 1024u
+
+struct swp_profiler {
+	struct oncpu_bpf *skel;
+	struct bpf_link **links; /* one per online CPU; each owns its perf event fd */
+	int nlinks;
+	int targets_fd, counts_fd[2], stacks_fd[2], lost_fd[2];
+	uint32_t max_targets;
+	bool no_batch; /* batch ops unavailable (or disabled): iterate with get_next_key */
+	/* drain buffers, allocated once */
+	void *keys;     /* DRAIN_BATCH keys of the largest key size */
+	uint64_t *vals; /* DRAIN_BATCH values */
+	uint64_t kips[SWP_STACK_DEPTH], uips[SWP_STACK_DEPTH];
+};
+
+/* an option, or its default when the caller's struct is too old to carry it or it is 0 */
+#define OPT(o, f, def)                                                                              \
+	((o)->sz >= offsetof(struct swp_profiler_opts, f) + sizeof((o)->f) && (o)->f ? (o)->f : (def))
+
+static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	char msg[1024];
+	int n = vsnprintf(msg, sizeof(msg), fmt, ap);
+
+	if (n > 0 && (size_t)n < sizeof(msg) && msg[n - 1] == '\n')
+		msg[n - 1] = 0;
+	swp__log(level == LIBBPF_WARN ? SWP_LOG_WARN : SWP_LOG_DEBUG, "%s", msg);
+	return 0;
+}
+
+static const char *why(int err)
+{
+	switch (-err) {
+	case EPERM:
+	case EACCES:
+		return "needs root or CAP_BPF+CAP_PERFMON";
+	case ENOSYS:
+		return "the kernel has no bpf()/perf_event_open() (ENOSYS)";
+	case EOPNOTSUPP:
+	case ENOTSUPP:
+		return "not supported by this kernel";
+	default:
+		return strerror(-err);
+	}
+}
+
+static int open_cpu_clock(int cpu, int freq)
+{
+	struct perf_event_attr attr = {
+		.size = sizeof(attr),
+		.type = PERF_TYPE_SOFTWARE,
+		.config = PERF_COUNT_SW_CPU_CLOCK,
+		.freq = 1,
+		.sample_freq = (uint64_t)freq,
+	};
+	int fd = (int)syscall(__NR_perf_event_open, &attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+int swp__profiler_open(const struct swp_profiler_opts *opts, struct swp_profiler **out)
+{
+	struct swp_profiler *p;
+	struct stat ns;
+	int err, ncpu, freq;
+
+	*out = NULL;
+	if (!opts || opts->sz < offsetof(struct swp_profiler_opts, frequency) + sizeof(int))
+		return swp__fail(EINVAL, "profiler: options missing");
+	freq = opts->frequency;
+	if (freq < 1 || freq > 1000)
+		return swp__fail(EINVAL, "profiler: frequency %d Hz outside 1..1000", freq);
+
+	libbpf_set_print(libbpf_log);
+	p = swp__xcalloc(1, sizeof(*p));
+	p->skel = oncpu_bpf__open();
+	if (!p->skel) {
+		err = swp__fail(errno, "profiler: open BPF object: %s", strerror(errno));
+		goto fail;
+	}
+	struct oncpu_bpf *s = p->skel;
+	uint32_t max_stacks = OPT(opts, max_stacks, 16384u), max_counts = OPT(opts, max_counts, 32768u);
+	p->max_targets = OPT(opts, max_targets, 1024u);
+	p->no_batch = OPT(opts, no_batch, false);
+	struct bpf_map *sized[][2] = {
+		{ s->maps.counts_0, s->maps.counts_1 },
+		{ s->maps.stacks_0, s->maps.stacks_1 },
+		{ s->maps.lost_0, s->maps.lost_1 },
+	};
+	uint32_t sizes[] = { max_counts, max_stacks, p->max_targets };
+	for (int i = 0; i < 3; i++)
+		for (int j = 0; j < 2; j++)
+			bpf_map__set_max_entries(sized[i][j], sizes[i]);
+	bpf_map__set_max_entries(s->maps.targets, p->max_targets);
+	/* inside a pid namespace the program reports pids of that namespace, as getpid() does here */
+	if (stat("/proc/self/ns/pid", &ns) == 0 && ns.st_ino != PROC_PID_INIT_INO) {
+		s->rodata->pidns_dev = ns.st_dev;
+		s->rodata->pidns_ino = ns.st_ino;
+	}
+
+	err = oncpu_bpf__load(s);
+	if (err) {
+		err = swp__fail(err, "profiler: load BPF program: %s", why(err));
+		goto fail;
+	}
+	p->targets_fd = bpf_map__fd(s->maps.targets);
+	for (int j = 0; j < 2; j++) {
+		p->counts_fd[j] = bpf_map__fd(sized[0][j]);
+		p->stacks_fd[j] = bpf_map__fd(sized[1][j]);
+		p->lost_fd[j] = bpf_map__fd(sized[2][j]);
+	}
+	p->keys = swp__xcalloc(DRAIN_BATCH, sizeof(struct swp_count_key));
+	p->vals = swp__xcalloc(DRAIN_BATCH, sizeof(uint64_t));
+
+	ncpu = libbpf_num_possible_cpus();
+	if (ncpu <= 0) {
+		err = swp__fail(ncpu < 0 ? ncpu : EINVAL, "profiler: cannot count possible CPUs");
+		goto fail;
+	}
+	p->links = swp__xcalloc((size_t)ncpu, sizeof(*p->links));
+	for (int cpu = 0; cpu < ncpu; cpu++) {
+		int pfd = open_cpu_clock(cpu, freq);
+		if (pfd == -ENODEV)
+			continue; /* offline CPU */
+		if (pfd < 0) {
+			err = swp__fail(pfd, "profiler: perf_event_open(cpu-clock, cpu %d, %d Hz): %s%s", cpu, freq,
+					why(pfd), pfd == -EINVAL ? " (above kernel.perf_event_max_sample_rate?)" : "");
+			goto fail;
+		}
+		struct bpf_link *l = bpf_program__attach_perf_event(s->progs.oncpu_sample, pfd);
+		if (!l) {
+			err = -errno;
+			close(pfd); /* not owned by a link yet */
+			err = swp__fail(err, "profiler: attach to cpu %d: %s", cpu, why(err));
+			goto fail;
+		}
+		p->links[p->nlinks++] = l;
+	}
+	if (!p->nlinks) {
+		err = swp__fail(ENODEV, "profiler: no online CPU");
+		goto fail;
+	}
+	swp_debug("profiler: %d Hz on %d CPUs, %u stacks / %u counts / %u targets per set", freq, p->nlinks,
+		  max_stacks, max_counts, p->max_targets);
+	*out = p;
+	return 0;
+fail:
+	swp__profiler_close(p);
+	return err;
+}
+
+void swp__profiler_close(struct swp_profiler *p)
+{
+	if (!p)
+		return;
+	for (int i = 0; i < p->nlinks; i++)
+		bpf_link__destroy(p->links[i]); /* detaches and closes the perf fd */
+	oncpu_bpf__destroy(p->skel);
+	free(p->links);
+	free(p->keys);
+	free(p->vals);
+	free(p);
+}
+
+int swp__profiler_add_pid(struct swp_profiler *p, int pid)
+{
+	__u32 key = (__u32)pid;
+	__u8 one = 1;
+	int err;
+
+	if (pid <= 0)
+		return swp__fail(EINVAL, "profiler: bad pid %d", pid);
+	err = bpf_map_update_elem(p->targets_fd, &key, &one, BPF_ANY);
+	if (err == -E2BIG)
+		return swp__fail(err, "profiler: already %u target processes (max_targets)", p->max_targets);
+	if (err)
+		return swp__fail(err, "profiler: add pid %d: %s", pid, strerror(-err));
+	return 0;
+}
+
+int swp__profiler_remove_pid(struct swp_profiler *p, int pid)
+{
+	__u32 key = (__u32)pid;
+	int err = bpf_map_delete_elem(p->targets_fd, &key);
+
+	if (err)
+		return swp__fail(err, "profiler: remove pid %d: %s", pid, err == -ENOENT ? "not a target" : strerror(-err));
+	return 0;
+}
+
+/* ---- drain ---- */
+
+struct drain {
+	struct swp_profiler *p;
+	const struct swp_sample_sink *sink;
+	int set;       /* the set being drained */
+	int64_t total; /* samples handed to the sink */
+};
+
+static void report_lost(struct drain *d, int pid, uint64_t n)
+{
+	if (n && d->sink->lost)
+		d->sink->lost(d->sink->ctx, pid, n);
+}
+
+/* ips of a stack id, innermost first, up to the first 0 */
+static int read_stack(struct drain *d, int32_t id, uint64_t *ips, uint32_t *n)
+{
+	*n = 0;
+	if (id < 0)
+		return 0;
+	if (bpf_map_lookup_elem(d->p->stacks_fd[d->set], &id, ips))
+		return -1;
+	while (*n < SWP_STACK_DEPTH && ips[*n])
+		(*n)++;
+	return 0;
+}
+
+static void on_count(struct drain *d, const void *k, uint64_t n)
+{
+	const struct swp_count_key *key = k;
+	struct swp_profiler *p = d->p;
+	uint32_t nk, nu;
+
+	if (read_stack(d, key->kstack, p->kips, &nk) || read_stack(d, key->ustack, p->uips, &nu)) {
+		/* cannot happen while the set is quiet; count it rather than invent a stack */
+		swp_debug("profiler: stack %d/%d of pid %u vanished", key->kstack, key->ustack, key->pid);
+		report_lost(d, (int)key->pid, n);
+		return;
+	}
+	if (d->sink->sample)
+		d->sink->sample(d->sink->ctx, (int)key->pid, p->kips, nk, p->uips, nu, n);
+	d->total += (int64_t)n;
+}
+
+static void on_lost(struct drain *d, const void *k, uint64_t n)
+{
+	report_lost(d, (int)*(const __u32 *)k, n);
+}
+
+/* Hands every (key, u64) of a quiet hash map to `each` and empties the map. */
+static int drain_hash(struct drain *d, int fd, size_t ksz, void (*each)(struct drain *, const void *, uint64_t))
+{
+	struct swp_profiler *p = d->p;
+	char *keys = p->keys;
+	uint64_t v;
+	int err;
+
+	if (!p->no_batch) {
+		/* the batch token: a bucket index (u32) for hash maps */
+		uint64_t in[2] = { 0 }, outb[2] = { 0 };
+		for (bool first = true;; first = false) {
+			__u32 n = DRAIN_BATCH;
+			err = bpf_map_lookup_and_delete_batch(fd, first ? NULL : in, outb, keys, p->vals, &n, NULL);
+			if (err && err != -ENOENT) {
+				if (first && (err == -EINVAL || err == -ENOTSUPP || err == -EOPNOTSUPP)) {
+					swp_debug("profiler: no batch map ops (%d), iterating", err);
+					p->no_batch = true;
+					break;
+				}
+				return swp__fail(err, "profiler: drain map: %s", strerror(-err));
+			}
+			for (__u32 i = 0; i < n; i++)
+				each(d, keys + i * ksz, p->vals[i]);
+			if (err == -ENOENT)
+				return 0;
+			memcpy(in, outb, sizeof(in));
+		}
+	}
+	/* fallback: find the next key before deleting the current one, so the walk stays linear */
+	char *cur = keys, *next = keys + sizeof(struct swp_count_key);
+	err = bpf_map_get_next_key(fd, NULL, cur);
+	while (!err) {
+		int nerr = bpf_map_get_next_key(fd, cur, next);
+		if (!bpf_map_lookup_elem(fd, cur, &v)) {
+			bpf_map_delete_elem(fd, cur);
+			each(d, cur, v);
+		}
+		char *t = cur;
+		cur = next;
+		next = t;
+		err = nerr;
+	}
+	return err == -ENOENT ? 0 : swp__fail(err, "profiler: iterate map: %s", strerror(-err));
+}
+
+/* Deletes every stack of a quiet stack map (no batch ops for this map type). */
+static void clear_stacks(int fd)
+{
+	__u32 cur, next;
+	int err = bpf_map_get_next_key(fd, NULL, &cur);
+
+	while (!err) {
+		err = bpf_map_get_next_key(fd, &cur, &next);
+		bpf_map_delete_elem(fd, &cur);
+		cur = next;
+	}
+}
+
+/* Returns once no program that may have read the old `active` is still running. */
+static void wait_programs(struct swp_profiler *p)
+{
+	__u32 zero = 0;
+	int inner = bpf_map__fd(p->skel->maps.sync_inner);
+
+	if (bpf_map_update_elem(bpf_map__fd(p->skel->maps.sync_gate), &zero, &inner, BPF_ANY) == 0)
+		return; /* the kernel ran synchronize_rcu() before returning */
+	usleep(5000); /* programs run for microseconds: a sleep is all but always enough */
+}
+
+int64_t swp__profiler_drain(struct swp_profiler *p, const struct swp_sample_sink *sink)
+{
+	struct oncpu_bpf__bss *bss = p->skel->bss;
+	int old = (int)(__atomic_load_n(&bss->active, __ATOMIC_RELAXED) & 1);
+	struct drain d = { .p = p, .sink = sink, .set = old };
+	int err;
+
+	__atomic_store_n(&bss->active, (__u32)(old ^ 1), __ATOMIC_SEQ_CST);
+	wait_programs(p);
+	/* On an error the rest stays in the old set, which the next drain makes active again and
+	 * the one after drains: nothing is lost, stack ids stay valid (stacks are cleared last). */
+	err = drain_hash(&d, p->counts_fd[old], sizeof(struct swp_count_key), on_count);
+	if (err)
+		return err;
+	clear_stacks(p->stacks_fd[old]);
+	err = drain_hash(&d, p->lost_fd[old], sizeof(__u32), on_lost);
+	if (err)
+		return err;
+	report_lost(&d, 0, __atomic_exchange_n(&bss->lost_unattributed, 0, __ATOMIC_SEQ_CST));
+	return d.total;
+}

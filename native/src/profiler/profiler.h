@@ -1,0 +1,55 @@
+/*
+ * The eBPF on-CPU profiler: one PERF_COUNT_SW_CPU_CLOCK perf event per online CPU, a BPF
+ * program that counts samples of target processes in a hash map keyed by (pid, kernel stack
+ * id, user stack id), and a drain that hands each counted (pid, kernel ips, user ips, count)
+ * to a sink. Two sets of maps alternate: the drain flips the active set, then reads and clears
+ * the other one, so no stack id is deleted while the kernel may still count against it.
+ *
+ * One profiler serves every target at once; targets are added and removed by pid.
+ */
+#ifndef SWP_PROFILER_H
+#define SWP_PROFILER_H
+
+#include "common/common.h"
+
+struct swp_profiler;
+
+struct swp_profiler_opts {
+	size_t sz;
+	int frequency;        /* Hz, 1..1000 */
+	uint32_t max_stacks;  /* stack map entries per set; 0 = 16384 */
+	uint32_t max_counts;  /* count map entries per set; 0 = 32768 */
+	uint32_t max_targets; /* 0 = 1024 */
+	/* Drain with get_next_key/lookup/delete even when the kernel has batch ops (tests use it
+	 * to cover the fallback path). */
+	bool no_batch;
+};
+
+/* Opens, loads and attaches. Fails with -EPERM/-ENOSYS/... and a reason when the kernel or
+ * the privileges do not allow BPF. */
+int swp__profiler_open(const struct swp_profiler_opts *opts, struct swp_profiler **out);
+void swp__profiler_close(struct swp_profiler *p);
+
+/* Pids are tgids as this process sees them (its own pid namespace). add: -E2BIG when
+ * max_targets are already targets; remove: -ENOENT when pid was not a target. Samples already
+ * counted for a removed pid still come out of the next drains. */
+int swp__profiler_add_pid(struct swp_profiler *p, int pid);
+int swp__profiler_remove_pid(struct swp_profiler *p, int pid);
+
+/* ips are innermost first, as the kernel records them; nk or nu may be 0 (no kernel stack:
+ * the sample hit user mode). */
+struct swp_sample_sink {
+	void (*sample)(void *ctx, int pid, const uint64_t *kips, uint32_t nk, const uint64_t *uips, uint32_t nu,
+		       uint64_t count);
+	/* samples of pid that could not be recorded (stack map full or collision, count map full);
+	 * pid 0: lost samples whose pid could not be recorded either (lost map full) */
+	void (*lost)(void *ctx, int pid, uint64_t lost);
+	void *ctx;
+};
+
+/* Flips the active map set and hands everything counted in the other one to the sink. Safe
+ * to call from one thread at a time. Returns the number of samples drained or -errno. The
+ * pointers given to the sink are valid during the call only. */
+int64_t swp__profiler_drain(struct swp_profiler *p, const struct swp_sample_sink *sink);
+
+#endif

@@ -1,0 +1,229 @@
+#include "store/store.h"
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+
+#include <rocksdb/c.h>
+
+#include "store/layout.h"
+
+struct swp_store {
+	rocksdb_t *db;
+	rocksdb_options_t *opts;
+	rocksdb_writeoptions_t *wo, *wo_sync;
+	rocksdb_readoptions_t *ro;
+	char *dir;
+};
+
+struct swp_batch {
+	rocksdb_writebatch_t *wb;
+};
+
+/* RocksDB reports errors as text; map the ones a user can act on to errno values. */
+static int rocks_fail(char *err, const char *what)
+{
+	int code = EIO;
+	if (strstr(err, "No space left") || strstr(err, "ENOSPC"))
+		code = ENOSPC;
+	else if (strstr(err, "lock") && (strstr(err, "Resource temporarily unavailable") || strstr(err, "hold")))
+		code = EBUSY;
+	else if (strstr(err, "Permission denied"))
+		code = EACCES;
+	else if (strstr(err, "Corruption"))
+		code = EBADMSG;
+	int r = code == EBUSY ? swp__fail(code, "%s: the data directory is in use by another swprof process (%s)", what, err)
+			      : swp__fail(code, "%s: %s", what, err);
+	rocksdb_free(err);
+	return r;
+}
+
+static int check_format(struct swp_store *s)
+{
+	struct swp_buf v = {0};
+	int r = swp__store_get(s, SWP_KEY_FORMAT, strlen(SWP_KEY_FORMAT), &v);
+	if (r == 0) {
+		unsigned ver = 0;
+		if (sscanf(v.data, SWP_FORMAT_MAGIC " %u", &ver) != 1)
+			r = swp__fail(EPROTO, "%s is not a swprof data directory (format marker \"%.40s\")", s->dir, v.data);
+		else if (ver != SWP_STORE_FORMAT)
+			r = swp__fail(EPROTO, "%s has store format %u; this swprof reads format %u", s->dir, ver,
+				      SWP_STORE_FORMAT);
+		swp_buf_free(&v);
+		return r;
+	}
+	swp_buf_free(&v);
+	if (r != -ENOENT)
+		return r;
+	/* no marker: a new store, or somebody else's RocksDB */
+	rocksdb_iterator_t *it = rocksdb_create_iterator(s->db, s->ro);
+	rocksdb_iter_seek_to_first(it);
+	bool empty = !rocksdb_iter_valid(it);
+	rocksdb_iter_destroy(it);
+	if (!empty)
+		return swp__fail(EPROTO, "%s holds a RocksDB database that is not a swprof store", s->dir);
+	char marker[64];
+	snprintf(marker, sizeof(marker), SWP_FORMAT_MAGIC " %u", SWP_STORE_FORMAT);
+	struct swp_batch *b = swp__batch_new();
+	swp__batch_put(b, SWP_KEY_FORMAT, strlen(SWP_KEY_FORMAT), marker, strlen(marker));
+	r = swp__batch_commit(s, b, true);
+	swp__batch_free(b);
+	return r;
+}
+
+int swp__store_open(const char *dir, struct swp_store **out)
+{
+	*out = NULL;
+	if (!dir || !*dir)
+		return swp__fail(EINVAL, "no data directory given");
+	if (mkdir(dir, 0755) && errno != EEXIST)
+		return swp__fail(errno, "cannot create data directory %s: %s", dir, strerror(errno));
+	struct stat st;
+	if (stat(dir, &st) || !S_ISDIR(st.st_mode))
+		return swp__fail(ENOTDIR, "%s is not a directory", dir);
+
+	struct swp_store *s = swp__xcalloc(1, sizeof(*s));
+	s->dir = swp__xstrdup(dir);
+	s->opts = rocksdb_options_create();
+	rocksdb_options_set_create_if_missing(s->opts, 1);
+	rocksdb_options_set_compression(s->opts, rocksdb_lz4_compression);
+	rocksdb_options_set_max_open_files(s->opts, 256);
+	rocksdb_options_set_keep_log_file_num(s->opts, 2);
+	rocksdb_options_set_info_log_level(s->opts, 2 /* WARN */);
+	rocksdb_options_increase_parallelism(s->opts, 2);
+	s->wo = rocksdb_writeoptions_create();
+	s->wo_sync = rocksdb_writeoptions_create();
+	rocksdb_writeoptions_set_sync(s->wo_sync, 1);
+	s->ro = rocksdb_readoptions_create();
+	char *err = NULL;
+	s->db = rocksdb_open(s->opts, dir, &err);
+	int r = 0;
+	if (err)
+		r = rocks_fail(err, dir);
+	else
+		r = check_format(s);
+	if (r) {
+		swp__store_close(s);
+		return r;
+	}
+	*out = s;
+	return 0;
+}
+
+void swp__store_close(struct swp_store *s)
+{
+	if (!s)
+		return;
+	if (s->db)
+		rocksdb_close(s->db);
+	if (s->ro)
+		rocksdb_readoptions_destroy(s->ro);
+	if (s->wo)
+		rocksdb_writeoptions_destroy(s->wo);
+	if (s->wo_sync)
+		rocksdb_writeoptions_destroy(s->wo_sync);
+	if (s->opts)
+		rocksdb_options_destroy(s->opts);
+	free(s->dir);
+	free(s);
+}
+
+int swp__store_get(struct swp_store *s, const void *key, size_t klen, struct swp_buf *val)
+{
+	char *err = NULL;
+	size_t vlen = 0;
+	char *v = rocksdb_get(s->db, s->ro, key, klen, &vlen, &err);
+	if (err)
+		return rocks_fail(err, "read");
+	if (!v)
+		return -ENOENT;
+	swp__buf_put(val, v, vlen);
+	rocksdb_free(v);
+	return 0;
+}
+
+struct swp_batch *swp__batch_new(void)
+{
+	struct swp_batch *b = swp__xcalloc(1, sizeof(*b));
+	b->wb = rocksdb_writebatch_create();
+	return b;
+}
+
+void swp__batch_put(struct swp_batch *b, const void *key, size_t klen, const void *val, size_t vlen)
+{
+	rocksdb_writebatch_put(b->wb, key, klen, val, vlen);
+}
+
+void swp__batch_delete(struct swp_batch *b, const void *key, size_t klen)
+{
+	rocksdb_writebatch_delete(b->wb, key, klen);
+}
+
+size_t swp__batch_count(const struct swp_batch *b)
+{
+	return (size_t)rocksdb_writebatch_count(b->wb);
+}
+
+int swp__batch_commit(struct swp_store *s, struct swp_batch *b, bool sync)
+{
+	char *err = NULL;
+	rocksdb_write(s->db, sync ? s->wo_sync : s->wo, b->wb, &err);
+	if (err)
+		return rocks_fail(err, "write");
+	return 0;
+}
+
+void swp__batch_free(struct swp_batch *b)
+{
+	if (!b)
+		return;
+	rocksdb_writebatch_destroy(b->wb);
+	free(b);
+}
+
+int swp__store_scan(struct swp_store *s, const void *from, size_t flen, const void *to, size_t tlen, swp_scan_fn fn,
+		    void *ctx)
+{
+	rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
+	if (to)
+		rocksdb_readoptions_set_iterate_upper_bound(ro, to, tlen);
+	rocksdb_iterator_t *it = rocksdb_create_iterator(s->db, ro);
+	int r = 0;
+	for (rocksdb_iter_seek(it, from, flen); rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
+		size_t kl, vl;
+		const char *k = rocksdb_iter_key(it, &kl);
+		const char *v = rocksdb_iter_value(it, &vl);
+		r = fn(ctx, (const uint8_t *)k, kl, (const uint8_t *)v, vl);
+		if (r)
+			break;
+	}
+	if (!r) {
+		char *err = NULL;
+		rocksdb_iter_get_error(it, &err);
+		if (err)
+			r = rocks_fail(err, "scan");
+	}
+	rocksdb_iter_destroy(it);
+	rocksdb_readoptions_destroy(ro);
+	return r;
+}
+
+int64_t swp__store_disk_bytes(struct swp_store *s)
+{
+	DIR *d = opendir(s->dir);
+	if (!d)
+		return -errno;
+	int64_t total = 0;
+	struct dirent *e;
+	char path[4096];
+	while ((e = readdir(d))) {
+		struct stat st;
+		snprintf(path, sizeof(path), "%s/%s", s->dir, e->d_name);
+		if (stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+		    (strstr(e->d_name, ".sst") || strstr(e->d_name, ".log")) && !strstr(e->d_name, "LOG"))
+			total += st.st_size;
+	}
+	closedir(d);
+	return total;
+}

@@ -1,0 +1,41 @@
+/*
+ * Symbolization of sampled addresses: kernel frames from /proc/kallsyms, user frames from the
+ * ELF .symtab/.dynsym of each executable mapping in /proc/PID/maps, read through
+ * /proc/PID/root. Symbol tables are cached per file identity (device, inode, size, mtime), so a
+ * second process of the same binary costs no ELF parsing. A frame that cannot be resolved
+ * keeps what is known: "module+0xoffset", or "[unknown]".
+ *
+ * Thread-safety: one symbolizer is used by one thread at a time (the flush thread); callers
+ * serialize.
+ */
+#ifndef SWP_SYMBOLS_H
+#define SWP_SYMBOLS_H
+
+#include "common/common.h"
+
+struct swp_symbolizer;
+
+struct swp_symbolizer *swp__symbolizer_new(void);
+void swp__symbolizer_free(struct swp_symbolizer *s);
+
+/* Appends the name of kernel address ip to out (no NUL counting; out->data stays terminated). */
+void swp__sym_kernel(struct swp_symbolizer *s, uint64_t ip, struct swp_buf *out);
+/* Appends the name of user address ip of process pid to out. Re-reads the process's maps when
+ * ip falls outside every known mapping (a library loaded since). */
+void swp__sym_user(struct swp_symbolizer *s, int pid, uint64_t ip, struct swp_buf *out);
+/* Drops the cached maps of pid (process exited or restarted); file tables stay cached. */
+void swp__sym_forget_pid(struct swp_symbolizer *s, int pid);
+
+/* Counters for tests and benchmarks. */
+struct swp_sym_stats {
+	uint64_t elf_parses;   /* ELF files parsed (cache misses) */
+	uint64_t maps_reads;   /* /proc/PID/maps reads */
+	uint64_t lookups;      /* user + kernel lookups */
+};
+void swp__sym_stats(const struct swp_symbolizer *s, struct swp_sym_stats *out);
+
+/* Demangles C++ (Itanium) and Rust (legacy and v0) names into out; returns false when the
+ * name is not mangled (out untouched). */
+bool swp__demangle(const char *name, struct swp_buf *out);
+
+#endif

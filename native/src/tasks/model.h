@@ -1,0 +1,75 @@
+/*
+ * The bookkeeping records: processes, tasks and schedules, their store encoding and their JSON
+ * (field names are the GraphQL field names of PROTOCOL.md).
+ */
+#ifndef SWP_MODEL_H
+#define SWP_MODEL_H
+
+#include "common/common.h"
+
+/* A process of the registry (PROTOCOL.md §2). Its id is derived from its names, so a restarted
+ * program keeps its id and gets its new pid. */
+struct swp_process {
+	char *id;            /* sha256 hex of "<name>_<instance id>" */
+	char *name;
+	char *service, *service_id;
+	char *instance, *instance_id;
+	char *layer;         /* OS_LINUX unless a rule says otherwise */
+	char *host_ip;
+	char *cmdline;
+	char **labels;
+	uint32_t n_labels;
+	int pid;             /* 0 when not running (anymore) */
+	int64_t start_ticks; /* /proc/PID/stat starttime of that pid: a reused pid is another process */
+	int64_t seen_ms;     /* last time a scan saw it */
+};
+
+/* A FIXED_TIME task: on one process (seed) or on every process of a service carrying all the
+ * labels (current protocol). */
+struct swp_task {
+	uint64_t id;
+	int64_t create_ms;
+	int64_t start_ms;    /* resolved: a request's <= 0 became the creation time */
+	int64_t duration_s;
+	char *target;        /* ON_CPU */
+	char *process_id;    /* seed tasks; NULL for service tasks */
+	char *service_id, *service;
+	char *instance_id, *instance; /* seed tasks */
+	char *process_name;           /* seed tasks */
+	char **labels;                /* service tasks: required labels (none = every process) */
+	uint32_t n_labels;
+};
+
+/* One run of a task on one process: start = profiling began, end = last flush. */
+struct swp_schedule {
+	uint64_t id;
+	uint64_t task_id;
+	char *process_id;
+	int pid;
+	int64_t start_ms, end_ms;
+	uint64_t samples;   /* samples recorded */
+	uint64_t lost;      /* samples lost in the kernel (stack or count map full) */
+};
+
+void swp__process_encode(const struct swp_process *p, struct swp_buf *out);
+int swp__process_decode(const uint8_t *v, size_t n, struct swp_process *p);
+void swp__process_free(struct swp_process *p);
+void swp__process_json(const struct swp_process *p, struct swp_buf *out);
+
+void swp__task_encode(const struct swp_task *t, struct swp_buf *out);
+int swp__task_decode(const uint8_t *v, size_t n, struct swp_task *t);
+void swp__task_free(struct swp_task *t);
+void swp__task_json(const struct swp_task *t, struct swp_buf *out);
+int64_t swp__task_end_ms(const struct swp_task *t);
+
+void swp__schedule_encode(const struct swp_schedule *s, struct swp_buf *out);
+int swp__schedule_decode(const uint8_t *v, size_t n, struct swp_schedule *s);
+void swp__schedule_free(struct swp_schedule *s);
+/* process may be NULL (unknown): "process" is then null */
+void swp__schedule_json(const struct swp_schedule *s, const struct swp_process *process, struct swp_buf *out);
+
+char **swp__strv_dup(const char *const *v, uint32_t *n);
+void swp__strv_free(char **v, uint32_t n);
+bool swp__strv_has(char *const *v, uint32_t n, const char *s);
+
+#endif
