@@ -447,7 +447,9 @@ int main(int argc, char **argv)
 		fputs(usage_main, argc < 2 ? stderr : stdout);
 		return argc < 2 ? 2 : 0;
 	}
-	swp_set_log(log_stderr, NULL, getenv("SWPROF_DEBUG") ? SWP_LOG_DEBUG : SWP_LOG_INFO);
+	/* progress for the long-running commands, warnings only for the queries */
+	bool chatty = strcmp(argv[1], "run") == 0 || strcmp(argv[1], "record") == 0;
+	swp_set_log(log_stderr, NULL, getenv("SWPROF_DEBUG") ? SWP_LOG_DEBUG : chatty ? SWP_LOG_INFO : SWP_LOG_WARN);
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
 		const struct command *cmd = &commands[i];
 		if (strcmp(argv[1], cmd->name) != 0)

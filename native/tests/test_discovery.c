@@ -2,6 +2,7 @@
  * (sleep started under a distinctive argv[0]) that start, become zombies and go away. */
 #include <limits.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -24,6 +25,7 @@ static int spawn(const char *exe, const char *argv0, const char *arg)
 		exit(2);
 	}
 	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		execl(exe, argv0, arg, (char *)NULL);
 		_exit(127);
 	}

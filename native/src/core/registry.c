@@ -123,7 +123,7 @@ static struct swp_process *upsert(swp_core *c, const struct swp_discovered *d, i
 	}
 	if (!strv_eq(p->labels, p->n_labels, d->labels, d->n_labels)) {
 		swp__strv_free(p->labels, p->n_labels);
-		p->labels = swp__strv_dup((const char *const *)d->labels, &p->n_labels);
+		p->labels = swp__strv_dupn((const char *const *)d->labels, d->n_labels, &p->n_labels);
 		changed = true;
 	}
 	if (p->pid != d->pid || p->start_ticks != d->start_ticks) {

@@ -6,16 +6,21 @@
 /* Every record starts with a version byte, so fields can be appended later. */
 #define REC_V1 1
 
-char **swp__strv_dup(const char *const *v, uint32_t *n)
+char **swp__strv_dupn(const char *const *v, size_t k, uint32_t *n)
 {
-	uint32_t k = 0;
-	while (v && v[k])
-		k++;
-	*n = k;
+	*n = (uint32_t)k;
 	char **d = swp__xcalloc(k + 1, sizeof(char *));
-	for (uint32_t i = 0; i < k; i++)
+	for (size_t i = 0; i < k; i++)
 		d[i] = swp__xstrdup(v[i]);
 	return d;
+}
+
+char **swp__strv_dup(const char *const *v, uint32_t *n)
+{
+	size_t k = 0;
+	while (v && v[k])
+		k++;
+	return swp__strv_dupn(v, k, n);
 }
 
 void swp__strv_free(char **v, uint32_t n)

@@ -68,7 +68,9 @@ void swp__schedule_free(struct swp_schedule *s);
 /* process may be NULL (unknown): "process" is then null */
 void swp__schedule_json(const struct swp_schedule *s, const struct swp_process *process, struct swp_buf *out);
 
+/* copies of a NULL-terminated list, or of the first k strings; the copy is NULL-terminated */
 char **swp__strv_dup(const char *const *v, uint32_t *n);
+char **swp__strv_dupn(const char *const *v, size_t k, uint32_t *n);
 void swp__strv_free(char **v, uint32_t n);
 bool swp__strv_has(char *const *v, uint32_t n, const char *s);
 

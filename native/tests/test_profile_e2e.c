@@ -1,0 +1,316 @@
+/*
+ * The real thing end to end: the core's scheduler profiles busy programs found by discovery
+ * rules with the eBPF profiler, and the analysis of its store shows their hot functions under
+ * the right parents with plausible counts. Also: two tasks on two processes at once, a target
+ * that exits in the middle, a restarted target (a new schedule), and `swprof run` killed with
+ * SIGKILL then reopened (acknowledged data kept; the open task resumes with a new schedule).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "swprof/swprof.h"
+#include "tree_json.h"
+
+#define BUSY SWPROF_TARGETS_DIR "/busy"
+#define MAX_ELEMS 4096
+
+static char dir[64];
+
+static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *f)
+{
+	return remove(p);
+}
+
+static pid_t spawn(char *const argv[])
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		/* never outlive the test, never hold ctest's output pipe */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		int fd = open("/dev/null", O_WRONLY);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+static void stop(pid_t pid, int sig)
+{
+	if (pid > 0) {
+		kill(pid, sig);
+		waitpid(pid, NULL, 0);
+	}
+}
+
+static void msleep(int ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
+static double cpu_seconds(pid_t pid)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return 0;
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	char *p = strrchr(buf, ')');
+	unsigned long ut = 0, st = 0;
+	if (p)
+		sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st);
+	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+static void json_get(const char *json, const char *key, char *out, size_t n)
+{
+	char pat[64];
+	snprintf(pat, sizeof(pat), "\"%s\":\"", key);
+	const char *p = json ? strstr(json, pat) : NULL;
+	out[0] = 0;
+	if (!p)
+		return;
+	p += strlen(pat);
+	size_t i = 0;
+	while (p[i] && p[i] != '"' && i + 1 < n) {
+		out[i] = p[i];
+		i++;
+	}
+	out[i] = 0;
+}
+
+static size_t count_of(const char *hay, const char *needle)
+{
+	size_t n = 0;
+	for (const char *p = hay; p && (p = strstr(p, needle)); p += strlen(needle))
+		n++;
+	return n;
+}
+
+static char *analyze_task(swp_core *c, const char *task)
+{
+	struct swp_time_range all = {0, INT64_MAX / 2};
+	struct swp_analyze_req q = {.sz = sizeof(q), .task_id = task, .ranges = &all, .n_ranges = 1};
+	struct swp_buf out = {0};
+	CHECK_EQ_INT(swp_analyze(c, &q, &out), 0);
+	return out.data;
+}
+
+/* hot_loop under outer under main, with a count near the expected samples */
+static void check_spin_tree(const char *json, double expected, double low)
+{
+	static struct elem v[MAX_ELEMS];
+	int n = parse_elements(json, v, MAX_ELEMS);
+	const struct elem *hot = find_elem(v, n, "hot_loop");
+	CHECK(hot != NULL);
+	if (!hot) {
+		fprintf(stderr, "tree: %.2000s\n", json);
+		return;
+	}
+	const struct elem *outer = parent_of(v, n, hot);
+	CHECK(outer && strcmp(outer->symbol, "outer") == 0);
+	const struct elem *m = outer ? parent_of(v, n, outer) : NULL;
+	CHECK(m && strcmp(m->symbol, "main") == 0);
+	printf("hot_loop %lld samples, expected about %.0f\n", hot->count, expected);
+	CHECK(hot->count >= (long long)(expected * low));
+	CHECK(hot->count <= (long long)(expected * 1.3) + 10);
+}
+
+static swp_core *open_profiling(const struct swp_rule *rules, size_t n)
+{
+	struct swp_config cfg = {.sz = sizeof(cfg), .data_dir = dir, .profiling = 1, .frequency = 99,
+				 .flush_interval_ms = 500, .scan_interval_ms = 300, .rules = rules, .n_rules = n};
+	swp_core *c = NULL;
+	if (swp_core_open(&cfg, &c))
+		fprintf(stderr, "open: %s\n", swp_last_error());
+	return c;
+}
+
+static int run_cli(const char *const argv[], char *out, size_t n)
+{
+	char cmd[2048] = "";
+	for (int i = 0; argv[i]; i++) {
+		strcat(cmd, "'");
+		strcat(cmd, argv[i]);
+		strcat(cmd, "' ");
+	}
+	FILE *f = popen(cmd, "r");
+	if (!f)
+		return -1;
+	size_t k = fread(out, 1, n - 1, f);
+	out[k] = 0;
+	return pclose(f);
+}
+
+static void test_kill9(void)
+{
+	char sub[96];
+	snprintf(sub, sizeof(sub), "%s/cli", dir);
+	/* a distinct duration makes the command line this test's own */
+	char secs[16];
+	snprintf(secs, sizeof(secs), "%d", 3000 + (int)(getpid() % 500));
+	char *busy_argv[] = {BUSY, "spin", secs, NULL};
+	pid_t b = spawn(busy_argv);
+	char rule[96];
+	snprintf(rule, sizeof(rule), "busy spin %s$=k9svc", secs);
+	const char *run_argv[] = {SWPROF_CLI, "run", "--data", sub, "--rule", rule, "--scan-ms", "200", "--flush-ms", "300", NULL};
+	/* discover the process, then stop */
+	pid_t r = spawn((char *const *)run_argv);
+	msleep(1200);
+	stop(r, SIGTERM);
+	char out[65536];
+	const char *create_argv[] = {SWPROF_CLI, "create", "--data", sub, "--service", "azlzdmM=.1", "--duration", "600", NULL};
+	CHECK_EQ_INT(run_cli(create_argv, out, sizeof(out)), 0);
+	CHECK_CONTAINS(out, "\"status\":true");
+	char task[32];
+	json_get(out, "id", task, sizeof(task));
+
+	/* run the task, then SIGKILL in the middle */
+	r = spawn((char *const *)run_argv);
+	double cpu0 = cpu_seconds(b);
+	msleep(3000);
+	stop(r, SIGKILL);
+	double cpu = cpu_seconds(b) - cpu0;
+
+	struct swp_config cfg = {.sz = sizeof(cfg), .data_dir = sub};
+	swp_core *c = NULL;
+	CHECK_EQ_INT(swp_core_open(&cfg, &c), 0);
+	if (!c) {
+		stop(b, SIGKILL);
+		return;
+	}
+	struct swp_buf s = {0};
+	CHECK_EQ_INT(swp_schedules_json(c, task, 0, 0, &s), 0);
+	CHECK_EQ_INT(count_of(s.data, "\"scheduleId\""), 1);
+	swp_buf_free(&s);
+	char *tree = analyze_task(c, task);
+	/* the samples of the CPU time it used, but for the last flush interval (300 ms) lost with SIGKILL */
+	check_spin_tree(tree, 99.0 * cpu, 0.6);
+	free(tree);
+	swp_core_close(c);
+
+	/* restarted on the same data directory: the open task resumes with a new schedule */
+	r = spawn((char *const *)run_argv);
+	msleep(2000);
+	stop(r, SIGTERM);
+	c = NULL;
+	CHECK_EQ_INT(swp_core_open(&cfg, &c), 0);
+	if (c) {
+		CHECK_EQ_INT(swp_schedules_json(c, task, 0, 0, &s), 0);
+		CHECK_EQ_INT(count_of(s.data, "\"scheduleId\""), 2);
+		swp_buf_free(&s);
+		swp_core_close(c);
+	}
+	stop(b, SIGKILL);
+}
+
+int main(void)
+{
+	if (geteuid() != 0)
+		return swp_test_skip("needs root for BPF");
+	snprintf(dir, sizeof(dir), "/tmp/swprof-e2e-XXXXXX");
+	if (!mkdtemp(dir))
+		return 1;
+
+	char *spin_argv[] = {BUSY, "spin", "3601", NULL};
+	char *sys_argv[] = {BUSY, "syscall", "3602", NULL};
+	pid_t spin = spawn(spin_argv), sys = spawn(sys_argv);
+	const char *lab[] = {"e2e", NULL};
+	struct swp_rule rules[] = {
+		{.sz = sizeof(struct swp_rule), .cmd_regex = "busy spin 3601$", .service = "spinsvc", .labels = lab},
+		{.sz = sizeof(struct swp_rule), .cmd_regex = "busy syscall 3602$", .service = "syssvc", .labels = lab},
+	};
+	swp_core *c = open_profiling(rules, 2);
+	if (!c) {
+		stop(spin, SIGKILL);
+		stop(sys, SIGKILL);
+		return swp_test_skip(swp_last_error());
+	}
+	msleep(300);
+	CHECK_EQ_INT(swp_processes_rescan(c), 0);
+	struct swp_buf pj = {0};
+	CHECK_EQ_INT(swp_processes_json(c, "c3BpbnN2Yw==.1", NULL, NULL, &pj), 0);
+	char spin_proc[80];
+	json_get(pj.data, "id", spin_proc, sizeof(spin_proc));
+	CHECK_EQ_INT(strlen(spin_proc), 64);
+	swp_buf_free(&pj);
+
+	/* a seed task on the spin process, a current one on the syscall service: at once */
+	struct swp_task_create t1 = {.sz = sizeof(t1), .has_finder = 1, .finder_type = "PROCESS_ID",
+				     .process_id = spin_proc, .target_type = "ON_CPU", .duration_s = 60};
+	struct swp_task_create t2 = {.sz = sizeof(t2), .service_id = "c3lzc3Zj.1", .labels = lab, .target_type = "ON_CPU",
+				     .duration_s = 60};
+	struct swp_buf r1 = {0}, r2 = {0};
+	CHECK_EQ_INT(swp_task_create(c, &t1, &r1), 0);
+	CHECK_EQ_INT(swp_task_create(c, &t2, &r2), 0);
+	CHECK_CONTAINS(r1.data, "\"status\":true");
+	CHECK_CONTAINS(r2.data, "\"status\":true");
+	char task1[32], task2[32];
+	json_get(r1.data, "id", task1, sizeof(task1));
+	json_get(r2.data, "id", task2, sizeof(task2));
+	double cpu0 = cpu_seconds(spin); /* the runs start at the scheduler's next tick, right away */
+	msleep(3600);
+	double cpu_spin = cpu_seconds(spin) - cpu0;
+
+	/* the spin target exits in the middle of its task */
+	stop(spin, SIGKILL);
+	int64_t killed_at = (int64_t)time(NULL) * 1000;
+	msleep(1500);
+	char *tree = analyze_task(c, task1);
+	check_spin_tree(tree, 99.0 * cpu_spin, 0.7);
+	free(tree);
+	struct swp_buf s = {0};
+	CHECK_EQ_INT(swp_schedules_json(c, task1, 0, 0, &s), 0);
+	CHECK_EQ_INT(count_of(s.data, "\"scheduleId\""), 1);
+	char end[32];
+	const char *e = strstr(s.data, "\"endTime\":");
+	snprintf(end, sizeof(end), "%s", e ? e + 10 : "0");
+	CHECK(atoll(end) <= killed_at + 1500);
+	swp_buf_free(&s);
+
+	/* kernel frames of the syscall target, separately */
+	tree = analyze_task(c, task2);
+	CHECK_CONTAINS(tree, "KERNEL_SPACE");
+	CHECK_CONTAINS(tree, "\"symbol\":\"outer\"");
+	CHECK(!strstr(tree, "hot_loop"));
+	free(tree);
+
+	/* the program starts again inside the task window: a new schedule, a new pid */
+	spin = spawn(spin_argv);
+	msleep(1500);
+	CHECK_EQ_INT(swp_schedules_json(c, task1, 0, 0, &s), 0);
+	CHECK_EQ_INT(count_of(s.data, "\"scheduleId\""), 2);
+	char newpid[32];
+	snprintf(newpid, sizeof(newpid), "{\"name\":\"pid\",\"value\":\"%d\"}", spin);
+	CHECK_CONTAINS(s.data, newpid);
+	swp_buf_free(&s);
+
+	struct swp_buf st = {0};
+	CHECK_EQ_INT(swp_core_stats_json(c, &st), 0);
+	printf("stats: %s\n", st.data);
+	CHECK_CONTAINS(st.data, "\"profilerError\":null");
+	swp_buf_free(&st);
+	swp_core_close(c);
+	stop(spin, SIGKILL);
+	stop(sys, SIGKILL);
+	swp_buf_free(&r1);
+	swp_buf_free(&r2);
+
+	test_kill9();
+	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	CHECK_DONE();
+}

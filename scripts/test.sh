@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Runs every test: installs what is missing, builds, then the native suite (ctest, with the
+# real eBPF profiler), the same suite under ASan+UBSan, and the Java/HTTP suites when present.
+# SWPROF_REQUIRE_BPF=1 turns a skipped BPF test into a failure (CI sets it).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/setup.sh
+echo "== native tests"
+ctest --test-dir build --output-on-failure --timeout 600
+
+echo "== native tests under ASan+UBSan"
+cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DSWPROF_SANITIZE=ON -DSWPROF_JNI=OFF >/dev/null
+ninja -C build-asan
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  ctest --test-dir build-asan --output-on-failure --timeout 600
+
+if [ -f java-shim/pom.xml ] && [ -x scripts/test-java.sh ]; then
+  echo "== Java shim and HTTP tests"
+  scripts/test-java.sh
+fi
