@@ -7,6 +7,7 @@
 
 #include "check.h"
 #include "swprof/swprof.h"
+#include "test_json.h"
 
 static char dir[64];
 
@@ -41,32 +42,6 @@ static void check_reason(swp_core *c, struct swp_task_create q, const char *reas
 	char expect[256];
 	snprintf(expect, sizeof(expect), "{\"status\":false,\"errorReason\":\"%s\",\"id\":null}", reason);
 	CHECK_EQ_STR(create(c, q), expect);
-}
-
-/* the id value of "key":"value" in json */
-static void json_get(const char *json, const char *key, char *out, size_t n)
-{
-	char pat[64];
-	snprintf(pat, sizeof(pat), "\"%s\":\"", key);
-	const char *p = json ? strstr(json, pat) : NULL;
-	out[0] = 0;
-	if (!p)
-		return;
-	p += strlen(pat);
-	size_t i = 0;
-	while (p[i] && p[i] != '"' && i + 1 < n) {
-		out[i] = p[i];
-		i++;
-	}
-	out[i] = 0;
-}
-
-static size_t count_of(const char *hay, const char *needle)
-{
-	size_t n = 0;
-	for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle))
-		n++;
-	return n;
 }
 
 int main(void)

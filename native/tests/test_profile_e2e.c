@@ -17,7 +17,7 @@
 
 #include "check.h"
 #include "swprof/swprof.h"
-#include "tree_json.h"
+#include "test_json.h"
 
 #define BUSY SWPROF_TARGETS_DIR "/busy"
 #define MAX_ELEMS 4096
@@ -74,31 +74,6 @@ static double cpu_seconds(pid_t pid)
 	if (p)
 		sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st);
 	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
-}
-
-static void json_get(const char *json, const char *key, char *out, size_t n)
-{
-	char pat[64];
-	snprintf(pat, sizeof(pat), "\"%s\":\"", key);
-	const char *p = json ? strstr(json, pat) : NULL;
-	out[0] = 0;
-	if (!p)
-		return;
-	p += strlen(pat);
-	size_t i = 0;
-	while (p[i] && p[i] != '"' && i + 1 < n) {
-		out[i] = p[i];
-		i++;
-	}
-	out[i] = 0;
-}
-
-static size_t count_of(const char *hay, const char *needle)
-{
-	size_t n = 0;
-	for (const char *p = hay; p && (p = strstr(p, needle)); p += strlen(needle))
-		n++;
-	return n;
 }
 
 static char *analyze_task(swp_core *c, const char *task)
