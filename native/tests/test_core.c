@@ -239,6 +239,20 @@ int main(void)
 	CHECK_EQ_INT(swp_analyze(c, &aq, &tj), 0);
 	CHECK_EQ_STR(tj.data, "{\"tip\":null,\"trees\":[]}");
 	swp_buf_free(&tj);
+	/* a block stands for its whole second: a range starting inside it selects it, and two
+	 * ranges touching the same second count it once */
+	struct swp_time_range inside = {1005400, 1005600};
+	aq.ranges = &inside;
+	CHECK_EQ_INT(swp_analyze(c, &aq, &tj), 0);
+	CHECK_CONTAINS(tj.data, "\"symbol\":\"main\",\"stackType\":\"USER_SPACE\",\"dumpCount\":10}");
+	swp_buf_free(&tj);
+	struct swp_time_range twice[] = {{1005100, 1005200}, {1005700, 1005800}, {1005150, 1005160}};
+	aq.ranges = twice;
+	aq.n_ranges = 3;
+	CHECK_EQ_INT(swp_analyze(c, &aq, &tj), 0);
+	CHECK_CONTAINS(tj.data, "\"symbol\":\"main\",\"stackType\":\"USER_SPACE\",\"dumpCount\":10}");
+	swp_buf_free(&tj);
+	aq.n_ranges = 1;
 	const char *sids[] = {NULL, sched1, "12345"};
 	struct swp_analyze_req bys = {.sz = sizeof(bys), .schedule_ids = sids, .n_schedule_ids = 3, .ranges = &all,
 				      .n_ranges = 1};

@@ -69,10 +69,13 @@ struct scan_ctx {
 	uint64_t unknown; /* samples whose stack is missing from the table */
 };
 
-static bool in_ranges(const struct scan_ctx *s, int64_t ms)
+/* A block recorded in second `sec` stands for [sec*1000, sec*1000+999]: it is selected when that
+ * second overlaps a range (ranges are in ms, end inclusive). */
+static bool in_ranges(const struct scan_ctx *s, int64_t sec)
 {
+	int64_t from = sec * 1000, to = from + 999;
 	for (size_t i = 0; i < s->n_ranges; i++)
-		if (ms >= s->ranges[i].start_ms && ms <= s->ranges[i].end_ms)
+		if (from <= s->ranges[i].end_ms && to >= s->ranges[i].start_ms)
 			return true;
 	return false;
 }
@@ -83,7 +86,7 @@ static int scan_block(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v, 
 	if (kl != SWP_RECORD_KEY_LEN)
 		return 0;
 	int64_t sec = (int64_t)swp__get_be64(k + 9);
-	if (!in_ranges(s, sec * 1000))
+	if (!in_ranges(s, sec))
 		return 0;
 	struct swp_reader r = {v, v + vl, false};
 	uint64_t n = swp__rd_uvar(&r);
@@ -100,13 +103,13 @@ static int scan_block(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v, 
 }
 
 /* Sums the samples of schedule sid recorded in the ranges into s->counts. One range scan per
- * (schedule, range), clipped to the seconds the range covers; the ranges are merged first, so
- * no block is counted twice. */
+ * (schedule, range), over the seconds the range touches; the ranges are merged first, so no
+ * block is counted twice. */
 static int scan_schedule(swp_core *c, uint64_t sid, struct scan_ctx *s)
 {
 	for (size_t i = 0; i < s->n_ranges; i++) {
 		int64_t a = s->ranges[i].start_ms, b = s->ranges[i].end_ms;
-		uint64_t from_sec = a <= 0 ? 0 : (uint64_t)((a + 999) / 1000);
+		uint64_t from_sec = a <= 0 ? 0 : (uint64_t)(a / 1000);
 		uint64_t to_sec = b < 0 ? 0 : (uint64_t)(b / 1000) + 1;
 		if (b < 0 || from_sec >= to_sec)
 			continue;
@@ -126,7 +129,12 @@ static int cmp_range(const void *a, const void *b)
 	return x->start_ms < y->start_ms ? -1 : x->start_ms > y->start_ms;
 }
 
-/* Sorts and merges overlapping ranges so every block is read at most once. */
+static int64_t second_of(int64_t ms)
+{
+	return ms < 0 ? -1 - (-1 - ms) / 1000 : ms / 1000;
+}
+
+/* Sorts and merges ranges that touch a common second, so every block is read at most once. */
 static size_t merge_ranges(struct swp_time_range *r, size_t n)
 {
 	if (!n)
@@ -134,7 +142,7 @@ static size_t merge_ranges(struct swp_time_range *r, size_t n)
 	qsort(r, n, sizeof(*r), cmp_range);
 	size_t m = 0;
 	for (size_t i = 1; i < n; i++) {
-		if (r[i].start_ms <= r[m].end_ms) {
+		if (second_of(r[i].start_ms) <= second_of(r[m].end_ms)) {
 			if (r[i].end_ms > r[m].end_ms)
 				r[m].end_ms = r[i].end_ms;
 		} else {
