@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# Sets up (packages, build) and runs swprof on this host with its data in ./data.
-# Until the GraphQL server is built, this runs the native scheduler (`swprof run`), which
-# registers the processes of this host and runs the tasks created with `swprof create`.
+# Sets up (packages, native build, server jar) and runs the swprof server on 127.0.0.1:12800 with
+# its data in ./data. Configuration: --config FILE (see java-shim/config/swprof.yml) and
+# SWPROF_* environment variables. Profiling needs root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-exec build/swprof run --data "${SWPROF_DATA_DIR:-./data}" --rule '^([^ ]*/)?([^ /]+)( |$)={2}'
+jar=java-shim/shim/target/swprof-server.jar
+if [ ! -f "$jar" ] || [ -n "$(find native bpf java-shim/shim/src schema java-shim/config build/libswprof_jni.so -newer "$jar" -print -quit)" ]; then
+  mvn -B -q -f java-shim/pom.xml -T1 -pl shim -am package -DskipTests
+fi
+exec java -jar "$jar" "$@"

@@ -1,0 +1,173 @@
+package org.swprof.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.swprof.shim.Requests;
+import org.swprof.shim.server.Main;
+import org.swprof.shim.server.ServerConfig;
+
+/**
+ * A real swprof server on a free loopback port: JNI library, RocksDB in a temporary directory, Undertow.
+ * Profiling is off unless asked for; processes are real children ({@code sleep}) registered by name.
+ */
+final class Server implements AutoCloseable {
+    static final ObjectMapper JSON = new ObjectMapper();
+
+    final Path dataDir;
+    final Main main;
+    final URI graphql;
+    final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    private final List<Process> children = new ArrayList<>();
+
+    private Server(Path dataDir, Main main) {
+        this.dataDir = dataDir;
+        this.main = main;
+        this.graphql = URI.create("http://127.0.0.1:" + main.port() + "/graphql");
+    }
+
+    static Server start() {
+        return start(Map.of());
+    }
+
+    /**
+     * Base configuration: loopback, a free port, a temp data dir, profiling off, no rules, no rescans; env
+     * overrides it as the environment would (SWPROF_PROFILING, SWPROF_DISCOVERY_RULES, ...).
+     */
+    static Server start(Map<String, String> env) {
+        try {
+            Path dir = Files.createTempDirectory("swprof-it-");
+            String yaml = "rest: {host: 127.0.0.1, port: 0, maxBodyBytes: 65536}\n"
+                    + "storage: {dataDir: '" + dir + "'}\n"
+                    + "profiling: {enabled: false, flushInterval: 500ms}\n"
+                    + "discovery: {hostName: it-host, hostIp: 10.1.2.3, scanInterval: never}\n";
+            ServerConfig cfg = ServerConfig.parse(yaml, "it", env);
+            return new Server(dir, Main.start(cfg));
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    /** Starts {@code sleep 600} and registers it as a process of service; answers the process id. */
+    String register(String service, String process, List<String> labels) {
+        try {
+            Process p = new ProcessBuilder("sleep", "600").start();
+            children.add(p);
+            byte[] json = main.core().registerProcess(new Requests.ProcessSpec((int) p.pid(), service, null, process,
+                    null, labels));
+            return (String) JSON.readValue(json, Map.class).get("id");
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    record Reply(int status, String contentType, String body) {
+        @SuppressWarnings("unchecked")
+        Map<String, Object> json() {
+            try {
+                return JSON.readValue(body, Map.class);
+            } catch (IOException e) {
+                throw new AssertionError("not JSON: " + body, e);
+            }
+        }
+
+        @SuppressWarnings("unchecked")
+        Map<String, Object> data() {
+            Map<String, Object> m = json();
+            if (m.get("errors") != null) {
+                fail("errors: " + m.get("errors"));
+            }
+            assertEquals(200, status, body);
+            return (Map<String, Object>) m.get("data");
+        }
+
+        @SuppressWarnings("unchecked")
+        String error() {
+            Map<String, Object> m = json();
+            List<Map<String, Object>> errors = (List<Map<String, Object>>) m.get("errors");
+            if (errors == null || errors.isEmpty()) {
+                fail("expected errors in " + body);
+            }
+            return (String) errors.get(0).get("message");
+        }
+    }
+
+    /** POST /graphql with a raw JSON body. */
+    Reply post(String body) {
+        return post(body, "application/json");
+    }
+
+    Reply post(String body, String contentType) {
+        HttpRequest.Builder b = HttpRequest.newBuilder(graphql).timeout(Duration.ofSeconds(60))
+                .POST(HttpRequest.BodyPublishers.ofString(body, StandardCharsets.UTF_8));
+        if (contentType != null) {
+            b.header("Content-Type", contentType);
+        }
+        return send(b.build());
+    }
+
+    /** POST {"query": q, "variables": vars} built by Jackson. */
+    Reply query(String query, Map<String, Object> variables) {
+        try {
+            Map<String, Object> body = new java.util.LinkedHashMap<>();
+            body.put("query", query);
+            if (variables != null) {
+                body.put("variables", variables);
+            }
+            return post(JSON.writeValueAsString(body));
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    Reply get(String path) {
+        return send(HttpRequest.newBuilder(graphql.resolve(path)).timeout(Duration.ofSeconds(10)).GET().build());
+    }
+
+    Reply send(HttpRequest r) {
+        try {
+            HttpResponse<String> resp = http.send(r, HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
+            return new Reply(resp.statusCode(), resp.headers().firstValue("Content-Type").orElse(null), resp.body());
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError(e);
+        }
+    }
+
+    @Override
+    public void close() {
+        main.shutdown();
+        for (Process p : children) {
+            p.destroyForcibly();
+            try {
+                p.waitFor(5, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        try (Stream<Path> s = Files.walk(dataDir)) {
+            s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (IOException ignored) {
+            // best effort
+        }
+    }
+}

@@ -1,0 +1,348 @@
+package org.swprof.shim;
+
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.locks.Lock;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+import java.util.function.LongFunction;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+import org.swprof.shim.Requests.Analyze;
+import org.swprof.shim.Requests.ProcessSpec;
+import org.swprof.shim.Requests.TaskCreate;
+import org.swprof.shim.Requests.TaskQuery;
+import org.swprof.shim.Requests.TimeRange;
+
+/**
+ * The one JNI handle of swprof: an open native core ({@code swp_core *}) with its store, process registry,
+ * task scheduler and profiler.
+ *
+ * <p>Every query answers one JSON document, UTF-8 bytes shaped exactly as the GraphQL field of the same name
+ * answers it (see {@code native/include/swprof/swprof.h}); one call crosses once. A failure of the core throws
+ * {@link SwprofException} with the core's reason. Calls are safe from many threads at once.
+ *
+ * <p>{@link #close()} is idempotent: the first call marks the core closed (new calls fail with
+ * {@link IllegalStateException}), waits for calls in flight, then closes the native core (which stops
+ * profiling with a last flush and closes RocksDB). No finalizer: close it.
+ */
+public final class SwprofCore implements AutoCloseable {
+    private static final Logger NATIVE_LOG = Logger.getLogger("swprof.core");
+
+    /** {@code enum swp_log_level}. */
+    public static final int LOG_DEBUG = 0;
+    public static final int LOG_INFO = 1;
+    public static final int LOG_WARN = 2;
+    public static final int LOG_ERROR = 3;
+
+    static {
+        NativeLibrary.load();
+        NativeLibrary.logLoaded();
+        setLog0(LOG_INFO);
+    }
+
+    private final long handle;
+    private final AtomicBoolean closed = new AtomicBoolean();
+    /** Calls hold the read lock; close takes the write lock, so it waits for calls in flight. */
+    private final ReentrantReadWriteLock inFlight = new ReentrantReadWriteLock();
+
+    private SwprofCore(long handle) {
+        this.handle = handle;
+    }
+
+    /** Opens (or creates) the store in {@code options.dataDir()}; with profiling the scheduler starts. */
+    public static SwprofCore open(CoreOptions options) {
+        Objects.requireNonNull(options, "options");
+        List<DiscoveryRule> rules = options.rules();
+        byte[][] fields = new byte[rules.size() * 5][];
+        Object[] labels = new Object[rules.size()];
+        for (int i = 0; i < rules.size(); i++) {
+            DiscoveryRule r = rules.get(i);
+            fields[i * 5] = utf8("cmdRegex", r.cmdRegex());
+            fields[i * 5 + 1] = utf8("service", r.service());
+            fields[i * 5 + 2] = utf8("instance", r.instance());
+            fields[i * 5 + 3] = utf8("process", r.process());
+            fields[i * 5 + 4] = utf8("layer", r.layer());
+            labels[i] = r.labels() == null || r.labels().isEmpty() ? null : utf8s("labels", r.labels(), false);
+        }
+        long h = open0(utf8("dataDir", options.dataDir().toString()), options.frequency(), options.flushIntervalMs(),
+                options.scanIntervalMs(), options.profiling(), fields, labels, utf8("hostIp", options.hostIp()),
+                utf8("hostName", options.hostName()));
+        if (h == 0) {
+            throw new SwprofException("swp_core_open returned no core", 5);
+        }
+        return new SwprofCore(h);
+    }
+
+    /**
+     * Where native log lines go: {@code java.util.logging} logger "swprof.core". minLevel one of LOG_*, or -1 to
+     * stop the callback.
+     */
+    public static void setNativeLogLevel(int minLevel) {
+        if (minLevel < -1 || minLevel > LOG_ERROR) {
+            throw new IllegalArgumentException("log level must be -1..3: " + minLevel);
+        }
+        setLog0(minLevel);
+    }
+
+    public boolean isClosed() {
+        return closed.get();
+    }
+
+    @Override
+    public void close() {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
+        Lock w = inFlight.writeLock();
+        w.lock();
+        try {
+            close0(handle);
+        } finally {
+            w.unlock();
+        }
+    }
+
+    private <T> T call(LongFunction<T> f) {
+        Lock r = inFlight.readLock();
+        r.lock();
+        try {
+            if (closed.get()) {
+                throw new IllegalStateException("swprof core is closed");
+            }
+            return f.apply(handle);
+        } finally {
+            r.unlock();
+        }
+    }
+
+    // ---- processes ----------------------------------------------------------------------------------
+
+    /** Rescans /proc with the configured rules now. */
+    public void rescan() {
+        call(h -> {
+            rescan0(h);
+            return null;
+        });
+    }
+
+    /** Registers (or refreshes) one local process by pid; answers the process object. */
+    public byte[] registerProcess(ProcessSpec spec) {
+        Objects.requireNonNull(spec, "spec");
+        byte[] service = utf8("service", spec.service());
+        byte[] instance = utf8("instance", spec.instance());
+        byte[] process = utf8("process", spec.process());
+        byte[] layer = utf8("layer", spec.layer());
+        byte[][] labels = utf8s("labels", spec.labels(), false);
+        return call(h -> registerProcess0(h, spec.pid(), service, instance, process, layer, labels));
+    }
+
+    /** {@code [service]}, all of them or those of {@code layer} (null = all). */
+    public byte[] services(String layer) {
+        byte[] l = utf8("layer", emptyToNull(layer));
+        return call(h -> services0(h, l));
+    }
+
+    /** {@code [instance]} of a service. */
+    public byte[] instances(String serviceId) {
+        byte[] s = utf8("serviceId", required("serviceId", serviceId));
+        return call(h -> instances0(h, s));
+    }
+
+    /** {@code [process]} filtered by every non-null, non-empty argument. */
+    public byte[] processes(String serviceId, String instanceId, String processId) {
+        byte[] s = utf8("serviceId", emptyToNull(serviceId));
+        byte[] i = utf8("instanceId", emptyToNull(instanceId));
+        byte[] p = utf8("processId", emptyToNull(processId));
+        return call(h -> processes0(h, s, i, p));
+    }
+
+    /** One process object, or the JSON {@code null} when unknown. */
+    public byte[] process(String processId) {
+        byte[] p = utf8("processId", required("processId", processId));
+        return call(h -> process0(h, p));
+    }
+
+    // ---- tasks and schedules ---------------------------------------------------------------------------
+
+    /** {@code {"status","errorReason","id"}}; a rejected request is an answer, not an exception. */
+    public byte[] createTask(TaskCreate req) {
+        Objects.requireNonNull(req, "req");
+        byte[] finder = utf8("finderType", req.finderType());
+        byte[] process = utf8("processId", req.processId());
+        byte[] service = utf8("serviceId", req.serviceId());
+        byte[][] labels = utf8s("processLabels", req.labels(), false);
+        byte[] target = utf8("targetType", req.targetType());
+        return call(h -> taskCreate0(h, req.hasFinder(), finder, process, service, labels, req.startTimeMs(),
+                req.durationS(), target, req.nowMs()));
+    }
+
+    /** {@code [task]}, newest first. No condition at all fails with "please provide the task condition". */
+    public byte[] tasks(TaskQuery q) {
+        Objects.requireNonNull(q, "query");
+        byte[] service = utf8("serviceId", emptyToNull(q.serviceId()));
+        byte[] instance = utf8("instanceId", emptyToNull(q.instanceId()));
+        byte[] process = utf8("processId", emptyToNull(q.processId()));
+        byte[] finder = utf8("finderType", emptyToNull(q.finderType()));
+        byte[][] targets = utf8s("targets", q.targets(), false);
+        byte[] trigger = utf8("triggerType", emptyToNull(q.triggerType()));
+        return call(h -> tasks0(h, service, instance, process, finder, targets, trigger, q.startMs(), q.endMs()));
+    }
+
+    /** {@code {"couldProfiling","processLabels"}} of a service. */
+    public byte[] prepareTask(String serviceId) {
+        byte[] s = utf8("serviceId", required("serviceId", serviceId));
+        return call(h -> taskPrepare0(h, s));
+    }
+
+    /** {@code [schedule]} of a task starting in [startMs, endMs] (both 0 = all), newest first. */
+    public byte[] schedules(String taskId, long startMs, long endMs) {
+        byte[] t = utf8("taskId", required("taskId", taskId));
+        return call(h -> schedules0(h, t, startMs, endMs));
+    }
+
+    // ---- analysis -----------------------------------------------------------------------------------------
+
+    /** {@code {"tip","trees":[{"elements":[...]}]}}. */
+    public byte[] analyze(Analyze req) {
+        Objects.requireNonNull(req, "req");
+        byte[] task = utf8("taskId", req.taskId());
+        byte[][] schedules = utf8s("scheduleIdList", req.scheduleIds(), true);
+        long[] ranges = ranges(req.ranges());
+        int aggregate = req.aggregate().ordinal();
+        return call(h -> analyze0(h, task, schedules, ranges, aggregate));
+    }
+
+    /** The analysis of collapsed stacks ({@code a;b;c_[k] COUNT} lines) without a store. */
+    public static byte[] analyzeFolded(String text) {
+        Objects.requireNonNull(text, "text");
+        return analyzeFolded0(text.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /**
+     * Imports collapsed stacks as the samples of a new schedule of taskId on processId (null = the task's
+     * process), recorded at timeMs (0 = now). Answers {@code {"scheduleId","samples"}}.
+     */
+    public byte[] importFolded(String taskId, String processId, long timeMs, String text) {
+        byte[] t = utf8("taskId", required("taskId", taskId));
+        byte[] p = utf8("processId", emptyToNull(processId));
+        byte[] body = Objects.requireNonNull(text, "text").getBytes(StandardCharsets.UTF_8);
+        return call(h -> importFolded0(h, t, p, timeMs, body));
+    }
+
+    /** Statistics of the running profiler. */
+    public byte[] stats() {
+        return call(SwprofCore::stats0);
+    }
+
+    // ---- argument checks, before crossing --------------------------------------------------------------
+
+    private static String required(String what, String s) {
+        if (s == null) {
+            throw new IllegalArgumentException(what + " is required");
+        }
+        return s;
+    }
+
+    private static String emptyToNull(String s) {
+        return s == null || s.isEmpty() ? null : s;
+    }
+
+    static byte[] utf8(String what, String s) {
+        if (s == null) {
+            return null;
+        }
+        if (s.indexOf('\0') >= 0) {
+            throw new IllegalArgumentException(what + " contains a NUL character");
+        }
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+
+    static byte[][] utf8s(String what, List<String> list, boolean allowNullEntries) {
+        if (list == null) {
+            return null;
+        }
+        byte[][] out = new byte[list.size()][];
+        for (int i = 0; i < out.length; i++) {
+            String s = list.get(i);
+            if (s == null && !allowNullEntries) {
+                throw new IllegalArgumentException(what + "[" + i + "] is null");
+            }
+            out[i] = utf8(what, s);
+        }
+        return out;
+    }
+
+    private static long[] ranges(List<TimeRange> ranges) {
+        long[] out = new long[ranges.size() * 2];
+        for (int i = 0; i < ranges.size(); i++) {
+            TimeRange r = Objects.requireNonNull(ranges.get(i), "time range");
+            out[2 * i] = r.startMs();
+            out[2 * i + 1] = r.endMs();
+        }
+        return out;
+    }
+
+    /** Called by the native log callback, from any thread. Never throws. */
+    static void nativeLog(int level, byte[] msg) {
+        try {
+            Level l = switch (level) {
+                case LOG_DEBUG -> Level.FINE;
+                case LOG_INFO -> Level.INFO;
+                case LOG_WARN -> Level.WARNING;
+                default -> Level.SEVERE;
+            };
+            if (NATIVE_LOG.isLoggable(l)) {
+                NATIVE_LOG.log(l, new String(msg, StandardCharsets.UTF_8));
+            }
+        } catch (Throwable ignored) {
+            // logging must never fail a native operation
+        }
+    }
+
+    // ---- natives (native/src/jni/swprof_jni.c); strings cross as UTF-8 bytes --------------------------
+
+    private static native void setLog0(int minLevel);
+
+    private static native long open0(byte[] dataDir, int frequency, int flushMs, int scanMs, boolean profiling,
+                                     byte[][] ruleFields, Object[] ruleLabels, byte[] hostIp, byte[] hostName);
+
+    private static native void close0(long handle);
+
+    private static native void rescan0(long handle);
+
+    private static native byte[] registerProcess0(long handle, int pid, byte[] service, byte[] instance,
+                                                  byte[] process, byte[] layer, byte[][] labels);
+
+    private static native byte[] services0(long handle, byte[] layer);
+
+    private static native byte[] instances0(long handle, byte[] serviceId);
+
+    private static native byte[] processes0(long handle, byte[] serviceId, byte[] instanceId, byte[] processId);
+
+    private static native byte[] process0(long handle, byte[] processId);
+
+    private static native byte[] taskCreate0(long handle, boolean hasFinder, byte[] finderType, byte[] processId,
+                                             byte[] serviceId, byte[][] labels, long startMs, long durationS,
+                                             byte[] targetType, long nowMs);
+
+    private static native byte[] tasks0(long handle, byte[] serviceId, byte[] instanceId, byte[] processId,
+                                        byte[] finderType, byte[][] targets, byte[] triggerType, long startMs,
+                                        long endMs);
+
+    private static native byte[] taskPrepare0(long handle, byte[] serviceId);
+
+    private static native byte[] schedules0(long handle, byte[] taskId, long startMs, long endMs);
+
+    private static native byte[] analyze0(long handle, byte[] taskId, byte[][] scheduleIds, long[] ranges,
+                                          int aggregate);
+
+    private static native byte[] analyzeFolded0(byte[] text);
+
+    private static native byte[] importFolded0(long handle, byte[] taskId, byte[] processId, long timeMs,
+                                               byte[] text);
+
+    private static native byte[] stats0(long handle);
+}

@@ -1,0 +1,132 @@
+package org.swprof.shim.graphql;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import graphql.schema.DataFetchingEnvironment;
+import org.swprof.shim.Requests.Aggregate;
+import org.swprof.shim.Requests.Analyze;
+import org.swprof.shim.Requests.TaskCreate;
+import org.swprof.shim.Requests.TaskQuery;
+import org.swprof.shim.Requests.TimeRange;
+import org.swprof.shim.SwprofCore;
+
+/**
+ * The eBPF profiling fields, both protocol generations. Each resolver maps its arguments onto one request of
+ * the native core and returns the core's JSON as Map/List; validation and its texts are the core's.
+ */
+final class EbpfResolvers {
+    private final SwprofCore core;
+
+    EbpfResolvers(SwprofCore core) {
+        this.core = core;
+    }
+
+    /**
+     * createEBPFProfilingFixedTimeTask(request): seed {processFinder, startTime, duration, targetType} or current
+     * {serviceId, processLabels, startTime, duration, targetType}.
+     */
+    Object createTask(DataFetchingEnvironment env) {
+        Map<String, Object> req = Args.map(env.getArgument("request"));
+        Map<String, Object> finder = Args.map(req.get("processFinder"));
+        Object finderType = finder == null ? null : finder.get("finderType");
+        Object processId = finder == null ? null : finder.get("processId");
+        TaskCreate tc = new TaskCreate(
+                finder != null,
+                finderType == null ? null : finderType.toString(),
+                processId == null ? null : processId.toString(),
+                Args.str(req.get("serviceId")),
+                Args.strings(req.get("processLabels"), false),
+                Args.num(req.get("startTime"), 0),
+                Args.num(req.get("duration"), 0),
+                req.get("targetType") == null ? null : req.get("targetType").toString(),
+                0);
+        return Json.parse(core.createTask(tc));
+    }
+
+    /**
+     * queryEBPFProfilingTasks: seed {@code query: {finderType, serviceId, instanceId, processId}} (with "" for
+     * absent ids) and/or current {@code serviceId, serviceInstanceId, targets, triggerType, duration}.
+     */
+    Object tasks(DataFetchingEnvironment env) {
+        Map<String, Object> cond = Args.map(env.getArgument("query"));
+        String serviceId = firstNonEmpty(Args.str(cond, "serviceId"), Args.str(env.getArgument("serviceId")));
+        String instanceId = firstNonEmpty(Args.str(cond, "instanceId"),
+                Args.str(env.getArgument("serviceInstanceId")));
+        String processId = Args.str(cond, "processId");
+        String finderType = Args.str(cond, "finderType");
+        List<String> targets = Args.strings(env.getArgument("targets"), false);
+        String triggerType = Args.str(env.getArgument("triggerType"));
+        long start = 0;
+        long end = 0;
+        Map<String, Object> duration = Args.map(env.getArgument("duration"));
+        if (duration != null) {
+            Durations.Range r = Durations.toRange(duration);
+            if (r.isEmpty()) {
+                return List.of();
+            }
+            start = r.startMs();
+            end = r.endMs();
+        }
+        TaskQuery q = new TaskQuery(serviceId, instanceId, processId, finderType, targets, triggerType, start, end);
+        return Json.parseList(core.tasks(q));
+    }
+
+    /** queryEBPFProfilingSchedules(taskId, duration?): with a duration only those that started in it. */
+    Object schedules(DataFetchingEnvironment env) {
+        String taskId = env.getArgument("taskId");
+        long start = 0;
+        long end = 0;
+        Map<String, Object> duration = Args.map(env.getArgument("duration"));
+        if (duration != null) {
+            Durations.Range r = Durations.toRange(duration);
+            if (r.isEmpty()) {
+                return List.of();
+            }
+            start = r.startMs();
+            end = r.endMs();
+        }
+        return Json.parseList(core.schedules(taskId, start, end));
+    }
+
+    /** getEBPFProfilingAnalyzation(taskId, timeRanges): seed, every schedule of the task. */
+    Object analyzeTask(DataFetchingEnvironment env) {
+        String taskId = env.getArgument("taskId");
+        return Json.parseAnalysis(core.analyze(Analyze.ofTask(taskId, ranges(env.getArgument("timeRanges")))));
+    }
+
+    /** analysisEBPFProfilingResult(scheduleIdList, timeRanges, aggregateType): null ids are skipped. */
+    Object analyzeSchedules(DataFetchingEnvironment env) {
+        List<String> ids = Args.strings(env.getArgument("scheduleIdList"), false);
+        Object agg = env.getArgument("aggregateType");
+        Aggregate aggregate = agg == null ? Aggregate.COUNT : Aggregate.valueOf(agg.toString());
+        return Json.parseAnalysis(core.analyze(Analyze.ofSchedules(ids == null ? List.of() : ids,
+                ranges(env.getArgument("timeRanges")), aggregate)));
+    }
+
+    /** queryPrepareCreateEBPFProfilingTaskData(serviceId). */
+    Object prepare(DataFetchingEnvironment env) {
+        return Json.parse(core.prepareTask(env.getArgument("serviceId")));
+    }
+
+    private static List<TimeRange> ranges(Object o) {
+        if (o == null) {
+            return List.of();
+        }
+        List<?> in = (List<?>) o;
+        List<TimeRange> out = new ArrayList<>(in.size());
+        for (Object e : in) {
+            if (e == null) {
+                continue;
+            }
+            Map<String, Object> m = Args.map(e);
+            out.add(new TimeRange(Args.num(m.get("start"), 0), Args.num(m.get("end"), 0)));
+        }
+        return out;
+    }
+
+    private static String firstNonEmpty(String a, String b) {
+        return a != null ? a : b;
+    }
+}

@@ -1,0 +1,231 @@
+package org.swprof.shim.server;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import io.undertow.Undertow;
+import io.undertow.UndertowOptions;
+import io.undertow.server.HttpHandler;
+import io.undertow.server.HttpServerExchange;
+import io.undertow.util.Headers;
+import io.undertow.util.HttpString;
+import io.undertow.util.Methods;
+import org.swprof.shim.SwprofCore;
+import org.swprof.shim.Version;
+import org.swprof.shim.graphql.Json;
+import org.swprof.shim.graphql.SwprofGraphQL;
+
+/**
+ * The HTTP face of swprof, as a SkyWalking OAP's: {@code POST /graphql} with a JSON body
+ * {@code {"query", "variables", "operationName"}}, and {@code GET /healthz}.
+ *
+ * <p>Every reply is JSON; a failed request answers {@code {"data": null, "errors": [{"message": ..}]}} (clients
+ * read {@code errors[0].message} whatever the status). Requests run on Undertow's worker threads, each
+ * synchronously; the body is limited in size and the query in depth and complexity.
+ */
+public final class HttpServer implements AutoCloseable {
+    private static final Logger LOG = Logger.getLogger(HttpServer.class.getName());
+    private static final String JSON = "application/json; charset=utf-8";
+
+    private final Undertow undertow;
+    private final InetSocketAddress address;
+
+    private HttpServer(Undertow undertow) {
+        this.undertow = undertow;
+        Object a = undertow.getListenerInfo().get(0).getAddress();
+        this.address = (InetSocketAddress) a;
+    }
+
+    /** Binds host:port (port 0 = any free port) and starts serving. */
+    public static HttpServer start(String host, int port, int workerThreads, int maxBodyBytes, SwprofGraphQL graphQL,
+                                   SwprofCore core) {
+        Handler h = new Handler(graphQL, core, maxBodyBytes);
+        Undertow u = Undertow.builder()
+                .addHttpListener(port, host)
+                .setIoThreads(Math.max(2, Runtime.getRuntime().availableProcessors()))
+                .setWorkerThreads(workerThreads)
+                // a hard cap for Undertow itself (it drops the connection past it); the 413 reply comes from the
+                // handler's own, lower limit, so that the client gets a JSON answer
+                .setServerOption(UndertowOptions.MAX_ENTITY_SIZE, 2L * maxBodyBytes + 65536)
+                .setServerOption(UndertowOptions.ALWAYS_SET_DATE, true)
+                .setHandler(h)
+                .build();
+        u.start();
+        return new HttpServer(u);
+    }
+
+    public InetSocketAddress address() {
+        return address;
+    }
+
+    public int port() {
+        return address.getPort();
+    }
+
+    /** Stops accepting, lets requests in flight finish, stops the worker threads. */
+    @Override
+    public void close() {
+        undertow.stop();
+    }
+
+    static final class Handler implements HttpHandler {
+        private final SwprofGraphQL graphQL;
+        private final SwprofCore core;
+        private final int maxBodyBytes;
+
+        Handler(SwprofGraphQL graphQL, SwprofCore core, int maxBodyBytes) {
+            this.graphQL = graphQL;
+            this.core = core;
+            this.maxBodyBytes = maxBodyBytes;
+        }
+
+        @Override
+        public void handleRequest(HttpServerExchange ex) throws Exception {
+            if (ex.isInIoThread()) {
+                ex.dispatch(this);
+                return;
+            }
+            ex.startBlocking();
+            try {
+                String path = ex.getRequestPath();
+                switch (path) {
+                    case "/graphql", "/graphql/" -> graphql(ex);
+                    case "/healthz", "/health" -> health(ex);
+                    default -> error(ex, 404, "no such endpoint: " + path + " (POST /graphql, GET /healthz)");
+                }
+            } catch (Exception e) {
+                LOG.log(Level.SEVERE, "request " + ex.getRequestPath() + " failed", e);
+                if (!ex.isResponseStarted()) {
+                    error(ex, 500, "internal error: " + e);
+                }
+            } finally {
+                ex.endExchange();
+            }
+        }
+
+        private void health(HttpServerExchange ex) throws IOException {
+            Map<String, Object> m = new LinkedHashMap<>();
+            boolean up = !core.isClosed();
+            m.put("status", up ? "UP" : "DOWN");
+            m.put("version", Version.NUMBER);
+            reply(ex, up ? 200 : 503, m);
+        }
+
+        private void graphql(HttpServerExchange ex) throws IOException {
+            HttpString method = ex.getRequestMethod();
+            if (!Methods.POST.equals(method)) {
+                ex.getResponseHeaders().put(Headers.ALLOW, "POST");
+                error(ex, 405, "use POST /graphql with a JSON body {\"query\": ..., \"variables\": {...}}");
+                return;
+            }
+            String ct = ex.getRequestHeaders().getFirst(Headers.CONTENT_TYPE);
+            if (ct != null && !ct.toLowerCase(Locale.ROOT).trim().startsWith("application/json")) {
+                error(ex, 415, "Content-Type must be application/json, not " + ct);
+                return;
+            }
+            long declared = ex.getRequestContentLength();
+            if (declared > maxBodyBytes) {
+                ex.setPersistent(false);
+                error(ex, 413, "request body of " + declared + " bytes exceeds the limit of " + maxBodyBytes);
+                return;
+            }
+            byte[] body = readLimited(ex.getInputStream(), maxBodyBytes);
+            if (body == null) {
+                ex.setPersistent(false);
+                error(ex, 413, "request body exceeds the limit of " + maxBodyBytes + " bytes");
+                return;
+            }
+            Object parsed;
+            try {
+                parsed = Json.MAPPER.readValue(body, Object.class);
+            } catch (JsonProcessingException e) {
+                error(ex, 400, "malformed JSON request body: " + e.getOriginalMessage());
+                return;
+            }
+            if (!(parsed instanceof Map<?, ?> req)) {
+                error(ex, 400, "the request body must be a JSON object {\"query\": ..., \"variables\": {...}}");
+                return;
+            }
+            Object query = req.get("query");
+            if (!(query instanceof String q) || q.isBlank()) {
+                error(ex, 400, "the request has no \"query\" string");
+                return;
+            }
+            Object op = req.get("operationName");
+            Map<String, Object> variables;
+            try {
+                variables = variables(req.get("variables"));
+            } catch (IllegalArgumentException e) {
+                error(ex, 400, e.getMessage());
+                return;
+            }
+            Map<String, Object> result = graphQL.execute(q, op instanceof String s ? s : null, variables);
+            reply(ex, 200, result);
+        }
+
+        /** "variables" may be an object, null, or (some clients) a JSON string holding the object. */
+        @SuppressWarnings("unchecked")
+        private static Map<String, Object> variables(Object v) throws IOException {
+            if (v == null) {
+                return null;
+            }
+            if (v instanceof String s) {
+                if (s.isBlank()) {
+                    return null;
+                }
+                try {
+                    v = Json.MAPPER.readValue(s, Object.class);
+                } catch (JsonProcessingException e) {
+                    throw new IllegalArgumentException("malformed JSON in \"variables\": " + e.getOriginalMessage());
+                }
+                if (v == null) {
+                    return null;
+                }
+            }
+            if (!(v instanceof Map)) {
+                throw new IllegalArgumentException("\"variables\" must be a JSON object");
+            }
+            return (Map<String, Object>) v;
+        }
+
+        /** The body, or null when it is longer than max. */
+        private static byte[] readLimited(InputStream in, int max) throws IOException {
+            try {
+                byte[] all = in.readNBytes(max);
+                if (all.length == max && in.read() != -1) {
+                    return null;
+                }
+                return all;
+            } catch (IOException e) {
+                // Undertow's own MAX_ENTITY_SIZE check throws while reading
+                if (String.valueOf(e.getMessage()).contains("UT000020")) {
+                    return null;
+                }
+                throw e;
+            }
+        }
+
+        private static void error(HttpServerExchange ex, int status, String message) throws IOException {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("data", null);
+            m.put("errors", List.of(Map.of("message", message)));
+            reply(ex, status, m);
+        }
+
+        private static void reply(HttpServerExchange ex, int status, Object body) throws IOException {
+            ex.setStatusCode(status);
+            ex.getResponseHeaders().put(Headers.CONTENT_TYPE, JSON);
+            OutputStream out = ex.getOutputStream();
+            Json.MAPPER.writeValue(out, body);
+        }
+    }
+}

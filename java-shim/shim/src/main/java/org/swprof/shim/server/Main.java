@@ -1,0 +1,162 @@
+package org.swprof.shim.server;
+
+import java.nio.file.Path;
+import java.util.concurrent.CountDownLatch;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+import org.swprof.shim.NativeLibrary;
+import org.swprof.shim.SwprofCore;
+import org.swprof.shim.Version;
+import org.swprof.shim.graphql.SwprofGraphQL;
+
+/**
+ * {@code java -jar swprof-server.jar [--config swprof.yml]}: opens the native core (store, process discovery,
+ * profiler) and serves SkyWalking's eBPF profiling GraphQL API on {@code POST /graphql}.
+ * SIGTERM or SIGINT stops serving, stops profiling with a last flush, closes the store and exits 0.
+ */
+public final class Main {
+    private static final Logger LOG = Logger.getLogger(Main.class.getName());
+
+    private final SwprofCore core;
+    private final HttpServer http;
+    private final CountDownLatch stopped = new CountDownLatch(1);
+    private boolean down;
+
+    private Main(SwprofCore core, HttpServer http) {
+        this.core = core;
+        this.http = http;
+    }
+
+    public static void main(String[] args) {
+        Path config = null;
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--config", "-c" -> {
+                    if (i + 1 >= args.length) {
+                        die(2, "--config needs a file");
+                    }
+                    config = Path.of(args[++i]);
+                }
+                case "--version" -> {
+                    System.out.println(Version.TEXT);
+                    return;
+                }
+                case "--help", "-h" -> {
+                    System.out.println(usage());
+                    return;
+                }
+                default -> die(2, "unknown argument " + args[i] + "\n" + usage());
+            }
+        }
+        ServerConfig cfg;
+        try {
+            cfg = ServerConfig.load(config, System.getenv());
+        } catch (IllegalArgumentException e) {
+            die(2, "swprof: bad configuration: " + e.getMessage());
+            return;
+        }
+        Logging.configure(cfg.logLevel);
+        Main m;
+        try {
+            m = start(cfg);
+        } catch (Throwable e) {
+            LOG.log(Level.SEVERE, "swprof could not start: " + e.getMessage()
+                    + (cfg.profiling ? " (profiling needs root or CAP_BPF+CAP_PERFMON; "
+                    + "SWPROF_PROFILING=false serves stored data only)" : ""), e);
+            System.exit(1);
+            return;
+        }
+        m.installSignals();
+        m.await();
+    }
+
+    /** Opens the core and starts serving; what main does, without signals (tests use it too). */
+    public static Main start(ServerConfig cfg) {
+        SwprofCore.setNativeLogLevel(switch (cfg.logLevel) {
+            case "DEBUG" -> SwprofCore.LOG_DEBUG;
+            case "WARN" -> SwprofCore.LOG_WARN;
+            case "ERROR" -> SwprofCore.LOG_ERROR;
+            default -> SwprofCore.LOG_INFO;
+        });
+        LOG.info(() -> Version.TEXT + " starting: " + cfg + "; native library from " + NativeLibrary.loadedFrom());
+        SwprofCore core = SwprofCore.open(cfg.coreOptions());
+        try {
+            SwprofGraphQL gql = new SwprofGraphQL(core,
+                    new SwprofGraphQL.Limits(cfg.maxQueryDepth, cfg.maxQueryComplexity));
+            HttpServer http = HttpServer.start(cfg.host, cfg.port, cfg.workerThreads, cfg.maxBodyBytes, gql, core);
+            LOG.info(() -> "serving GraphQL on http://" + http.address().getHostString() + ":" + http.port()
+                    + "/graphql (health: /healthz)");
+            return new Main(core, http);
+        } catch (RuntimeException e) {
+            core.close();
+            throw e;
+        }
+    }
+
+    public int port() {
+        return http.port();
+    }
+
+    public SwprofCore core() {
+        return core;
+    }
+
+    /** Stops serving, then closes the core (last flush, store closed). Idempotent. */
+    public synchronized void shutdown() {
+        if (down) {
+            return;
+        }
+        down = true;
+        LOG.info("stopping: HTTP server");
+        try {
+            http.close();
+        } catch (RuntimeException e) {
+            LOG.log(Level.WARNING, "stopping the HTTP server", e);
+        }
+        LOG.info("stopping: profiling, last flush, store");
+        core.close();
+        LOG.info("stopped");
+        stopped.countDown();
+    }
+
+    private void await() {
+        try {
+            stopped.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private void installSignals() {
+        // SIGTERM/SIGINT: an orderly stop and exit status 0 (the JVM's default for SIGTERM is 143)
+        for (String name : new String[] {"TERM", "INT"}) {
+            try {
+                sun.misc.Signal.handle(new sun.misc.Signal(name), sig -> {
+                    Thread t = new Thread(() -> {
+                        LOG.info("SIG" + name + " received");
+                        shutdown();
+                        System.exit(0);
+                    }, "swprof-shutdown");
+                    t.start();
+                });
+            } catch (IllegalArgumentException | UnsupportedOperationException e) {
+                LOG.warning("cannot handle SIG" + name + ": " + e.getMessage());
+            }
+        }
+        // any other way out (System.exit elsewhere, SIGHUP): still flush and close the store
+        Runtime.getRuntime().addShutdownHook(new Thread(this::shutdown, "swprof-shutdown-hook"));
+    }
+
+    private static String usage() {
+        return "usage: java -jar swprof-server.jar [--config FILE]\n"
+                + "  serves SkyWalking's eBPF profiling GraphQL API (POST /graphql, GET /healthz).\n"
+                + "  Without --config the built-in config/swprof.yml is used. Environment variables override keys:\n"
+                + "  " + String.join(", ", ServerConfig.ENV.values());
+    }
+
+    private static void die(int status, String message) {
+        System.err.println(message);
+        System.exit(status);
+    }
+}

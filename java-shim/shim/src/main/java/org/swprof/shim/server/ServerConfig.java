@@ -1,0 +1,307 @@
+package org.swprof.shim.server;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import org.swprof.shim.CoreOptions;
+import org.swprof.shim.DiscoveryRule;
+import org.yaml.snakeyaml.LoaderOptions;
+import org.yaml.snakeyaml.Yaml;
+import org.yaml.snakeyaml.constructor.SafeConstructor;
+import org.yaml.snakeyaml.error.YAMLException;
+
+/**
+ * The server's configuration: a YAML file (the one packed in the jar, {@code java-shim/config/swprof.yml}, when
+ * none is given), then environment variables, which override any key:
+ *
+ * <pre>
+ * key                         env                                default
+ * rest.host                   SWPROF_REST_HOST                   127.0.0.1
+ * rest.port                   SWPROF_REST_PORT                   12800
+ * rest.maxBodyBytes           SWPROF_REST_MAX_BODY_BYTES         1048576
+ * rest.workerThreads          SWPROF_REST_WORKER_THREADS         16
+ * rest.maxQueryDepth          SWPROF_REST_MAX_QUERY_DEPTH        20
+ * rest.maxQueryComplexity     SWPROF_REST_MAX_QUERY_COMPLEXITY   5000
+ * storage.dataDir             SWPROF_DATA_DIR                    ./data
+ * profiling.enabled           SWPROF_PROFILING                   true
+ * profiling.frequency         SWPROF_FREQUENCY                   99   (Hz, 1..1000)
+ * profiling.flushInterval     SWPROF_FLUSH_INTERVAL              1s   (ms, s, m; a bare number is ms)
+ * discovery.scanInterval      SWPROF_SCAN_INTERVAL               5s   (0 = the core's default; "never")
+ * discovery.hostIp            SWPROF_HOST_IP                     detected
+ * discovery.hostName          SWPROF_HOST_NAME                   the host name
+ * discovery.rules             SWPROF_DISCOVERY_RULES             (YAML/JSON list, e.g. [{cmdRegex: sqrt, service: sqrt}])
+ * log.level                   SWPROF_LOG_LEVEL                   INFO (DEBUG, INFO, WARN, ERROR)
+ * </pre>
+ */
+public final class ServerConfig {
+    /** key -> environment variable. */
+    static final Map<String, String> ENV = new LinkedHashMap<>();
+
+    static {
+        ENV.put("rest.host", "SWPROF_REST_HOST");
+        ENV.put("rest.port", "SWPROF_REST_PORT");
+        ENV.put("rest.maxBodyBytes", "SWPROF_REST_MAX_BODY_BYTES");
+        ENV.put("rest.workerThreads", "SWPROF_REST_WORKER_THREADS");
+        ENV.put("rest.maxQueryDepth", "SWPROF_REST_MAX_QUERY_DEPTH");
+        ENV.put("rest.maxQueryComplexity", "SWPROF_REST_MAX_QUERY_COMPLEXITY");
+        ENV.put("storage.dataDir", "SWPROF_DATA_DIR");
+        ENV.put("profiling.enabled", "SWPROF_PROFILING");
+        ENV.put("profiling.frequency", "SWPROF_FREQUENCY");
+        ENV.put("profiling.flushInterval", "SWPROF_FLUSH_INTERVAL");
+        ENV.put("discovery.scanInterval", "SWPROF_SCAN_INTERVAL");
+        ENV.put("discovery.hostIp", "SWPROF_HOST_IP");
+        ENV.put("discovery.hostName", "SWPROF_HOST_NAME");
+        ENV.put("discovery.rules", "SWPROF_DISCOVERY_RULES");
+        ENV.put("log.level", "SWPROF_LOG_LEVEL");
+    }
+
+    /** The configuration packed in the jar. */
+    public static final String DEFAULT_RESOURCE = "/config/swprof.yml";
+
+    public final String host;
+    public final int port;
+    public final int maxBodyBytes;
+    public final int workerThreads;
+    public final int maxQueryDepth;
+    public final int maxQueryComplexity;
+    public final Path dataDir;
+    public final boolean profiling;
+    public final int frequency;
+    public final int flushIntervalMs;
+    public final int scanIntervalMs;
+    public final String hostIp;
+    public final String hostName;
+    public final List<DiscoveryRule> rules;
+    public final String logLevel;
+    /** Where the YAML came from, for the start-up log. */
+    public final String source;
+
+    private ServerConfig(Map<String, Object> m, String source) {
+        this.source = source;
+        host = str(m, "rest.host", "127.0.0.1");
+        port = integer(m, "rest.port", 12800, 0, 65535);
+        maxBodyBytes = integer(m, "rest.maxBodyBytes", 1 << 20, 1024, Integer.MAX_VALUE);
+        workerThreads = integer(m, "rest.workerThreads", 16, 1, 1024);
+        maxQueryDepth = integer(m, "rest.maxQueryDepth", 20, 2, 1000);
+        maxQueryComplexity = integer(m, "rest.maxQueryComplexity", 5000, 10, Integer.MAX_VALUE);
+        dataDir = Path.of(str(m, "storage.dataDir", "./data"));
+        profiling = bool(m, "profiling.enabled", true);
+        frequency = integer(m, "profiling.frequency", 99, 1, 1000);
+        flushIntervalMs = millis(m, "profiling.flushInterval", 1000);
+        Object scan = m.get("discovery.scanInterval");
+        scanIntervalMs = scan != null && "never".equalsIgnoreCase(scan.toString().trim()) ? -1
+                : millis(m, "discovery.scanInterval", 5000);
+        hostIp = str(m, "discovery.hostIp", null);
+        hostName = str(m, "discovery.hostName", null);
+        rules = rules(m.get("discovery.rules"));
+        logLevel = str(m, "log.level", "INFO").toUpperCase(Locale.ROOT);
+        if (!List.of("DEBUG", "INFO", "WARN", "ERROR").contains(logLevel)) {
+            throw new IllegalArgumentException("log.level must be DEBUG, INFO, WARN or ERROR, not " + logLevel);
+        }
+    }
+
+    /** Loads the file (null = the packed default), then applies the environment. */
+    public static ServerConfig load(Path file, Map<String, String> env) {
+        String text;
+        String source;
+        if (file != null) {
+            try {
+                text = Files.readString(file, StandardCharsets.UTF_8);
+            } catch (IOException e) {
+                throw new IllegalArgumentException("cannot read config " + file + ": " + e.getMessage(), e);
+            }
+            source = file.toString();
+        } else {
+            try (InputStream in = ServerConfig.class.getResourceAsStream(DEFAULT_RESOURCE)) {
+                text = in == null ? "" : new String(in.readAllBytes(), StandardCharsets.UTF_8);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+            source = "built-in " + DEFAULT_RESOURCE.substring(1);
+        }
+        return parse(text, source, env);
+    }
+
+    /** YAML text + environment -> config. */
+    public static ServerConfig parse(String yaml, String source, Map<String, String> env) {
+        Map<String, Object> flat = new LinkedHashMap<>();
+        Object root;
+        try {
+            root = new Yaml(new SafeConstructor(new LoaderOptions())).load(yaml);
+        } catch (YAMLException e) {
+            throw new IllegalArgumentException(source + ": not valid YAML: " + e.getMessage(), e);
+        }
+        if (root != null && !(root instanceof Map)) {
+            throw new IllegalArgumentException(source + ": the top level must be a mapping");
+        }
+        if (root != null) {
+            flatten("", (Map<?, ?>) root, flat);
+        }
+        for (String key : flat.keySet()) {
+            if (!ENV.containsKey(key)) {
+                throw new IllegalArgumentException(source + ": unknown key " + key + " (known: " + ENV.keySet() + ")");
+            }
+        }
+        for (Map.Entry<String, String> e : ENV.entrySet()) {
+            String v = env == null ? null : env.get(e.getValue());
+            if (v != null && !v.isEmpty()) {
+                if (e.getKey().equals("discovery.rules")) {
+                    try {
+                        flat.put(e.getKey(), new Yaml(new SafeConstructor(new LoaderOptions())).load(v));
+                    } catch (YAMLException x) {
+                        throw new IllegalArgumentException(e.getValue() + ": not valid YAML: " + x.getMessage(), x);
+                    }
+                } else {
+                    flat.put(e.getKey(), v);
+                }
+            }
+        }
+        return new ServerConfig(flat, source);
+    }
+
+    /** {@code rest: {host: x}} -> {@code rest.host = x}; lists (the rules) stay values. */
+    private static void flatten(String prefix, Map<?, ?> m, Map<String, Object> out) {
+        for (Map.Entry<?, ?> e : m.entrySet()) {
+            String key = prefix + e.getKey();
+            if (e.getValue() instanceof Map<?, ?> sub && !ENV.containsKey(key)) {
+                flatten(key + ".", sub, out);
+            } else {
+                out.put(key, e.getValue());
+            }
+        }
+    }
+
+    public CoreOptions coreOptions() {
+        return new CoreOptions(dataDir, frequency, flushIntervalMs, scanIntervalMs, profiling, rules, hostIp, hostName);
+    }
+
+    // ---- typed values -------------------------------------------------------------------------------
+
+    private static String str(Map<String, Object> m, String key, String dflt) {
+        Object v = m.get(key);
+        if (v == null) {
+            return dflt;
+        }
+        String s = v.toString().trim();
+        return s.isEmpty() ? dflt : s;
+    }
+
+    private static int integer(Map<String, Object> m, String key, int dflt, int min, int max) {
+        String s = str(m, key, null);
+        if (s == null) {
+            return dflt;
+        }
+        long v;
+        try {
+            v = Long.parseLong(s);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(key + " must be an integer, not \"" + s + "\"");
+        }
+        if (v < min || v > max) {
+            throw new IllegalArgumentException(key + " must be in " + min + ".." + max + ", not " + v);
+        }
+        return (int) v;
+    }
+
+    private static boolean bool(Map<String, Object> m, String key, boolean dflt) {
+        String s = str(m, key, null);
+        if (s == null) {
+            return dflt;
+        }
+        return switch (s.toLowerCase(Locale.ROOT)) {
+            case "true", "yes", "on", "1" -> true;
+            case "false", "no", "off", "0" -> false;
+            default -> throw new IllegalArgumentException(key + " must be true or false, not \"" + s + "\"");
+        };
+    }
+
+    private static final Pattern DURATION = Pattern.compile("(\\d+)\\s*(ms|s|m|h)?");
+
+    /** "1s", "500ms", "2m", "1h", or a bare number of milliseconds. */
+    static int millis(Map<String, Object> m, String key, int dflt) {
+        String s = str(m, key, null);
+        if (s == null) {
+            return dflt;
+        }
+        Matcher x = DURATION.matcher(s.toLowerCase(Locale.ROOT));
+        if (!x.matches()) {
+            throw new IllegalArgumentException(key + " must be a duration such as 1s or 500ms, not \"" + s + "\"");
+        }
+        long n = Long.parseLong(x.group(1));
+        String unit = x.group(2) == null ? "ms" : x.group(2);
+        long ms = switch (unit) {
+            case "ms" -> n;
+            case "s" -> n * 1000;
+            case "m" -> n * 60_000;
+            default -> n * 3_600_000;
+        };
+        if (ms > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException(key + " is too long: " + s);
+        }
+        return (int) ms;
+    }
+
+    private static List<DiscoveryRule> rules(Object o) {
+        if (o == null) {
+            return List.of();
+        }
+        if (!(o instanceof List<?> list)) {
+            throw new IllegalArgumentException("discovery.rules must be a list of rules");
+        }
+        List<DiscoveryRule> out = new ArrayList<>();
+        for (int i = 0; i < list.size(); i++) {
+            if (!(list.get(i) instanceof Map<?, ?> r)) {
+                throw new IllegalArgumentException("discovery.rules[" + i + "] must be a mapping");
+            }
+            for (Object k : r.keySet()) {
+                if (!List.of("cmdRegex", "service", "instance", "process", "layer", "labels").contains(k.toString())) {
+                    throw new IllegalArgumentException("discovery.rules[" + i + "]: unknown key " + k
+                            + " (known: cmdRegex, service, instance, process, layer, labels)");
+                }
+            }
+            String regex = ruleStr(r, "cmdRegex");
+            String service = ruleStr(r, "service");
+            if (regex == null || service == null) {
+                throw new IllegalArgumentException("discovery.rules[" + i + "] needs cmdRegex and service");
+            }
+            List<String> labels = null;
+            Object l = r.get("labels");
+            if (l instanceof List<?> ll) {
+                labels = new ArrayList<>();
+                for (Object x : ll) {
+                    if (x != null) {
+                        labels.add(x.toString());
+                    }
+                }
+            } else if (l != null) {
+                labels = List.of(l.toString());
+            }
+            out.add(new DiscoveryRule(regex, service, ruleStr(r, "instance"), ruleStr(r, "process"),
+                    ruleStr(r, "layer"), labels));
+        }
+        return out;
+    }
+
+    private static String ruleStr(Map<?, ?> r, String key) {
+        Object v = r.get(key);
+        return v == null ? null : v.toString();
+    }
+
+    @Override
+    public String toString() {
+        return "rest " + host + ":" + port + ", dataDir " + dataDir + ", profiling " + (profiling ? "on" : "off")
+                + " at " + frequency + " Hz, flush every " + flushIntervalMs + " ms, " + rules.size()
+                + " discovery rule(s) (" + source + ")";
+    }
+}

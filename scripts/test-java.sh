@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# The Java shim's suites (JNI, GraphQL resolvers, HTTP, end to end with BPF) and the OAP module,
+# against the native library in build/ (scripts/setup.sh builds it).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ninja -C build swprof_jni
+mvn -B -f java-shim/pom.xml -T1 -Poap verify
