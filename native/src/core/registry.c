@@ -106,6 +106,10 @@ static struct swp_process *upsert(swp_core *c, const struct swp_discovered *d, i
 	}
 	swp_buf_free(&sid);
 	swp_buf_free(&iid);
+	/* Processes of one name on one instance share an id (PROTOCOL.md §2): the first one a scan
+	 * finds keeps it, so the registry does not flap between their pids. */
+	if (p->seen_ms == now && p->pid && p->pid != d->pid)
+		return p;
 	if (!str_eq(p->layer, d->layer)) {
 		free(p->layer);
 		p->layer = swp__xstrdup(d->layer);
