@@ -107,9 +107,13 @@ static int cmp_child(const void *pa, const void *pb)
 		return a->count > b->count ? -1 : 1;
 	if (a->frame == b->frame)
 		return 0;
-	int c = strcmp(swp__interned_sym(ord_in, a->frame), swp__interned_sym(ord_in, b->frame));
+	/* symbols may hold NUL bytes (imported text): compare bytes, then lengths */
+	uint32_t la = swp__interned_len(ord_in, a->frame), lb = swp__interned_len(ord_in, b->frame);
+	int c = memcmp(swp__interned_sym(ord_in, a->frame), swp__interned_sym(ord_in, b->frame), la < lb ? la : lb);
 	if (c)
 		return c;
+	if (la != lb)
+		return la < lb ? -1 : 1;
 	return (int)swp__interned_type(ord_in, a->frame) - (int)swp__interned_type(ord_in, b->frame);
 }
 
@@ -310,6 +314,11 @@ int64_t swp__parse_folded(struct swp_stacks *t, const char *text, size_t len,
 				type = SWP_FRAME_KERNEL;
 				fl -= 4;
 			}
+			if (n == SWP_MAX_STACK_DEPTH) {
+				err = swp__fail(EINVAL, "line %lld: a stack deeper than %d frames", (long long)lineno,
+						SWP_MAX_STACK_DEPTH);
+				break;
+			}
 			if (n == fcap) {
 				fcap = fcap ? fcap * 2 : 64;
 				frames = swp__xrealloc(frames, fcap * sizeof(uint32_t));
@@ -317,6 +326,8 @@ int64_t swp__parse_folded(struct swp_stacks *t, const char *text, size_t len,
 			frames[n++] = swp__intern(&t->in, type, f, fl);
 			f = fe + 1;
 		}
+		if (err)
+			break;
 		if (count == 0)
 			continue;
 		uint64_t h = swp__stack_hash(&t->in, frames, (uint32_t)n, &scratch);

@@ -125,7 +125,7 @@ int swp__stack_decode(struct swp_interner *in, const void *p, size_t n, uint32_t
 {
 	struct swp_reader r = {p, (const uint8_t *)p + n, false};
 	uint64_t depth = swp__rd_uvar(&r);
-	if (r.bad || depth > 100000)
+	if (r.bad || depth > SWP_MAX_STACK_DEPTH)
 		return -EINVAL;
 	if (depth > *cap) {
 		*cap = (uint32_t)depth;

@@ -19,6 +19,10 @@
 
 enum swp_frame_type { SWP_FRAME_USER = 0, SWP_FRAME_KERNEL = 1 };
 
+/* The deepest stack accepted anywhere (the kernel records at most 127 frames per side; imports
+ * are held to this so what is stored can always be read back). */
+#define SWP_MAX_STACK_DEPTH 10000
+
 struct swp_interner {
 	pthread_rwlock_t lock;
 	/* open-addressing table of ids (id + 1, 0 = empty), keyed by (type, symbol) */
