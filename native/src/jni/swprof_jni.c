@@ -112,11 +112,12 @@ static void arena_free(struct arena *a)
 	a->n = a->cap = 0;
 }
 
-/* byte[] (UTF-8 without NUL) -> NUL-terminated copy; NULL array -> NULL with *ok = 1. */
+/* byte[] (UTF-8 without NUL) -> NUL-terminated copy; NULL array -> NULL. *ok is sticky: a failure
+ * clears it (with a Java exception pending), and a call with *ok already 0 does nothing, so a
+ * caller converts every argument and checks once. */
 static const char *str_of(JNIEnv *env, struct arena *a, jbyteArray arr, int *ok)
 {
-	*ok = 1;
-	if (!arr)
+	if (!*ok || !arr)
 		return NULL;
 	jsize len = (*env)->GetArrayLength(env, arr);
 	char *s = arena_alloc(env, a, (size_t)len + 1);
@@ -138,14 +139,13 @@ static const char *str_of(JNIEnv *env, struct arena *a, jbyteArray arr, int *ok)
 	return s;
 }
 
-/* byte[][] -> NULL-terminated char *[] (*n_out elements); NULL array -> NULL with *ok = 1.
+/* byte[][] -> NULL-terminated char *[] (*n_out elements); NULL array -> NULL; *ok as str_of.
  * Always allocates at least the terminating slot, so an empty array gives a non-NULL pointer. */
 static const char **strv_of(JNIEnv *env, struct arena *a, jobjectArray arr, size_t *n_out, int allow_null, int *ok)
 {
-	*ok = 1;
 	if (n_out)
 		*n_out = 0;
-	if (!arr)
+	if (!*ok || !arr)
 		return NULL;
 	jsize n = (*env)->GetArrayLength(env, arr);
 	const char **v = arena_alloc(env, a, ((size_t)n + 1) * sizeof(*v));
@@ -274,7 +274,7 @@ static jlong JNICALL open0(JNIEnv *env, jclass cls, jbyteArray data_dir, jint fr
 {
 	(void)cls;
 	struct arena a = {0};
-	int ok;
+	int ok = 1;
 	struct swp_config cfg;
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.sz = sizeof(cfg);
@@ -283,14 +283,8 @@ static jlong JNICALL open0(JNIEnv *env, jclass cls, jbyteArray data_dir, jint fr
 	cfg.scan_interval_ms = scan_ms;
 	cfg.profiling = profiling ? 1 : 0;
 	cfg.data_dir = str_of(env, &a, data_dir, &ok);
-	if (!ok)
-		goto fail;
 	cfg.host_ip = str_of(env, &a, host_ip, &ok);
-	if (!ok)
-		goto fail;
 	cfg.host_name = str_of(env, &a, host_name, &ok);
-	if (!ok)
-		goto fail;
 
 	size_t n_fields = 0;
 	const char **fields = strv_of(env, &a, rule_fields, &n_fields, 1, &ok);
@@ -368,23 +362,15 @@ static jbyteArray JNICALL registerProcess0(JNIEnv *env, jclass cls, jlong handle
 		return NULL;
 	struct arena a = {0};
 	struct swp_buf b = {0};
-	int ok;
+	int ok = 1;
 	struct swp_process_spec spec;
 	memset(&spec, 0, sizeof(spec));
 	spec.sz = sizeof(spec);
 	spec.pid = pid;
 	spec.service = str_of(env, &a, service, &ok);
-	if (!ok)
-		goto fail;
 	spec.instance = str_of(env, &a, instance, &ok);
-	if (!ok)
-		goto fail;
 	spec.process = str_of(env, &a, process, &ok);
-	if (!ok)
-		goto fail;
 	spec.layer = str_of(env, &a, layer, &ok);
-	if (!ok)
-		goto fail;
 	spec.labels = strv_of(env, &a, labels, NULL, 0, &ok);
 	if (!ok)
 		goto fail;
@@ -402,7 +388,7 @@ static jbyteArray JNICALL services0(JNIEnv *env, jclass cls, jlong handle, jbyte
 		return NULL;
 	struct arena a = {0};
 	struct swp_buf b = {0};
-	int ok;
+	int ok = 1;
 	const char *l = str_of(env, &a, layer, &ok);
 	if (!ok) {
 		arena_free(&a);
@@ -419,7 +405,7 @@ static jbyteArray JNICALL instances0(JNIEnv *env, jclass cls, jlong handle, jbyt
 		return NULL;
 	struct arena a = {0};
 	struct swp_buf b = {0};
-	int ok;
+	int ok = 1;
 	const char *s = str_of(env, &a, service_id, &ok);
 	if (!ok) {
 		arena_free(&a);
@@ -437,11 +423,11 @@ static jbyteArray JNICALL processes0(JNIEnv *env, jclass cls, jlong handle, jbyt
 		return NULL;
 	struct arena a = {0};
 	struct swp_buf b = {0};
-	int ok1 = 1, ok2 = 1, ok3 = 1;
-	const char *s = str_of(env, &a, service_id, &ok1);
-	const char *i = ok1 ? str_of(env, &a, instance_id, &ok2) : NULL;
-	const char *p = ok1 && ok2 ? str_of(env, &a, process_id, &ok3) : NULL;
-	if (!ok1 || !ok2 || !ok3) {
+	int ok = 1;
+	const char *s = str_of(env, &a, service_id, &ok);
+	const char *i = str_of(env, &a, instance_id, &ok);
+	const char *p = str_of(env, &a, process_id, &ok);
+	if (!ok) {
 		arena_free(&a);
 		return NULL;
 	}
@@ -456,7 +442,7 @@ static jbyteArray JNICALL process0(JNIEnv *env, jclass cls, jlong handle, jbyteA
 		return NULL;
 	struct arena a = {0};
 	struct swp_buf b = {0};
-	int ok;
+	int ok = 1;
 	const char *p = str_of(env, &a, process_id, &ok);
 	if (!ok) {
 		arena_free(&a);
@@ -476,7 +462,7 @@ static jbyteArray JNICALL taskCreate0(JNIEnv *env, jclass cls, jlong handle, jbo
 		return NULL;
 	struct arena a = {0};
 	struct swp_buf b = {0};
-	int ok;
+	int ok = 1;
 	struct swp_task_create req;
 	memset(&req, 0, sizeof(req));
 	req.sz = sizeof(req);
@@ -485,17 +471,9 @@ static jbyteArray JNICALL taskCreate0(JNIEnv *env, jclass cls, jlong handle, jbo
 	req.duration_s = duration_s;
 	req.now_ms = now_ms;
 	req.finder_type = str_of(env, &a, finder_type, &ok);
-	if (!ok)
-		goto fail;
 	req.process_id = str_of(env, &a, process_id, &ok);
-	if (!ok)
-		goto fail;
 	req.service_id = str_of(env, &a, service_id, &ok);
-	if (!ok)
-		goto fail;
 	req.labels = strv_of(env, &a, labels, NULL, 0, &ok);
-	if (!ok)
-		goto fail;
 	req.target_type = str_of(env, &a, target_type, &ok);
 	if (!ok)
 		goto fail;
@@ -515,27 +493,17 @@ static jbyteArray JNICALL tasks0(JNIEnv *env, jclass cls, jlong handle, jbyteArr
 		return NULL;
 	struct arena a = {0};
 	struct swp_buf b = {0};
-	int ok;
+	int ok = 1;
 	struct swp_task_query q;
 	memset(&q, 0, sizeof(q));
 	q.sz = sizeof(q);
 	q.start_ms = start_ms;
 	q.end_ms = end_ms;
 	q.service_id = str_of(env, &a, service_id, &ok);
-	if (!ok)
-		goto fail;
 	q.instance_id = str_of(env, &a, instance_id, &ok);
-	if (!ok)
-		goto fail;
 	q.process_id = str_of(env, &a, process_id, &ok);
-	if (!ok)
-		goto fail;
 	q.finder_type = str_of(env, &a, finder_type, &ok);
-	if (!ok)
-		goto fail;
 	q.targets = strv_of(env, &a, targets, NULL, 0, &ok);
-	if (!ok)
-		goto fail;
 	q.trigger_type = str_of(env, &a, trigger_type, &ok);
 	if (!ok)
 		goto fail;
@@ -553,7 +521,7 @@ static jbyteArray JNICALL taskPrepare0(JNIEnv *env, jclass cls, jlong handle, jb
 		return NULL;
 	struct arena a = {0};
 	struct swp_buf b = {0};
-	int ok;
+	int ok = 1;
 	const char *s = str_of(env, &a, service_id, &ok);
 	if (!ok) {
 		arena_free(&a);
@@ -571,7 +539,7 @@ static jbyteArray JNICALL schedules0(JNIEnv *env, jclass cls, jlong handle, jbyt
 		return NULL;
 	struct arena a = {0};
 	struct swp_buf b = {0};
-	int ok;
+	int ok = 1;
 	const char *t = str_of(env, &a, task_id, &ok);
 	if (!ok) {
 		arena_free(&a);
@@ -589,14 +557,12 @@ static jbyteArray JNICALL analyze0(JNIEnv *env, jclass cls, jlong handle, jbyteA
 		return NULL;
 	struct arena a = {0};
 	struct swp_buf b = {0};
-	int ok;
+	int ok = 1;
 	struct swp_analyze_req req;
 	memset(&req, 0, sizeof(req));
 	req.sz = sizeof(req);
 	req.aggregate = aggregate;
 	req.task_id = str_of(env, &a, task_id, &ok);
-	if (!ok)
-		goto fail;
 	req.schedule_ids = strv_of(env, &a, schedule_ids, &req.n_schedule_ids, 1, &ok);
 	if (!ok)
 		goto fail;
@@ -620,6 +586,8 @@ static jbyteArray JNICALL analyze0(JNIEnv *env, jclass cls, jlong handle, jbyteA
 		req.ranges = r;
 		req.n_ranges = (size_t)n / 2;
 	}
+	if (!ok)
+		goto fail;
 	return finish(env, swp_analyze(core, &req, &b), &b, &a);
 fail:
 	arena_free(&a);
@@ -656,14 +624,12 @@ static jbyteArray JNICALL importFolded0(JNIEnv *env, jclass cls, jlong handle, j
 		return NULL;
 	struct arena a = {0};
 	struct swp_buf b = {0};
-	int ok;
+	int ok = 1;
 	struct swp_import_req req;
 	memset(&req, 0, sizeof(req));
 	req.sz = sizeof(req);
 	req.time_ms = time_ms;
 	req.task_id = str_of(env, &a, task_id, &ok);
-	if (!ok)
-		goto fail;
 	req.process_id = str_of(env, &a, process_id, &ok);
 	if (!ok)
 		goto fail;
@@ -680,6 +646,8 @@ static jbyteArray JNICALL importFolded0(JNIEnv *env, jclass cls, jlong handle, j
 		goto fail;
 	req.text = t;
 	req.len = (size_t)len;
+	if (!ok)
+		goto fail;
 	return finish(env, swp_import_folded(core, &req, &b), &b, &a);
 fail:
 	arena_free(&a);
