@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -41,7 +42,7 @@ static int rm_entry(const char *path, const struct stat *sb, int flag, struct FT
 static struct swp_store *open_ok(const char *dir)
 {
 	struct swp_store *s = NULL;
-	int r = swp__store_open(dir, &s);
+	int r = swp__store_open(dir, 0, &s);
 	if (r)
 		fprintf(stderr, "swp__store_open(%s): %d %s\n", dir, r, swp_last_error());
 	CHECK_EQ_INT(r, 0);
@@ -212,7 +213,7 @@ static void test_in_use(void)
 		return;
 	put(s, "Xk", 2, "first");
 	struct swp_store *s2 = (struct swp_store *)0x1;
-	int r = swp__store_open(dir, &s2);
+	int r = swp__store_open(dir, 0, &s2);
 	CHECK_EQ_INT(r, -EBUSY);
 	CHECK(s2 == NULL);
 	CHECK_CONTAINS(swp_last_error(), "in use");
@@ -257,7 +258,7 @@ static void test_other_format(void)
 	char mine[32];
 	snprintf(mine, sizeof(mine), "format %d", SWP_STORE_FORMAT);
 	s = (struct swp_store *)0x1;
-	int r = swp__store_open(dir, &s);
+	int r = swp__store_open(dir, 0, &s);
 	CHECK_EQ_INT(r, -EPROTO);
 	CHECK(s == NULL);
 	CHECK_CONTAINS(swp_last_error(), "999");
@@ -274,7 +275,7 @@ static void test_other_format(void)
 	CHECK_EQ_STR(swp_strerror(r), "incompatible store format");
 
 	/* the refusal did not rewrite the marker: still refused */
-	r = swp__store_open(dir, &s);
+	r = swp__store_open(dir, 0, &s);
 	CHECK_EQ_INT(r, -EPROTO);
 
 	/* a marker that is not ours at all */
@@ -284,7 +285,7 @@ static void test_other_format(void)
 		return;
 	put(s, SWP_KEY_FORMAT, 1, "hello");
 	swp__store_close(s);
-	r = swp__store_open(dir2, &s);
+	r = swp__store_open(dir2, 0, &s);
 	CHECK_EQ_INT(r, -EPROTO);
 	CHECK_CONTAINS(swp_last_error(), "not a swprof");
 	/* an empty marker */
@@ -294,7 +295,7 @@ static void test_other_format(void)
 		return;
 	put(s, SWP_KEY_FORMAT, 1, "");
 	swp__store_close(s);
-	r = swp__store_open(dir3, &s);
+	r = swp__store_open(dir3, 0, &s);
 	CHECK_EQ_INT(r, -EPROTO);
 	CHECK_CONTAINS(swp_last_error(), "not a swprof");
 }
@@ -310,7 +311,7 @@ static void test_foreign_rocksdb(void)
 	swp__store_close(s);
 
 	s = (struct swp_store *)0x1;
-	int r = swp__store_open(dir, &s);
+	int r = swp__store_open(dir, 0, &s);
 	CHECK_EQ_INT(r, -EPROTO);
 	CHECK(s == NULL);
 	CHECK_CONTAINS(swp_last_error(), "not a swprof store");
@@ -324,7 +325,7 @@ static void test_foreign_rocksdb(void)
 	CHECK_CONTAINS(swp_last_error(), "not a swprof store");
 
 	/* the refusal wrote nothing: still no marker, the foreign key still there */
-	r = swp__store_open(dir, &s);
+	r = swp__store_open(dir, 0, &s);
 	CHECK_EQ_INT(r, -EPROTO);
 }
 
@@ -338,7 +339,7 @@ static void test_not_a_directory(void)
 		close(fd);
 	}
 	struct swp_store *s = (struct swp_store *)0x1;
-	int r = swp__store_open(file, &s);
+	int r = swp__store_open(file, 0, &s);
 	CHECK_EQ_INT(r, -ENOTDIR);
 	CHECK(s == NULL);
 	CHECK_CONTAINS(swp_last_error(), file);
@@ -354,7 +355,7 @@ static void test_not_a_directory(void)
 	/* a directory below a regular file cannot be created */
 	char below[300];
 	snprintf(below, sizeof(below), "%s/data", file);
-	r = swp__store_open(below, &s);
+	r = swp__store_open(below, 0, &s);
 	CHECK(r < 0);
 	CHECK_CONTAINS(swp_last_error(), below);
 
@@ -365,8 +366,74 @@ static void test_not_a_directory(void)
 	close(fd);
 
 	/* no directory at all */
-	r = swp__store_open("", &s);
+	r = swp__store_open("", 0, &s);
 	CHECK_EQ_INT(r, -EINVAL);
+}
+
+/* A full disk: writes are refused before RocksDB sees the disk full (Debian's RocksDB aborts the
+ * process after a failed log write), nothing is half-written, and writing resumes once there is
+ * room again. Needs root for a small tmpfs. */
+static void test_full_disk(void)
+{
+	char mnt[128], filler[160], data[160];
+	snprintf(mnt, sizeof(mnt), "%s/small", tmp);
+	mkdir(mnt, 0755);
+	if (mount("tmpfs", mnt, "tmpfs", 0, "size=64m") != 0) {
+		fprintf(stderr, "full disk case skipped: cannot mount a tmpfs (%s)\n", strerror(errno));
+		return;
+	}
+	snprintf(filler, sizeof(filler), "%s/filler", mnt);
+	snprintf(data, sizeof(data), "%s/data", mnt);
+	const char *folded = "main;work 5\n";
+
+	struct swp_config cfg = {.sz = sizeof(cfg), .data_dir = data, .min_free_bytes = 40ULL << 20};
+	swp_core *c = NULL;
+	CHECK_EQ_INT(swp_core_open(&cfg, &c), 0);
+	struct swp_process_spec ps = {.sz = sizeof(ps), .pid = getpid(), .service = "full"};
+	CHECK_EQ_INT(swp_process_register(c, &ps, NULL), 0);
+	struct swp_task_create tq = {.sz = sizeof(tq), .service_id = "ZnVsbA==.1", .target_type = "ON_CPU",
+				     .duration_s = 60, .start_time_ms = 1000};
+	struct swp_buf out = {0};
+	CHECK_EQ_INT(swp_task_create(c, &tq, &out), 0);
+	CHECK_CONTAINS(out.data, "\"id\":\"1\"");
+	swp_buf_free(&out);
+
+	/* fill the disk to 30 of its 64 MiB: less than the 40 MiB the store keeps free */
+	int fd = open(filler, O_WRONLY | O_CREAT, 0644);
+	CHECK(fd >= 0 && posix_fallocate(fd, 0, 30 << 20) == 0);
+	close(fd);
+	struct swp_import_req im = {.sz = sizeof(im), .task_id = "1", .time_ms = 5000, .text = folded,
+				    .len = strlen(folded)};
+	CHECK_EQ_INT(swp_import_folded(c, &im, &out), -ENOSPC);
+	CHECK_CONTAINS(swp_last_error(), "keeps 40 MiB free");
+	swp_buf_free(&out);
+	tq.start_time_ms = 100000000;
+	CHECK_EQ_INT(swp_task_create(c, &tq, &out), -ENOSPC);
+	swp_buf_free(&out);
+	/* nothing half-written: no schedule appeared */
+	CHECK_EQ_INT(swp_schedules_json(c, "1", 0, 0, &out), 0);
+	CHECK_EQ_STR(out.data, "[]");
+	swp_buf_free(&out);
+
+	/* room again: the same requests work, on the same open store */
+	unlink(filler);
+	CHECK_EQ_INT(swp_import_folded(c, &im, &out), 0);
+	CHECK_CONTAINS(out.data, "\"samples\":5");
+	swp_buf_free(&out);
+	CHECK_EQ_INT(swp_task_create(c, &tq, &out), 0);
+	CHECK_CONTAINS(out.data, "\"status\":true");
+	swp_buf_free(&out);
+	swp_core_close(c);
+
+	/* and everything is there after a reopen */
+	CHECK_EQ_INT(swp_core_open(&cfg, &c), 0);
+	if (c) {
+		CHECK_EQ_INT(swp_schedules_json(c, "1", 0, 0, &out), 0);
+		CHECK_CONTAINS(out.data, "\"samples\":5");
+		swp_buf_free(&out);
+		swp_core_close(c);
+	}
+	umount2(mnt, MNT_DETACH);
 }
 
 int main(void)
@@ -381,6 +448,7 @@ int main(void)
 	test_other_format();
 	test_foreign_rocksdb();
 	test_not_a_directory();
+	test_full_disk();
 	nftw(tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 	CHECK_DONE();
 }

@@ -75,6 +75,7 @@ struct swp_config {
 	size_t n_rules;
 	const char *host_ip;           /* process attribute host_ip; NULL = detected */
 	const char *host_name;         /* default instance name; NULL = gethostname() */
+	uint64_t min_free_bytes;       /* free space the store leaves on its disk; 0 = 256 MiB */
 };
 
 /* Opens (or creates) the store in cfg->data_dir. A store with another format is refused

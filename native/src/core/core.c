@@ -82,8 +82,9 @@ SWP_API int swp_core_open(const struct swp_config *cfg, swp_core **out)
 	swp__stacks_init(&c->stacks);
 
 	r = swp__discovery_new(cfg->rules, cfg->n_rules, cfg->host_name, &c->disc);
+	bool has_min_free = cfg->sz >= offsetof(struct swp_config, min_free_bytes) + sizeof(cfg->min_free_bytes);
 	if (!r)
-		r = swp__store_open(cfg->data_dir, &c->store);
+		r = swp__store_open(cfg->data_dir, has_min_free ? cfg->min_free_bytes : 0, &c->store);
 	if (!r) {
 		c->next_task = seq_load(c, "task");
 		c->next_sched = seq_load(c, "schedule");

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #include <rocksdb/c.h>
 
@@ -15,7 +16,16 @@ struct swp_store {
 	rocksdb_writeoptions_t *wo, *wo_sync;
 	rocksdb_readoptions_t *ro;
 	char *dir;
+	uint64_t min_free;  /* writes are refused while the file system has less free space */
+	char *broken;       /* why writes are refused for good (RocksDB failed a write), or NULL */
 };
+
+/* Debian's RocksDB is built with assertions: after a failed WAL write (a full disk) any further
+ * write, and even rocksdb_close(), aborts the process. So swprof never lets RocksDB reach a full
+ * disk: every write first checks that min_free bytes stay free, and refuses (-ENOSPC) without
+ * touching RocksDB otherwise; the caller keeps its data and retries. A write RocksDB fails anyway
+ * marks the store broken: later writes are refused and close leaves the handle alone. */
+#define SWP_DEFAULT_MIN_FREE (256ULL << 20)
 
 struct swp_batch {
 	rocksdb_writebatch_t *wb;
@@ -72,7 +82,7 @@ static int check_format(struct swp_store *s)
 	return r;
 }
 
-int swp__store_open(const char *dir, struct swp_store **out)
+int swp__store_open(const char *dir, uint64_t min_free, struct swp_store **out)
 {
 	*out = NULL;
 	if (!dir || !*dir)
@@ -85,7 +95,9 @@ int swp__store_open(const char *dir, struct swp_store **out)
 
 	struct swp_store *s = swp__xcalloc(1, sizeof(*s));
 	s->dir = swp__xstrdup(dir);
+	s->min_free = min_free ? min_free : SWP_DEFAULT_MIN_FREE;
 	s->opts = rocksdb_options_create();
+	rocksdb_options_set_write_buffer_size(s->opts, 16 << 20);
 	rocksdb_options_set_create_if_missing(s->opts, 1);
 	rocksdb_options_set_compression(s->opts, rocksdb_lz4_compression);
 	rocksdb_options_set_max_open_files(s->opts, 256);
@@ -115,8 +127,12 @@ void swp__store_close(struct swp_store *s)
 {
 	if (!s)
 		return;
-	if (s->db)
+	if (s->db && !s->broken)
 		rocksdb_close(s->db);
+	else if (s->db)
+		swp_error("store %s: not closed after a failed write (%s); restart on it to recover from its log", s->dir,
+			  s->broken);
+	free(s->broken);
 	if (s->ro)
 		rocksdb_readoptions_destroy(s->ro);
 	if (s->wo)
@@ -167,10 +183,24 @@ size_t swp__batch_count(const struct swp_batch *b)
 
 int swp__batch_commit(struct swp_store *s, struct swp_batch *b, bool sync)
 {
+	if (s->broken)
+		return swp__fail(EIO, "the store %s refuses writes after a failed one (%s); restart swprof", s->dir,
+				 s->broken);
+	struct statvfs fs;
+	if (statvfs(s->dir, &fs) == 0) {
+		uint64_t avail = (uint64_t)fs.f_bavail * fs.f_frsize;
+		size_t size = 0;
+		rocksdb_writebatch_data(b->wb, &size);
+		if (avail < s->min_free + size)
+			return swp__fail(ENOSPC, "%s has %llu MiB free; swprof keeps %llu MiB free and writes again once there is room",
+					 s->dir, (unsigned long long)(avail >> 20), (unsigned long long)(s->min_free >> 20));
+	}
 	char *err = NULL;
 	rocksdb_write(s->db, sync ? s->wo_sync : s->wo, b->wb, &err);
-	if (err)
+	if (err) {
+		s->broken = swp__xstrdup(err);
 		return rocks_fail(err, "write");
+	}
 	return 0;
 }
 

@@ -13,8 +13,9 @@ struct swp_batch;
 
 /* Opens or creates dir. A store written with another format version, or a RocksDB that is not a
  * swprof store, is refused with -EPROTO and a message; a directory locked by another process
- * gives -EBUSY. */
-int swp__store_open(const char *dir, struct swp_store **out);
+ * gives -EBUSY. min_free (0 = 256 MiB) is the free space the store leaves on its file system: a
+ * write that would go below it is refused with -ENOSPC before it reaches RocksDB. */
+int swp__store_open(const char *dir, uint64_t min_free, struct swp_store **out);
 void swp__store_close(struct swp_store *s);
 
 /* -ENOENT when absent; the value is appended to val. */
