@@ -143,7 +143,9 @@ static void end_runs(swp_core *c, int64_t now)
 static void tick(swp_core *c, bool final)
 {
 	int64_t now = swp__now_ms();
-	if (!final && (c->scan_ms > 0 || !c->last_scan_ms) && swp__mono_ms() - c->last_scan_ms >= (c->scan_ms > 0 ? c->scan_ms : 0)) {
+	/* scan at the first tick, then every scan interval (a negative interval: only at the start) */
+	bool scan_due = !c->last_scan_ms || (c->scan_ms > 0 && swp__mono_ms() - c->last_scan_ms >= c->scan_ms);
+	if (!final && scan_due) {
 		int r = swp__registry_rescan(c);
 		if (r)
 			swp_warn("process scan failed: %s", swp_last_error());
