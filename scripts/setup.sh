@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 pkgs=(build-essential cmake ninja-build pkg-config clang llvm bpftool libbpf-dev libelf-dev
       libunwind-dev librocksdb-dev zlib1g-dev openjdk-17-jdk-headless maven linux-perf
-      libclang-rt-14-dev procps iproute2 util-linux)
+      libclang-rt-14-dev libc6-dbg procps iproute2 util-linux)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -491,6 +491,55 @@ static void test_demangle(void)
 	CHECK_EQ_STR(dem("_RB_"), "(not mangled)");     /* a back-reference to itself */
 }
 
+/* A stripped library whose full .symtab is in a separate debug file found by build id (libc6-dbg):
+ * a local function (not in .dynsym) resolves by name. */
+static void test_debug_file(struct swp_symbolizer *s)
+{
+	struct target t;
+	if (!target_start(&t, "sym_pie"))
+		return;
+	char path[256], line[4096], libc[4096] = "";
+	unsigned long long base = 0;
+	snprintf(path, sizeof(path), "/proc/%d/maps", t.pid);
+	FILE *f = fopen(path, "r");
+	while (f && fgets(line, sizeof(line), f)) {
+		unsigned long long start, pgoff;
+		char file[4096];
+		if (sscanf(line, "%llx-%*x %*s %llx %*s %*s %4095s", &start, &pgoff, file) == 3 && pgoff == 0 &&
+		    strstr(file, "/libc.so.6") && !libc[0]) {
+			base = start;
+			snprintf(libc, sizeof(libc), "%s", file);
+		}
+	}
+	if (f)
+		fclose(f);
+	CHECK(libc[0] != 0);
+	char cmd[8400], id[130] = "";
+	snprintf(cmd, sizeof(cmd), "readelf -n '%s' | sed -n 's/.*Build ID: *//p'", libc);
+	FILE *p = popen(cmd, "r");
+	if (p && fgets(id, sizeof(id), p))
+		id[strcspn(id, "\n")] = 0;
+	if (p)
+		pclose(p);
+	char dbg[300];
+	snprintf(dbg, sizeof(dbg), "/usr/lib/debug/.build-id/%.2s/%s.debug", id, id[0] ? id + 2 : "");
+	if (!id[0] || access(dbg, R_OK) != 0) {
+		fprintf(stderr, "debug file case skipped: no %s (install libc6-dbg)\n", dbg);
+		target_stop(&t);
+		return;
+	}
+	unsigned long long value = 0;
+	snprintf(cmd, sizeof(cmd), "nm '%s' | sed -n 's/^\\([0-9a-f]*\\) [tT] __libc_start_call_main$/\\1/p'", dbg);
+	p = popen(cmd, "r");
+	if (p && fgets(line, sizeof(line), p))
+		value = strtoull(line, NULL, 16);
+	if (p)
+		pclose(p);
+	CHECK(value != 0);
+	CHECK_EQ_STR(usym(s, t.pid, base + value + 4), "__libc_start_call_main");
+	target_stop(&t);
+}
+
 int main(void)
 {
 	alarm(120); /* a target that never answers must not hang ctest */
@@ -506,6 +555,7 @@ int main(void)
 	test_vdso(s);
 	test_bad_files(s);
 	test_kernel(s);
+	test_debug_file(s);
 	CHECK(stats(s).lookups > 0);
 	swp__symbolizer_free(s);
 	swp_buf_free(&res);
