@@ -334,6 +334,7 @@ SWP_API int swp_import_folded(swp_core *c, const struct swp_import_req *q, struc
 	swp__key_record(k, s->id, (uint64_t)(now / 1000), 0);
 	swp__batch_put(b, k, sizeof(k), blk.data, blk.len);
 	s->samples = total;
+	s->end_ms = now / 1000 * 1000 + 999; /* the imported block stands for its whole second */
 	swp__schedule_put(b, s);
 	int r = swp__batch_commit(c->store, b, true);
 	if (r) {

@@ -335,10 +335,15 @@ SWP_API int swp_schedules_json(swp_core *c, const char *task_id, int64_t start_m
 	if (t) {
 		struct swp_schedule **v = swp__xmalloc((c->scheds.n + 1) * sizeof(*v));
 		size_t n = 0;
-		for (size_t i = 0; i < c->scheds.n; i++)
-			if (c->scheds.v[i]->task_id == t->id &&
-			    (!(start_ms || end_ms) || (c->scheds.v[i]->start_ms >= start_ms && c->scheds.v[i]->start_ms <= end_ms)))
+		for (size_t i = 0; i < c->scheds.n; i++) {
+			const struct swp_schedule *s = c->scheds.v[i];
+			/* a run is listed from its first flush on, as an OAP lists it once an agent reported:
+			 * before, its [start, end] is empty and a client's analysis of it would be refused */
+			if (s->task_id != t->id || s->end_ms <= s->start_ms)
+				continue;
+			if (!(start_ms || end_ms) || (s->start_ms >= start_ms && s->start_ms <= end_ms))
 				v[n++] = c->scheds.v[i];
+		}
 		qsort(v, n, sizeof(*v), cmp_sched_newest);
 		for (size_t i = 0; i < n; i++) {
 			if (i)
