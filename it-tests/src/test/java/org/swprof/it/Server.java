@@ -58,8 +58,13 @@ final class Server implements AutoCloseable {
                     + "storage: {dataDir: '" + dir + "'}\n"
                     + "profiling: {enabled: false, flushInterval: 500ms}\n"
                     + "discovery: {hostName: it-host, hostIp: 10.1.2.3, scanInterval: never}\n";
-            ServerConfig cfg = ServerConfig.parse(yaml, "it", env);
-            return new Server(dir, Main.start(cfg));
+            try {
+                ServerConfig cfg = ServerConfig.parse(yaml, "it", env);
+                return new Server(dir, Main.start(cfg));
+            } catch (RuntimeException e) {
+                deleteTree(dir);
+                throw e;
+            }
         } catch (IOException e) {
             throw new java.io.UncheckedIOException(e);
         }
@@ -164,7 +169,11 @@ final class Server implements AutoCloseable {
                 Thread.currentThread().interrupt();
             }
         }
-        try (Stream<Path> s = Files.walk(dataDir)) {
+        deleteTree(dataDir);
+    }
+
+    static void deleteTree(Path dir) {
+        try (Stream<Path> s = Files.walk(dir)) {
             s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
         } catch (IOException ignored) {
             // best effort

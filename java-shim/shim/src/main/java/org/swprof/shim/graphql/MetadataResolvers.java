@@ -5,41 +5,48 @@ import java.time.ZoneId;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeSet;
 
 import graphql.schema.DataFetchingEnvironment;
 import org.swprof.shim.SwprofCore;
 
 /**
- * Metadata (PROTOCOL.md §5) from the core's process registry, and the start-up calls of the SkyWalking UI
- * (§7) answered null-safe.
+ * Metadata (PROTOCOL.md §5) from the core's process registry, and the shell of SkyWalking's UI (§7): its start-up
+ * calls (menu, time info, TTLs, traces-v2 support) and its dashboards, one set per layer of the registry.
  */
 final class MetadataResolvers {
-    private final SwprofCore core;
+    /**
+     * TTLs in days, as SkyWalking's GraphQL reports them. swprof deletes nothing by age (profiling data stays until
+     * its data directory is removed): -1, which booster-ui reads as "no limit" for its time pickers, and which
+     * SkyWalking uses for "no cold stage".
+     */
+    static final int KEPT_UNTIL_DELETED = -1;
 
-    MetadataResolvers(SwprofCore core) {
+    private final SwprofCore core;
+    private final UiTemplates templates;
+    /** Layers always served: OS_LINUX, then the fixed layers of the discovery rules. */
+    private final List<String> fixedLayers;
+
+    MetadataResolvers(SwprofCore core, UiTemplates templates, List<String> ruleLayers) {
         this.core = core;
+        this.templates = templates;
+        Set<String> l = new LinkedHashSet<>();
+        l.add(UiTemplates.DEFAULT_LAYER);
+        l.addAll(ruleLayers == null ? List.of() : ruleLayers);
+        this.fixedLayers = List.copyOf(l);
     }
 
     Object listServices(DataFetchingEnvironment env) {
         return Json.parseList(core.services(Args.str(env.getArgument("layer"))));
     }
 
+    /** listLayers: every layer that has a service (not the empty ones the UI is given a menu entry for). */
     Object listLayers(DataFetchingEnvironment env) {
-        TreeSet<String> layers = new TreeSet<>();
-        for (Object s : Json.parseList(core.services(null))) {
-            Object l = Args.map(s).get("layers");
-            if (l instanceof List<?> list) {
-                for (Object x : list) {
-                    if (x != null) {
-                        layers.add(x.toString());
-                    }
-                }
-            }
-        }
-        return new ArrayList<>(layers);
+        return new ArrayList<>(registryLayers());
     }
 
     Object getService(DataFetchingEnvironment env) {
@@ -91,15 +98,93 @@ final class MetadataResolvers {
         return n;
     }
 
+    /**
+     * getTimeInfo: the server's zone offset now, "+0800" as SkyWalking writes it (SimpleDateFormat "Z"), the zone
+     * in which Duration strings are read (Durations). booster-ui computes {@code timezone / 100} as its hour offset.
+     */
     Object timeInfo(DataFetchingEnvironment env) {
-        Instant now = Instant.now();
-        ZoneOffset off = ZoneId.systemDefault().getRules().getOffset(now);
+        return timeInfo(ZoneId.systemDefault(), Instant.now());
+    }
+
+    static Map<String, Object> timeInfo(ZoneId zone, Instant now) {
+        ZoneOffset off = zone.getRules().getOffset(now);
         int secs = off.getTotalSeconds();
         String tz = String.format("%s%02d%02d", secs < 0 ? "-" : "+", Math.abs(secs) / 3600,
                 (Math.abs(secs) % 3600) / 60);
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("timezone", tz);
         m.put("currentTimestamp", now.toEpochMilli());
+        return m;
+    }
+
+    /**
+     * The layers the UI is given a menu entry and dashboards for: OS_LINUX, the fixed layers of the discovery rules,
+     * then every other layer a registered service has, in name order.
+     */
+    List<String> uiLayers() {
+        Set<String> out = new LinkedHashSet<>(fixedLayers);
+        out.addAll(registryLayers());
+        return new ArrayList<>(out);
+    }
+
+    private TreeSet<String> registryLayers() {
+        TreeSet<String> layers = new TreeSet<>();
+        for (Object s : Json.parseList(core.services(null))) {
+            Object l = Args.map(s).get("layers");
+            if (l instanceof List<?> list) {
+                for (Object x : list) {
+                    if (x != null && !x.toString().isEmpty()) {
+                        layers.add(x.toString());
+                    }
+                }
+            }
+        }
+        return layers;
+    }
+
+    /**
+     * getMenuItems: one entry per layer, without sub-items, which booster-ui turns into the route
+     * {@code /<title>} showing that layer's root dashboard. booster-ui only shows activated entries.
+     */
+    Object menuItems(DataFetchingEnvironment env) {
+        List<Object> items = new ArrayList<>();
+        for (String layer : uiLayers()) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("name", layer);
+            m.put("title", UiTemplates.DEFAULT_LAYER.equals(layer) ? "Linux" : layer);
+            m.put("icon", null); // the UI's default icon
+            m.put("path", null); // the UI derives it from the title
+            m.put("layer", layer);
+            m.put("activate", Boolean.TRUE);
+            m.put("description", "Processes of layer " + layer + " found by swprof's discovery rules: "
+                    + "their services and eBPF CPU profiling");
+            m.put("documentLink", null);
+            m.put("i18nKey", null);
+            m.put("subItems", List.of());
+            items.add(m);
+        }
+        return items;
+    }
+
+    /** getAllTemplates(includingDisabled): the dashboards for every UI layer (none is ever disabled). */
+    Object allTemplates(DataFetchingEnvironment env) {
+        return templates.forLayers(uiLayers());
+    }
+
+    Object metricsTTL(DataFetchingEnvironment env) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        for (String k : List.of("metadata", "minute", "hour", "day", "coldMinute", "coldHour", "coldDay")) {
+            m.put(k, KEPT_UNTIL_DELETED);
+        }
+        return m;
+    }
+
+    Object recordsTTL(DataFetchingEnvironment env) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        for (String k : List.of("normal", "trace", "zipkinTrace", "log", "browserErrorLog", "coldNormal",
+                "coldTrace", "coldZipkinTrace", "coldLog", "coldBrowserErrorLog")) {
+            m.put(k, KEPT_UNTIL_DELETED);
+        }
         return m;
     }
 

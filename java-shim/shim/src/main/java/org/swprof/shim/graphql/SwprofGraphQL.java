@@ -62,6 +62,22 @@ public final class SwprofGraphQL {
         public static final Limits DEFAULT = new Limits(20, 5000);
     }
 
+    /**
+     * What SkyWalking's UI is given besides data: the dashboard templates, and the layers the discovery rules name
+     * (served with OS_LINUX even before a process of theirs is found).
+     */
+    public record Ui(UiTemplates templates, List<String> ruleLayers) {
+        public Ui {
+            java.util.Objects.requireNonNull(templates, "templates");
+            ruleLayers = ruleLayers == null ? List.of() : List.copyOf(ruleLayers);
+        }
+
+        /** The built-in templates, no rule layers. */
+        public static Ui defaults() {
+            return new Ui(UiTemplates.builtIn(), List.of());
+        }
+    }
+
     private final GraphQL graphQL;
     private final GraphQLSchema schema;
 
@@ -70,7 +86,11 @@ public final class SwprofGraphQL {
     }
 
     public SwprofGraphQL(SwprofCore core, Limits limits) {
-        this.schema = new SchemaGenerator().makeExecutableSchema(loadSchema(), wiring(core));
+        this(core, limits, Ui.defaults());
+    }
+
+    public SwprofGraphQL(SwprofCore core, Limits limits, Ui ui) {
+        this.schema = new SchemaGenerator().makeExecutableSchema(loadSchema(), wiring(core, ui));
         this.graphQL = GraphQL.newGraphQL(schema)
                 .instrumentation(new QueryLimits(limits))
                 .defaultDataFetcherExceptionHandler(new ErrorHandler())
@@ -109,9 +129,9 @@ public final class SwprofGraphQL {
 
     // ---- wiring -------------------------------------------------------------------------------------
 
-    private static RuntimeWiring wiring(SwprofCore core) {
+    private static RuntimeWiring wiring(SwprofCore core, Ui ui) {
         EbpfResolvers ebpf = new EbpfResolvers(core);
-        MetadataResolvers meta = new MetadataResolvers(core);
+        MetadataResolvers meta = new MetadataResolvers(core, ui.templates(), ui.ruleLayers());
         DataFetcher<Object> version = env -> Version.TEXT;
         return RuntimeWiring.newRuntimeWiring()
                 .scalar(ExtendedScalars.GraphQLLong)
@@ -134,13 +154,13 @@ public final class SwprofGraphQL {
                         .dataFetcher("listProcesses", meta::listProcesses)
                         .dataFetcher("getProcess", meta::getProcess)
                         .dataFetcher("estimateProcessScale", meta::estimateProcessScale)
-                        // what the UI asks at start-up (issue 6 gives these real answers)
+                        // the UI's shell: start-up calls and dashboards (PROTOCOL.md §7)
                         .dataFetcher("getTimeInfo", meta::timeInfo)
-                        .dataFetcher("getMetricsTTL", env -> null)
-                        .dataFetcher("getRecordsTTL", env -> null)
-                        .dataFetcher("getMenuItems", env -> List.of())
+                        .dataFetcher("getMetricsTTL", meta::metricsTTL)
+                        .dataFetcher("getRecordsTTL", meta::recordsTTL)
+                        .dataFetcher("getMenuItems", meta::menuItems)
                         .dataFetcher("hasQueryTracesV2Support", env -> false)
-                        .dataFetcher("getAllTemplates", env -> List.of()))
+                        .dataFetcher("getAllTemplates", meta::allTemplates))
                 .type("Mutation", t -> t
                         .dataFetcher("version", version)
                         .dataFetcher("createEBPFProfilingFixedTimeTask", ebpf::createTask))

@@ -9,6 +9,7 @@ import org.swprof.shim.NativeLibrary;
 import org.swprof.shim.SwprofCore;
 import org.swprof.shim.Version;
 import org.swprof.shim.graphql.SwprofGraphQL;
+import org.swprof.shim.graphql.UiTemplates;
 
 /**
  * {@code java -jar swprof-server.jar [--config swprof.yml]}: opens the native core (store, process discovery,
@@ -82,8 +83,11 @@ public final class Main {
         LOG.info(() -> Version.TEXT + " starting: " + cfg + "; native library from " + NativeLibrary.loadedFrom());
         SwprofCore core = SwprofCore.open(cfg.coreOptions());
         try {
+            UiTemplates templates = UiTemplates.load(cfg.templatesDir);
+            LOG.info(() -> "UI dashboards: " + templates);
             SwprofGraphQL gql = new SwprofGraphQL(core,
-                    new SwprofGraphQL.Limits(cfg.maxQueryDepth, cfg.maxQueryComplexity));
+                    new SwprofGraphQL.Limits(cfg.maxQueryDepth, cfg.maxQueryComplexity),
+                    new SwprofGraphQL.Ui(templates, UiTemplates.ruleLayers(cfg.rules)));
             HttpServer http = HttpServer.start(cfg.host, cfg.port, cfg.workerThreads, cfg.maxBodyBytes, gql, core);
             LOG.info(() -> "serving GraphQL on http://" + http.address().getHostString() + ":" + http.port()
                     + "/graphql (health: /healthz)");

@@ -42,6 +42,7 @@ import org.yaml.snakeyaml.error.YAMLException;
  * discovery.hostName          SWPROF_HOST_NAME                   the host name
  * discovery.rules             SWPROF_DISCOVERY_RULES             (YAML/JSON list, e.g. [{cmdRegex: sqrt, service: sqrt}])
  * log.level                   SWPROF_LOG_LEVEL                   INFO (DEBUG, INFO, WARN, ERROR)
+ * ui.templatesDir             SWPROF_UI_TEMPLATES_DIR            the dashboards packed in the jar
  * </pre>
  */
 public final class ServerConfig {
@@ -64,6 +65,7 @@ public final class ServerConfig {
         ENV.put("discovery.hostName", "SWPROF_HOST_NAME");
         ENV.put("discovery.rules", "SWPROF_DISCOVERY_RULES");
         ENV.put("log.level", "SWPROF_LOG_LEVEL");
+        ENV.put("ui.templatesDir", "SWPROF_UI_TEMPLATES_DIR");
     }
 
     /** The configuration packed in the jar. */
@@ -84,6 +86,8 @@ public final class ServerConfig {
     public final String hostName;
     public final List<DiscoveryRule> rules;
     public final String logLevel;
+    /** The UI's dashboard templates ({@code *.json}); null = the ones packed in the jar. */
+    public final Path templatesDir;
     /** Where the YAML came from, for the start-up log. */
     public final String source;
 
@@ -106,6 +110,8 @@ public final class ServerConfig {
         hostName = str(m, "discovery.hostName", null);
         rules = rules(m.get("discovery.rules"));
         logLevel = str(m, "log.level", "INFO").toUpperCase(Locale.ROOT);
+        String templates = str(m, "ui.templatesDir", null);
+        templatesDir = templates == null ? null : Path.of(templates);
         if (!List.of("DEBUG", "INFO", "WARN", "ERROR").contains(logLevel)) {
             throw new IllegalArgumentException("log.level must be DEBUG, INFO, WARN or ERROR, not " + logLevel);
         }

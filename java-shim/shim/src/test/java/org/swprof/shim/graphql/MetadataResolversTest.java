@@ -130,19 +130,20 @@ class MetadataResolversTest {
     }
 
     @Test
-    void whatTheUiAsksAtStartUpIsAnsweredNullSafe() {
+    void whatTheUiAsksAtStartUpIsAnsweredInOneRequest() {
+        // details in UiShellTest
         Map<String, Object> d = gql.data("query { getMenuItems { name title icon path layer activate subItems { name } } "
                 + "getTimeInfo { timezone currentTimestamp } version "
                 + "getMetricsTTL { minute hour day } getRecordsTTL { normal trace } hasQueryTracesV2Support "
                 + "getAllTemplates { id configuration } }");
-        assertEquals(List.of(), d.get("getMenuItems"));
+        assertEquals("OS_LINUX", map(list(d.get("getMenuItems")).get(0)).get("layer"));
         Map<String, Object> time = map(d.get("getTimeInfo"));
         assertTrue(((String) time.get("timezone")).matches("[+-]\\d{4}"), time::toString);
         assertTrue(Math.abs(((Number) time.get("currentTimestamp")).longValue() - System.currentTimeMillis()) < 60_000);
-        assertNull(d.get("getMetricsTTL"));
-        assertNull(d.get("getRecordsTTL"));
+        assertEquals(Map.of("minute", -1L, "hour", -1L, "day", -1L), d.get("getMetricsTTL"));
+        assertEquals(Map.of("normal", -1L, "trace", -1L), d.get("getRecordsTTL"));
         assertEquals(Boolean.FALSE, d.get("hasQueryTracesV2Support"));
-        assertEquals(List.of(), d.get("getAllTemplates"));
+        assertEquals(2, list(d.get("getAllTemplates")).size()); // OS_LINUX: root and service dashboards
     }
 
     @Test

@@ -1,0 +1,88 @@
+// Opens page/ in headless Chromium as if served by the swprof server under test (same origin, so the page's
+// /graphql requests go to the real server), waits for the flame graph and checks what a person sees in it.
+//   SWPROF_URL=http://127.0.0.1:12800 SERVICE=name HOT=symbol [PATH_SYMBOLS=main,outer] [OUT=dir] node check.mjs
+// Prints one line per check and a closing "N passed, N failed"; exits non-zero when a check failed.
+import { chromium } from "playwright-core";
+import { mkdir, readFile } from "node:fs/promises";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const base = (process.env.SWPROF_URL || "http://127.0.0.1:12800").replace(/\/$/, "");
+const service = process.env.SERVICE;
+const hot = process.env.HOT;
+const ancestors = (process.env.PATH_SYMBOLS || "").split(",").filter(Boolean);
+const out = process.env.OUT || path.join(here, "out");
+if (!service || !hot) {
+  console.error("SERVICE and HOT are required");
+  process.exit(2);
+}
+
+let passed = 0;
+let failed = 0;
+function check(what, ok, detail = "") {
+  console.log(`${ok ? "ok  " : "FAIL"} ${what}${detail ? ` (${detail})` : ""}`);
+  ok ? passed++ : failed++;
+}
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run"],
+});
+try {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 720 } });
+  const logs = [];
+  page.on("console", (m) => logs.push(`console.${m.type()}: ${m.text()}`));
+  page.on("pageerror", (e) => logs.push(`pageerror: ${e.message}`));
+  // the page's own files; everything else (POST /graphql) reaches the server
+  await page.route(`${base}/ui-check/**`, async (route) => {
+    const name = new URL(route.request().url()).pathname.replace(/^\/ui-check\//, "") || "index.html";
+    const type = name.endsWith(".js") ? "text/javascript" : "text/html";
+    route.fulfill({ status: 200, contentType: type, body: await readFile(path.join(here, "page", name)) });
+  });
+  const url = `${base}/ui-check/index.html?service=${encodeURIComponent(service)}&expect=${encodeURIComponent(hot)}`;
+  await page.goto(url);
+  await page.waitForFunction(() => document.body.dataset.state !== "loading", null, { timeout: 90000 });
+  await mkdir(out, { recursive: true });
+  const shot = path.join(out, "flamegraph.png");
+  await page.screenshot({ path: shot, fullPage: true });
+  console.log(`screenshot ${shot}`);
+
+  const state = await page.evaluate(() => document.body.dataset.state);
+  check("the page drew a flame graph", state === "drawn", state === "drawn" ? "" :
+    `${await page.locator("#error").textContent()}; ${logs.join("; ")}`);
+  if (state === "drawn") {
+    const graph = await page.locator("#graph").boundingBox();
+    const rootBox = await page.locator('.frame.ROOT').boundingBox();
+    check("the root box spans the graph", rootBox && Math.abs(rootBox.width - graph.width) < 2,
+      `${rootBox && rootBox.width} of ${graph.width} px`);
+    const hotBoxes = page.locator(`.frame[data-symbol="${hot}"]`);
+    const n = await hotBoxes.count();
+    check(`a box for ${hot} is shown`, n > 0 && await hotBoxes.first().isVisible(), `${n} box(es)`);
+    if (n > 0) {
+      const box = await hotBoxes.first().boundingBox();
+      const text = (await hotBoxes.first().textContent()).trim();
+      check(`its label reads ${hot}`, text === hot, text);
+      // the busy program spends nearly all its time there: the box is most of the width
+      check(`${hot} takes most of the width`, box.width >= 0.5 * graph.width,
+        `${Math.round(box.width)} of ${Math.round(graph.width)} px`);
+      const p = await hotBoxes.first().getAttribute("data-path");
+      for (const a of ancestors) {
+        check(`${a} is above ${hot}`, p.split(";").includes(a), p);
+      }
+      const title = await hotBoxes.first().getAttribute("title");
+      check("hovering shows its sample count", /\d+ samples \(\d+(\.\d)?% of all\)/.test(title), title.split("\n")[1]);
+    }
+    const header = await page.locator("header").textContent();
+    check("the header shows the server's version and zone", /swprof \S+/.test(header) && /[+-]\d{4}/.test(header),
+      header.replace(/\s+/g, " ").trim());
+    const task = await page.locator("#task").textContent();
+    check("the task the UI created covers every process of the service for 600 s",
+      /ON_CPU 600 s, labels \[\]/.test(task), task);
+  }
+} finally {
+  await browser.close();
+}
+console.log(`ui-check: ${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);

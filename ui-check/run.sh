@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# The browser check in one command: compiles the busy test program (main -> outer -> hot_loop), starts it and a
+# swprof server (profiling on, a rule that finds the program, a free loopback port, a temporary data directory),
+# then opens ui-check's page in headless Chromium: it goes through the UI's requests from start-up to the flame
+# graph and the check looks at what a person sees. Screenshot: ui-check/out/flamegraph.png.
+# Needs root (BPF) and ui-check/install.sh once. Leaves nothing running.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+[ -x "${CHROMIUM:-/usr/bin/chromium}" ] && [ -d ui-check/node_modules/playwright-core ] \
+  || { echo "ui-check: run ui-check/install.sh first" >&2; exit 2; }
+
+jar=java-shim/shim/target/swprof-server.jar
+if [ ! -f "$jar" ]; then
+  [ -f build/libswprof_jni.so ] || { cmake -S . -B build -G Ninja >/dev/null && ninja -C build -j1 swprof_jni; }
+  mvn -B -q -f java-shim/pom.xml -T1 -pl shim package -DskipTests
+fi
+
+tmp=$(mktemp -d /tmp/swprof-uicheck.XXXXXX)
+busy_pid= server_pid=
+cleanup() {
+  set +e # a killed child's status must not end the cleanup
+  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
+  [ -n "$busy_pid" ] && kill "$busy_pid" 2>/dev/null && wait "$busy_pid" 2>/dev/null
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+cc -O1 -g -fno-omit-frame-pointer -fno-inline-functions -pthread -o "$tmp/swprof-uicheck-busy" \
+  native/tests/targets/busy.c
+"$tmp/swprof-uicheck-busy" spin >/dev/null &
+busy_pid=$!
+
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+lib=()
+[ -f build/libswprof_jni.so ] && lib=(-Dswprof.library.path="$root/build/libswprof_jni.so")
+SWPROF_REST_HOST=127.0.0.1 SWPROF_REST_PORT=$port SWPROF_DATA_DIR="$tmp/data" SWPROF_SCAN_INTERVAL=1s \
+SWPROF_FLUSH_INTERVAL=500ms SWPROF_DISCOVERY_RULES="[{cmdRegex: 'swprof-uicheck-busy spin', service: uicheck-busy}]" \
+  java "${lib[@]}" -jar "$jar" >"$tmp/server.log" 2>&1 &
+server_pid=$!
+for _ in $(seq 60); do
+  curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break
+  kill -0 "$server_pid" 2>/dev/null || { cat "$tmp/server.log" >&2; exit 1; }
+  sleep 0.5
+done
+
+cd ui-check
+rc=0
+SWPROF_URL="http://127.0.0.1:$port" SERVICE=uicheck-busy HOT=hot_loop PATH_SYMBOLS=main,outer \
+  OUT="$root/ui-check/out" node check.mjs || rc=$?
+[ "$rc" = 0 ] || { echo "--- server log" >&2; tail -20 "$tmp/server.log" >&2; }
+exit "$rc"
