@@ -43,12 +43,15 @@ static inline int parse_elements(const char *json, struct elem *out, int max)
 	return n;
 }
 
+/* The element named symbol with the most samples (a sample taken in a function's prologue can
+ * put a second, tiny node of it elsewhere in the tree). */
 static inline const struct elem *find_elem(const struct elem *v, int n, const char *symbol)
 {
+	const struct elem *best = NULL;
 	for (int i = 0; i < n; i++)
-		if (strcmp(v[i].symbol, symbol) == 0)
-			return &v[i];
-	return NULL;
+		if (strcmp(v[i].symbol, symbol) == 0 && (!best || v[i].count > best->count))
+			best = &v[i];
+	return best;
 }
 
 static inline const struct elem *parent_of(const struct elem *v, int n, const struct elem *x)
