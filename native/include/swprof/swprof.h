@@ -176,6 +176,24 @@ struct swp_analyze_req {
 };
 SWP_API int swp_analyze(swp_core *core, const struct swp_analyze_req *req, struct swp_buf *out);
 
+/* What one analysis read and wrote (swp_analyze_ex). */
+struct swp_analysis_info {
+	size_t sz;
+	uint64_t records;  /* (stack, count) entries read from the store */
+	uint64_t samples;  /* samples in the trees */
+	uint64_t stacks;   /* distinct stacks merged into the trees */
+	uint64_t frames;   /* frames of those stacks: the steps of the merge */
+	uint64_t elements; /* stack elements written */
+	/* 1 when the JSON is canonical: no \u escape, strings in well-formed UTF-8 without characters
+	 * above U+FFFF. Reading it with a JSON library and writing it back compactly (escapes \" \\
+	 * \n \r \t only, UTF-8 as is; Jackson's defaults) gives the same bytes, so a host may pass it
+	 * through instead of rebuilding it. */
+	int canonical_json;
+};
+/* swp_analyze, and fills info when it is not NULL (info->sz = sizeof *info). The JSON is the same. */
+SWP_API int swp_analyze_ex(swp_core *core, const struct swp_analyze_req *req, struct swp_buf *out,
+			   struct swp_analysis_info *info);
+
 /* Analysis of collapsed stacks (`a;b;c_[k] COUNT` per line) without a store: what
  * `swprof tree` prints. */
 SWP_API int swp_analyze_folded(const char *text, size_t len, struct swp_buf *out);

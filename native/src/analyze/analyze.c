@@ -1,6 +1,7 @@
 #include "analyze/analyze.h"
 
 #include <stdlib.h>
+#include <sys/mman.h>
 
 /* One tree node. Index 0 is a virtual super-root whose children are the trees' roots. */
 struct node {
@@ -19,6 +20,7 @@ struct builder {
 	uint32_t nn, ncap;
 };
 
+/* Frame order (frame ids, then depth): the order of `swprof record --format folded` lines. */
 static int cmp_frames(const struct swp_stacks *t, uint32_t a, uint32_t b)
 {
 	const uint32_t *fa = t->frames + t->off[a], *fb = t->frames + t->off[b];
@@ -37,6 +39,21 @@ static int cmp_sel(const void *a, const void *b)
 	return cmp_frames(sort_t, *(const uint32_t *)a, *(const uint32_t *)b);
 }
 
+/* Byte order of the frame arrays. The trie needs only that stacks sharing a frame prefix are
+ * adjacent (children are ordered when the tree is written), and every lexicographic order keeps
+ * a common prefix together: with frames of 4 bytes, a frame prefix is a byte prefix. memcmp
+ * compares them several times faster than a loop over frame ids. */
+static int cmp_sel_bytes(const void *a, const void *b)
+{
+	const struct swp_stacks *t = sort_t;
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	uint32_t dx = t->depth[x], dy = t->depth[y];
+	int c = memcmp(t->frames + t->off[x], t->frames + t->off[y], (size_t)(dx < dy ? dx : dy) * sizeof(uint32_t));
+	if (c)
+		return c;
+	return dx < dy ? -1 : dx > dy;
+}
+
 static uint32_t new_node(struct builder *b, uint32_t parent, uint32_t frame, uint32_t *last_child)
 {
 	if (b->nn == b->ncap) {
@@ -46,7 +63,7 @@ static uint32_t new_node(struct builder *b, uint32_t parent, uint32_t frame, uin
 	uint32_t id = b->nn++;
 	b->nodes[id] = (struct node){.frame = frame};
 	struct node *p = &b->nodes[parent];
-	/* children arrive in sorted frame order: append after the parent's last child */
+	/* a prefix's stacks are adjacent: a new child is never followed by an older sibling's stacks */
 	if (last_child[0])
 		b->nodes[last_child[0]].next_sibling = id;
 	else
@@ -58,13 +75,18 @@ static uint32_t new_node(struct builder *b, uint32_t parent, uint32_t frame, uin
 
 /* Builds the trie of the selected stacks (sorted). path[d] = node at depth d of the previous
  * stack; lastc[d] = last child created under path[d-1] (lastc[0] under the super-root). */
-static void build(struct builder *b, const uint64_t *counts)
+static void build(struct builder *b, const uint64_t *counts, uint64_t *frames_out)
 {
 	struct swp_stacks *t = b->t;
 	uint32_t maxd = 1;
-	for (uint32_t i = 0; i < b->nsel; i++)
-		if (t->depth[b->sel[i]] > maxd)
-			maxd = t->depth[b->sel[i]];
+	uint64_t frames = 0;
+	for (uint32_t i = 0; i < b->nsel; i++) {
+		uint32_t d = t->depth[b->sel[i]];
+		frames += d;
+		if (d > maxd)
+			maxd = d;
+	}
+	*frames_out = frames;
 	uint32_t *path = swp__xcalloc(maxd + 1, sizeof(uint32_t));
 	uint32_t *lastc = swp__xcalloc(maxd + 1, sizeof(uint32_t));
 	b->nn = 0;
@@ -73,6 +95,8 @@ static void build(struct builder *b, const uint64_t *counts)
 	for (uint32_t i = 0; i < b->nsel; i++) {
 		uint32_t s = b->sel[i];
 		const uint32_t *f = t->frames + t->off[s];
+		if (i + 4 < b->nsel) /* the frames of a stack a few steps ahead (a random place) */
+			__builtin_prefetch(t->frames + t->off[b->sel[i + 4]]);
 		uint32_t d = t->depth[s], common = 0;
 		uint64_t c = counts[s];
 		if (prev != UINT32_MAX) {
@@ -141,34 +165,123 @@ static char *put_u64(char *p, uint64_t v)
 	return p;
 }
 
-static void emit_element(struct swp_buf *out, const struct swp_interner *in, const struct node *nd, uint64_t id,
-			 uint64_t parent, bool first)
+/* Well-formed UTF-8 of the Basic Multilingual Plane (shortest forms, no surrogates, nothing above
+ * U+FFFF) without a control character that swp__json_strn writes as \u00XX: a JSON reader decodes
+ * such a string, and a writer with the short escapes (\" \\ \n \r \t) and raw UTF-8 writes the
+ * same bytes back. (Jackson, the shim's writer, escapes characters above U+FFFF as \uD83D\uDE00
+ * pairs, so those are not canonical.) */
+static bool canonical(const unsigned char *s, size_t n)
 {
-	swp__buf_reserve(out, 128);
-	char *p = out->data + out->len;
-	if (!first)
-		*p++ = ',';
-	memcpy(p, "{\"id\":\"", 7);
-	p = put_u64(p + 7, id);
-	memcpy(p, "\",\"parentId\":\"", 14);
-	p = put_u64(p + 14, parent);
-	memcpy(p, "\",\"symbol\":", 11);
-	p += 11;
-	out->len = (size_t)(p - out->data);
-	swp__json_strn(out, swp__interned_sym(in, nd->frame), swp__interned_len(in, nd->frame));
-	swp__buf_reserve(out, 64);
-	p = out->data + out->len;
-	const char *ty = swp__interned_type(in, nd->frame) == SWP_FRAME_KERNEL ? ",\"stackType\":\"KERNEL_SPACE\",\"dumpCount\":"
-									    : ",\"stackType\":\"USER_SPACE\",\"dumpCount\":";
-	size_t tl = strlen(ty);
-	memcpy(p, ty, tl);
-	p = put_u64(p + tl, nd->count);
-	*p++ = '}';
-	*p = 0;
-	out->len = (size_t)(p - out->data);
+	size_t i = 0;
+	while (i < n) {
+		unsigned char c = s[i];
+		if (c < 0x80) {
+			if (c < 0x20 && c != '\n' && c != '\r' && c != '\t')
+				return false;
+			i++;
+			continue;
+		}
+		size_t k;
+		unsigned char lo = 0x80, hi = 0xbf;
+		if (c >= 0xc2 && c <= 0xdf)
+			k = 1;
+		else if (c >= 0xe0 && c <= 0xef) {
+			k = 2;
+			if (c == 0xe0)
+				lo = 0xa0;
+			else if (c == 0xed)
+				hi = 0x9f;
+		} else {
+			return false; /* 4-byte forms (above U+FFFF) and bytes that start no character */
+		}
+		if (n - i <= k || s[i + 1] < lo || s[i + 1] > hi)
+			return false;
+		for (size_t j = 2; j <= k; j++)
+			if ((s[i + j] & 0xc0) != 0x80)
+				return false;
+		i += k + 1;
+	}
+	return true;
 }
 
-static uint32_t select_stacks(struct builder *b, const uint64_t *counts, uint32_t n_counts)
+/*
+ * The JSON of one element is
+ *   {"id":"<id>","parentId":"<parent>","symbol":"<symbol>","stackType":"<type>","dumpCount":<count>}
+ * and everything from `","symbol"` to `"dumpCount":` depends on the frame only. Each distinct
+ * frame's segment is written once per analysis (escaped as swp__json_strn does) and copied for
+ * every element of that frame.
+ */
+struct segments {
+	uint32_t *at;        /* per frame id: offset + 1 of its segment in text, 0 = not written yet */
+	uint32_t *len;       /* per frame id: segment length */
+	struct swp_buf text; /* the segments */
+	bool canonical;      /* no \u escape and well-formed UTF-8 in every segment so far */
+};
+
+static const char *segment(struct segments *sg, const struct swp_interner *in, uint32_t frame, uint32_t *len)
+{
+	if (!sg->at[frame]) {
+		const char *sym = swp__interned_sym(in, frame);
+		uint32_t n = swp__interned_len(in, frame);
+		size_t start = sg->text.len;
+		swp__buf_put(&sg->text, "\",\"symbol\":", 11);
+		swp__json_strn(&sg->text, sym, n);
+		if (sg->canonical && !canonical((const unsigned char *)sym, n))
+			sg->canonical = false;
+		swp__buf_puts(&sg->text, swp__interned_type(in, frame) == SWP_FRAME_KERNEL
+						 ? ",\"stackType\":\"KERNEL_SPACE\",\"dumpCount\":"
+						 : ",\"stackType\":\"USER_SPACE\",\"dumpCount\":");
+		sg->at[frame] = (uint32_t)start + 1;
+		sg->len[frame] = (uint32_t)(sg->text.len - start);
+	}
+	*len = sg->len[frame];
+	return sg->text.data + sg->at[frame] - 1;
+}
+
+/* Sorts the stacks added since the last analysis and merges them into t->order (order_mu held). */
+static void update_order(struct swp_stacks *t)
+{
+	uint32_t old = t->n_ordered, n = t->n, k = n - old;
+	if (!k)
+		return;
+	uint32_t *fresh = swp__xmalloc((size_t)k * sizeof(uint32_t));
+	for (uint32_t i = 0; i < k; i++)
+		fresh[i] = old + i;
+	sort_t = t;
+	qsort(fresh, k, sizeof(uint32_t), cmp_sel_bytes);
+	uint32_t *merged = swp__xmalloc((size_t)n * sizeof(uint32_t));
+	uint32_t i = 0, j = 0, m = 0;
+	while (i < old && j < k)
+		merged[m++] = cmp_sel_bytes(&t->order[i], &fresh[j]) <= 0 ? t->order[i++] : fresh[j++];
+	while (i < old)
+		merged[m++] = t->order[i++];
+	while (j < k)
+		merged[m++] = fresh[j++];
+	free(t->order);
+	free(fresh);
+	t->order = merged;
+	t->n_ordered = n;
+}
+
+/* The stacks with a count, in merge order (the table's read lock held). */
+static void select_ordered(struct builder *b, const uint64_t *counts, uint32_t n_counts)
+{
+	struct swp_stacks *t = b->t;
+	uint32_t lim = n_counts < t->n ? n_counts : t->n;
+	b->sel = swp__xmalloc((size_t)(lim ? lim : 1) * sizeof(uint32_t));
+	b->nsel = 0;
+	pthread_mutex_lock(&t->order_mu);
+	update_order(t);
+	for (uint32_t i = 0; i < t->n; i++) {
+		uint32_t s = t->order[i];
+		if (s < lim && counts[s] && t->depth[s])
+			b->sel[b->nsel++] = s;
+	}
+	pthread_mutex_unlock(&t->order_mu);
+}
+
+static uint32_t select_stacks(struct builder *b, const uint64_t *counts, uint32_t n_counts,
+			      int (*cmp)(const void *, const void *))
 {
 	uint32_t n = n_counts < b->t->n ? n_counts : b->t->n;
 	b->sel = swp__xmalloc((size_t)(n ? n : 1) * sizeof(uint32_t));
@@ -177,56 +290,144 @@ static uint32_t select_stacks(struct builder *b, const uint64_t *counts, uint32_
 		if (counts[i] && b->t->depth[i])
 			b->sel[b->nsel++] = i;
 	sort_t = b->t;
-	qsort(b->sel, b->nsel, sizeof(uint32_t), cmp_sel);
+	qsort(b->sel, b->nsel, sizeof(uint32_t), cmp);
 	return b->nsel;
+}
+
+/* Makes room for `extra` more bytes in out. A large answer (tens of MB) is written once into
+ * fresh memory: backing it with transparent huge pages takes one page fault per 2 MiB instead of
+ * one per 4 KiB, which in a VM was a sixth of the analysis. The memory is still free()d. */
+static void reserve_large(struct swp_buf *out, size_t extra)
+{
+	const size_t huge = 2u << 20;
+	size_t need = out->len + extra + 1;
+	if (need <= out->cap || need < 4 * huge) {
+		swp__buf_reserve(out, extra);
+		return;
+	}
+	size_t cap = (need + huge - 1) & ~(huge - 1);
+	void *p = NULL;
+	if (posix_memalign(&p, huge, cap)) {
+		swp__buf_reserve(out, extra);
+		return;
+	}
+#ifdef MADV_HUGEPAGE
+	madvise(p, cap, MADV_HUGEPAGE);
+#endif
+	if (out->len)
+		memcpy(p, out->data, out->len);
+	((char *)p)[out->len] = 0;
+	free(out->data);
+	out->data = p;
+	out->cap = cap;
 }
 
 void swp__analyze_tree(struct swp_stacks *t, const uint64_t *counts, uint32_t n_counts, const char *tip,
 		       struct swp_buf *out)
 {
+	swp__analyze_tree_ex(t, counts, n_counts, tip, out, NULL);
+}
+
+void swp__analyze_tree_ex(struct swp_stacks *t, const uint64_t *counts, uint32_t n_counts, const char *tip,
+			  struct swp_buf *out, struct swp_analysis_info *info)
+{
 	swp__stacks_rdlock(t);
 	swp__interner_rdlock(&t->in);
 	struct builder b = {.t = t};
-	select_stacks(&b, counts, n_counts);
+	select_ordered(&b, counts, n_counts);
 	b.ncap = 4096;
 	b.nodes = swp__xmalloc(b.ncap * sizeof(struct node));
-	build(&b, counts);
+	uint64_t frames;
+	build(&b, counts, &frames);
 
-	swp__buf_puts(out, "{\"tip\":");
-	swp__json_str(out, tip);
-	swp__buf_puts(out, ",\"trees\":[");
-	/* queue of (node, parent element id); the children scratch holds one node's children */
-	uint32_t *queue = swp__xmalloc((size_t)b.nn * sizeof(uint32_t));
-	uint64_t *qparent = swp__xmalloc((size_t)b.nn * sizeof(uint64_t));
+	/* breadth first, every tree: order[] holds the nodes as they are written, parent[] their
+	 * parent's element id, frame[] and count[] a copy of theirs (so that writing reads memory in
+	 * order); tree r is order[tree_at[r] .. tree_at[r + 1]) */
+	uint32_t *order = swp__xmalloc((size_t)b.nn * sizeof(uint32_t));
+	uint32_t *parent = swp__xmalloc((size_t)b.nn * sizeof(uint32_t));
+	uint32_t *frame = swp__xmalloc((size_t)b.nn * sizeof(uint32_t));
+	uint64_t *count = swp__xmalloc((size_t)b.nn * sizeof(uint64_t));
 	uint32_t *kids = swp__xmalloc((size_t)b.nn * sizeof(uint32_t));
 	uint32_t *roots = swp__xmalloc((size_t)b.nn * sizeof(uint32_t));
 	ord_nodes = b.nodes;
 	ord_in = &t->in;
 	uint32_t nroots = sorted_children(&b, 0, roots);
+	uint32_t *tree_at = swp__xmalloc(((size_t)nroots + 1) * sizeof(uint32_t));
+	struct segments sg = {.canonical = true};
+	sg.at = swp__xcalloc(t->in.n ? t->in.n : 1, sizeof(uint32_t));
+	sg.len = swp__xmalloc((t->in.n ? t->in.n : 1) * sizeof(uint32_t));
+	size_t bound = 64;
+	uint32_t tail = 0;
 	for (uint32_t r = 0; r < nroots; r++) {
-		swp__buf_puts(out, r ? ",{\"elements\":[" : "{\"elements\":[");
-		uint32_t head = 0, tail = 0;
-		uint64_t next_id = 1;
-		queue[tail] = roots[r];
-		qparent[tail++] = 0;
-		while (head < tail) {
-			uint32_t nd = queue[head];
-			uint64_t id = next_id++;
-			emit_element(out, &t->in, &b.nodes[nd], id, qparent[head], head == 0);
-			head++;
-			uint32_t nk = sorted_children(&b, nd, kids);
+		uint32_t head = tail, id = 0;
+		tree_at[r] = head;
+		order[tail] = roots[r];
+		parent[tail++] = 0;
+		for (; head < tail; head++) {
+			const struct node *nd = &b.nodes[order[head]];
+			if (head + 8 < tail) /* nodes are laid out depth first and read breadth first */
+				__builtin_prefetch(&b.nodes[order[head + 8]]);
+			uint32_t sl;
+			id++;
+			frame[head] = nd->frame;
+			count[head] = nd->count;
+			segment(&sg, &t->in, nd->frame, &sl);
+			bound += sl + 96; /* braces, keys, three numbers */
+			uint32_t nk = sorted_children(&b, order[head], kids);
 			for (uint32_t k = 0; k < nk; k++) {
-				queue[tail] = kids[k];
-				qparent[tail++] = id;
+				order[tail] = kids[k];
+				parent[tail++] = id;
 			}
 		}
-		swp__buf_puts(out, "]}");
+		bound += 32;
 	}
+	tree_at[nroots] = tail;
+
+	swp__buf_puts(out, "{\"tip\":");
+	swp__json_str(out, tip);
+	swp__buf_puts(out, ",\"trees\":[");
+	reserve_large(out, bound);
+	char *p = out->data + out->len;
+	for (uint32_t r = 0; r < nroots; r++) {
+		if (r)
+			*p++ = ',';
+		memcpy(p, "{\"elements\":[", 13);
+		p += 13;
+		for (uint32_t i = tree_at[r]; i < tree_at[r + 1]; i++) {
+			uint32_t sl;
+			const char *seg = segment(&sg, &t->in, frame[i], &sl);
+			if (i > tree_at[r])
+				*p++ = ',';
+			memcpy(p, "{\"id\":\"", 7);
+			p = put_u64(p + 7, i - tree_at[r] + 1);
+			memcpy(p, "\",\"parentId\":\"", 14);
+			p = put_u64(p + 14, parent[i]);
+			memcpy(p, seg, sl);
+			p = put_u64(p + sl, count[i]);
+			*p++ = '}';
+		}
+		*p++ = ']';
+		*p++ = '}';
+	}
+	out->len = (size_t)(p - out->data);
 	swp__buf_puts(out, "]}");
+	if (info && info->sz >= sizeof(*info)) {
+		info->samples = b.nodes[0].count;
+		info->stacks = b.nsel;
+		info->frames = frames;
+		info->elements = tail;
+		info->canonical_json = sg.canonical && (!tip || canonical((const unsigned char *)tip, strlen(tip)));
+	}
 	swp__interner_unlock(&t->in);
 	swp__stacks_unlock(t);
-	free(queue);
-	free(qparent);
+	free(sg.at);
+	free(sg.len);
+	swp_buf_free(&sg.text);
+	free(tree_at);
+	free(order);
+	free(parent);
+	free(frame);
+	free(count);
 	free(kids);
 	free(roots);
 	free(b.nodes);
@@ -245,7 +446,7 @@ void swp__analyze_folded(struct swp_stacks *t, const uint64_t *counts, uint32_t 
 	swp__stacks_rdlock(t);
 	swp__interner_rdlock(&t->in);
 	struct builder b = {.t = t};
-	select_stacks(&b, counts, n_counts);
+	select_stacks(&b, counts, n_counts, cmp_sel);
 	for (uint32_t i = 0; i < b.nsel; i++) {
 		uint32_t s = b.sel[i];
 		const uint32_t *f = t->frames + t->off[s];

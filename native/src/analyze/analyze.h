@@ -23,6 +23,11 @@
 void swp__analyze_tree(struct swp_stacks *t, const uint64_t *counts, uint32_t n_counts, const char *tip,
 		       struct swp_buf *out);
 
+/* The same, filling info (when not NULL and info->sz is large enough) with the samples, stacks,
+ * frames and elements of the trees and whether the JSON is canonical (swprof.h). */
+void swp__analyze_tree_ex(struct swp_stacks *t, const uint64_t *counts, uint32_t n_counts, const char *tip,
+			  struct swp_buf *out, struct swp_analysis_info *info);
+
 /* Same trees as collapsed stacks ("a;b;c_[k] N" lines, sorted by stack). */
 void swp__analyze_folded(struct swp_stacks *t, const uint64_t *counts, uint32_t n_counts, struct swp_buf *out);
 

@@ -6,6 +6,7 @@ void swp__stacks_init(struct swp_stacks *t)
 {
 	memset(t, 0, sizeof(*t));
 	pthread_rwlock_init(&t->lock, NULL);
+	pthread_mutex_init(&t->order_mu, NULL);
 	swp__interner_init(&t->in);
 	t->mask = 1023;
 	t->slots = swp__xcalloc(t->mask + 1, sizeof(uint32_t));
@@ -18,7 +19,9 @@ void swp__stacks_free(struct swp_stacks *t)
 	free(t->off);
 	free(t->depth);
 	free(t->frames);
+	free(t->order);
 	swp__interner_free(&t->in);
+	pthread_mutex_destroy(&t->order_mu);
 	pthread_rwlock_destroy(&t->lock);
 	memset(t, 0, sizeof(*t));
 }

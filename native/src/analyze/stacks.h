@@ -27,6 +27,12 @@ struct swp_stacks {
 	uint32_t n, cap;
 	uint32_t *frames;       /* all stacks' frames back to back */
 	size_t frames_len, frames_cap;
+	/* The analyzer's merge order, kept across analyses: stacks [0, n_ordered) sorted by the
+	 * bytes of their frames. Stacks added since are sorted and merged in by the next analysis.
+	 * Guarded by order_mu (analyses hold the read lock, so n does not move meanwhile). */
+	pthread_mutex_t order_mu;
+	uint32_t *order;
+	uint32_t n_ordered;
 };
 
 void swp__stacks_init(struct swp_stacks *t);

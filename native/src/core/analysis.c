@@ -1,4 +1,5 @@
 /* Analysis over the store, import of collapsed stacks, and persistence of the stack table. */
+#include <endian.h>
 #include <inttypes.h>
 #include <stdlib.h>
 
@@ -66,6 +67,7 @@ struct scan_ctx {
 	uint32_t n;
 	const struct swp_time_range *ranges;
 	size_t n_ranges;
+	uint64_t records; /* entries read */
 	uint64_t unknown; /* samples whose stack is missing from the table */
 };
 
@@ -80,6 +82,36 @@ static bool in_ranges(const struct scan_ctx *s, int64_t sec)
 	return false;
 }
 
+/* One entry (u64 stack hash little endian, uvar count) at *p; false when it does not fit. */
+static inline bool read_entry(const uint8_t **p, const uint8_t *end, uint64_t *h, uint64_t *cnt)
+{
+	const uint8_t *q = *p;
+	if (end - q < 9)
+		return false; /* 8 bytes of hash and at least one of count */
+	uint64_t v;
+	memcpy(&v, q, 8);
+	*h = le64toh(v);
+	q += 8;
+	uint64_t c = 0;
+	for (int shift = 0;; shift += 7) {
+		if (q == end || shift >= 64)
+			return false;
+		uint8_t b = *q++;
+		c |= (uint64_t)(b & 0x7f) << shift;
+		if (!(b & 0x80))
+			break;
+	}
+	*cnt = c;
+	*p = q;
+	return true;
+}
+
+#define SCAN_BATCH 64
+
+/* Adds the entries of one block to the counts. The stack table lookups are random accesses into
+ * a table larger than the L2 cache: entries are decoded a batch at a time and each lookup's slot,
+ * then its hash and count, are prefetched a step before they are read. Complete entries are
+ * counted up to the first one that does not fit (a damaged block). */
 static int scan_block(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl)
 {
 	struct scan_ctx *s = ctx;
@@ -90,14 +122,43 @@ static int scan_block(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v, 
 		return 0;
 	struct swp_reader r = {v, v + vl, false};
 	uint64_t n = swp__rd_uvar(&r);
-	for (uint64_t i = 0; i < n && !r.bad; i++) {
-		uint64_t h = swp__rd_u64(&r);
-		uint64_t cnt = swp__rd_uvar(&r);
-		uint32_t idx = swp__stacks_find(s->t, h);
-		if (idx < s->n)
-			s->counts[idx] += cnt;
-		else
-			s->unknown += cnt;
+	const uint8_t *p = r.p, *end = v + vl;
+	const struct swp_stacks *t = s->t;
+	const uint32_t *slots = t->slots;
+	const uint32_t mask = t->mask;
+	uint64_t hs[SCAN_BATCH], cs[SCAN_BATCH];
+	uint32_t at[SCAN_BATCH];
+	bool bad = r.bad;
+	for (uint64_t i = 0; i < n && !bad;) {
+		uint32_t m = 0;
+		for (; m < SCAN_BATCH && i < n; m++, i++) {
+			if (!read_entry(&p, end, &hs[m], &cs[m])) {
+				bad = true;
+				break;
+			}
+			at[m] = (uint32_t)hs[m] & mask;
+			__builtin_prefetch(&slots[at[m]]);
+		}
+		for (uint32_t j = 0; j < m; j++) {
+			uint32_t sv = slots[at[j]];
+			if (sv) {
+				__builtin_prefetch(&t->hash[sv - 1]);
+				__builtin_prefetch(&s->counts[sv - 1], 1);
+			}
+		}
+		s->records += m;
+		for (uint32_t j = 0; j < m; j++) {
+			uint32_t a = at[j], idx = UINT32_MAX;
+			for (uint32_t sv; (sv = slots[a]); a = (a + 1) & mask)
+				if (t->hash[sv - 1] == hs[j]) {
+					idx = sv - 1;
+					break;
+				}
+			if (idx < s->n)
+				s->counts[idx] += cs[j];
+			else
+				s->unknown += cs[j];
+		}
 	}
 	return 0;
 }
@@ -161,7 +222,19 @@ static void tip_only(struct swp_buf *out, const char *tip)
 
 SWP_API int swp_analyze(swp_core *c, const struct swp_analyze_req *q, struct swp_buf *out)
 {
+	return swp_analyze_ex(c, q, out, NULL);
+}
+
+SWP_API int swp_analyze_ex(swp_core *c, const struct swp_analyze_req *q, struct swp_buf *out,
+			   struct swp_analysis_info *info)
+{
 	swp__clear_error();
+	if (info && info->sz >= sizeof(*info)) {
+		size_t sz = info->sz;
+		memset(info, 0, sizeof(*info));
+		info->sz = sz;
+		info->canonical_json = 1;
+	}
 	if (!c || !q || !out || q->sz < sizeof(*q))
 		return swp__fail(EINVAL, "core, request and out are required");
 	if (!q->n_ranges || !q->ranges) {
@@ -230,7 +303,9 @@ SWP_API int swp_analyze(swp_core *c, const struct swp_analyze_req *q, struct swp
 	if (!r) {
 		if (s.unknown)
 			swp_warn("analysis: %" PRIu64 " samples reference stacks missing from the store", s.unknown);
-		swp__analyze_tree(&c->stacks, s.counts, s.n, NULL, out);
+		swp__analyze_tree_ex(&c->stacks, s.counts, s.n, NULL, out, info);
+		if (info && info->sz >= sizeof(*info))
+			info->records = s.records;
 	}
 	free(s.counts);
 	free(ranges);

@@ -9,6 +9,7 @@ void swp__collector_init(struct swp_collector *c, struct swp_stacks *stacks)
 	c->sym = swp__symbolizer_new();
 	swp__u64map_init(&c->counts, 1024);
 	swp__u64map_init(&c->lost, 16);
+	swp__u64map_init(&c->seen, 1024);
 }
 
 void swp__collector_free(struct swp_collector *c)
@@ -19,6 +20,7 @@ void swp__collector_free(struct swp_collector *c)
 	free(c->frames);
 	swp__u64map_free(&c->counts);
 	swp__u64map_free(&c->lost);
+	swp__u64map_free(&c->seen);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -27,6 +29,18 @@ void swp__collector_reset(struct swp_collector *c)
 	swp__u64map_clear(&c->counts);
 	swp__u64map_clear(&c->lost);
 	c->samples = 0;
+}
+
+void swp__collector_forget_pid(struct swp_collector *c, int pid)
+{
+	swp__sym_forget_pid(c->sym, pid);
+	struct swp_u64map kept;
+	swp__u64map_init(&kept, c->seen.n);
+	for (uint32_t s = 0; s <= c->seen.mask; s++)
+		if (c->seen.keys[s] != UINT64_MAX && (int)(c->seen.vals[s] >> 32) != pid)
+			*swp__u64map_slot(&kept, c->seen.keys[s]) = c->seen.vals[s];
+	swp__u64map_free(&c->seen);
+	c->seen = kept;
 }
 
 static void push_frame(struct swp_collector *c, uint32_t *n, uint8_t type)
@@ -45,13 +59,33 @@ static inline uint64_t lookup_ip(const uint64_t *ips, uint32_t i)
 	return i == 0 ? ips[i] : ips[i] - 1;
 }
 
+/* Identity of a sampled stack before symbolization. */
+static uint64_t ips_key(int pid, const uint64_t *kips, uint32_t nk, const uint64_t *uips, uint32_t nu)
+{
+	uint64_t h = swp__hash64(uips, nu * sizeof(uint64_t), (uint64_t)(uint32_t)pid << 32 | nu);
+	h = swp__hash64(kips, nk * sizeof(uint64_t), h ^ ((uint64_t)nk << 48));
+	return h == UINT64_MAX ? h - 1 : h; /* UINT64_MAX marks an empty slot */
+}
+
 void swp__collector_add(struct swp_collector *c, int pid, const uint64_t *kips, uint32_t nk, const uint64_t *uips,
 			uint32_t nu, uint64_t count)
 {
+	uint64_t key = ips_key(pid, kips, nk, uips, nu);
+	const uint64_t *seen = swp__u64map_get(&c->seen, key);
+	if (seen) {
+		*swp__u64map_slot(&c->counts, swp__pid_stack_key(pid, (uint32_t)*seen)) += count;
+		c->samples += count;
+		c->seen_hits++;
+		return;
+	}
+	c->seen_misses++;
 	uint32_t n = 0;
+	bool resolved = true;
 	for (uint32_t i = nu; i-- > 0;) {
 		swp__buf_reset(&c->name);
 		swp__sym_user(c->sym, pid, lookup_ip(uips, i), &c->name);
+		if (c->name.len == 9 && memcmp(c->name.data, "[unknown]", 9) == 0)
+			resolved = false;
 		push_frame(c, &n, SWP_FRAME_USER);
 	}
 	for (uint32_t i = nk; i-- > 0;) {
@@ -68,6 +102,11 @@ void swp__collector_add(struct swp_collector *c, int pid, const uint64_t *kips, 
 	uint32_t idx = swp__stacks_add(c->stacks, h, c->frames, n, NULL);
 	*swp__u64map_slot(&c->counts, swp__pid_stack_key(pid, idx)) += count;
 	c->samples += count;
+	if (resolved) {
+		if (c->seen.n >= SWP_SEEN_MAX)
+			swp__u64map_clear(&c->seen);
+		*swp__u64map_slot(&c->seen, key) = swp__pid_stack_key(pid, idx);
+	}
 }
 
 static void on_sample(void *ctx, int pid, const uint64_t *kips, uint32_t nk, const uint64_t *uips, uint32_t nu,

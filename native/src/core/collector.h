@@ -20,7 +20,16 @@ struct swp_collector {
 	struct swp_u64map counts; /* (pid << 32 | stack idx) -> samples, since the last reset */
 	struct swp_u64map lost;   /* pid -> lost samples, since the last reset */
 	uint64_t samples;         /* total drained since the last reset */
+	/* Stacks already symbolized, across flushes: hash of (pid, kernel ips, user ips) -> pid << 32 |
+	 * stack idx. A process samples the same few thousand stacks every second; symbolizing and
+	 * hashing their frames again was nearly all of a flush. Only stacks whose every user frame
+	 * resolved are kept (an [unknown] frame may resolve once the process's maps are re-read);
+	 * a pid's entries go when the pid is forgotten; the map is emptied past SWP_SEEN_MAX. */
+	struct swp_u64map seen;
+	uint64_t seen_hits, seen_misses;
 };
+
+#define SWP_SEEN_MAX (1u << 17)
 
 void swp__collector_init(struct swp_collector *c, struct swp_stacks *stacks);
 void swp__collector_free(struct swp_collector *c);
@@ -30,6 +39,8 @@ int64_t swp__collector_drain(struct swp_collector *c, struct swp_profiler *p);
 void swp__collector_add(struct swp_collector *c, int pid, const uint64_t *kips, uint32_t nk, const uint64_t *uips,
 			uint32_t nu, uint64_t count);
 void swp__collector_reset(struct swp_collector *c);
+/* The process pid is gone (or its run ended): drops its symbolized maps and its seen stacks. */
+void swp__collector_forget_pid(struct swp_collector *c, int pid);
 
 static inline uint64_t swp__pid_stack_key(int pid, uint32_t idx)
 {

@@ -86,6 +86,8 @@ int swp__stacks_load(swp_core *c);
 /* scheduler.c */
 int swp__scheduler_start(swp_core *c);
 void swp__scheduler_stop(swp_core *c);
+/* writes what the collector holds: new stacks + one block per run, one commit (mu held) */
+int swp__scheduler_flush(swp_core *c, int64_t now, struct swp_batch *b);
 
 /* the next id of a sequence; its new value is put in b */
 uint64_t swp__seq_next(const char *name, uint64_t *next, struct swp_batch *b);

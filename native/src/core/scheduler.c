@@ -112,6 +112,27 @@ static void write_blocks(swp_core *c, int64_t now, struct swp_batch *b)
 	swp_buf_free(&blk);
 }
 
+/* The write half of a flush (call with mu held): the new stacks and one block per running
+ * schedule into b, committed at once; then the collector starts over. On a failed write the
+ * collector keeps its counts (merged with the next drain) and the stacks stay unpersisted. */
+int swp__scheduler_flush(swp_core *c, int64_t now, struct swp_batch *b)
+{
+	uint32_t upto;
+	swp__stacks_persist(c, b, &upto);
+	write_blocks(c, now, b);
+	int r = swp__batch_commit(c->store, b, false);
+	if (r)
+		return r;
+	c->stacks_persisted = upto;
+	c->st_flushes++;
+	c->st_samples += c->coll.samples;
+	for (uint32_t s = 0; s <= c->coll.lost.mask; s++)
+		if (c->coll.lost.keys[s] != UINT64_MAX)
+			c->st_lost += c->coll.lost.vals[s];
+	swp__collector_reset(&c->coll);
+	return 0;
+}
+
 /* Ends runs whose task window closed or whose process is gone. */
 static void end_runs(swp_core *c, int64_t now)
 {
@@ -130,7 +151,7 @@ static void end_runs(swp_core *c, int64_t now)
 			 run->sched->lost);
 		if (!pid_in_use(c, run->pid, i) && c->prof) {
 			swp__profiler_remove_pid(c->prof, run->pid);
-			swp__sym_forget_pid(c->coll.sym, run->pid);
+			swp__collector_forget_pid(&c->coll, run->pid);
 		}
 		if (gone && run->proc->pid == run->pid) {
 			run->proc->pid = 0; /* the registry learns it now rather than at the next scan */
@@ -159,24 +180,13 @@ static void tick(swp_core *c, bool final)
 		if (n < 0)
 			swp_warn("profiler drain failed: %s", swp_last_error());
 	}
-	uint32_t upto;
-	swp__stacks_persist(c, b, &upto);
-	write_blocks(c, now, b);
-	int r = swp__batch_commit(c->store, b, false);
+	int r = swp__scheduler_flush(c, now, b);
 	swp__batch_free(b);
 	if (r) {
-		/* keep the drained counts (they are merged with the next drain) and the new stacks */
 		c->st_write_errors++;
 		swp_error("flush failed, samples kept for the next flush: %s", swp_last_error());
 		return;
 	}
-	c->stacks_persisted = upto;
-	c->st_flushes++;
-	c->st_samples += c->coll.samples;
-	for (uint32_t s = 0; s <= c->coll.lost.mask; s++)
-		if (c->coll.lost.keys[s] != UINT64_MAX)
-			c->st_lost += c->coll.lost.vals[s];
-	swp__collector_reset(&c->coll);
 	end_runs(c, now);
 }
 

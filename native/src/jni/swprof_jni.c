@@ -548,8 +548,10 @@ static jbyteArray JNICALL schedules0(JNIEnv *env, jclass cls, jlong handle, jbyt
 	return finish(env, swp_schedules_json(core, t, start_ms, end_ms, &b), &b, &a);
 }
 
+/* info: null, or a long[6] that receives records, samples, stacks, frames, elements and
+ * canonicalJson (0/1) of struct swp_analysis_info. */
 static jbyteArray JNICALL analyze0(JNIEnv *env, jclass cls, jlong handle, jbyteArray task_id, jobjectArray schedule_ids,
-                                   jlongArray ranges, jint aggregate)
+                                   jlongArray ranges, jint aggregate, jlongArray info)
 {
 	(void)cls;
 	swp_core *core = core_of(env, handle);
@@ -588,7 +590,18 @@ static jbyteArray JNICALL analyze0(JNIEnv *env, jclass cls, jlong handle, jbyteA
 	}
 	if (!ok)
 		goto fail;
-	return finish(env, swp_analyze(core, &req, &b), &b, &a);
+	if (info && (*env)->GetArrayLength(env, info) < 6) {
+		throw_class(env, g_iae_class, "swprof: the analysis info array needs 6 entries");
+		goto fail;
+	}
+	struct swp_analysis_info ai = {.sz = sizeof(ai)};
+	int rc = swp_analyze_ex(core, &req, &b, info ? &ai : NULL);
+	if (rc >= 0 && info) {
+		jlong v[6] = {(jlong)ai.records, (jlong)ai.samples,  (jlong)ai.stacks,
+			      (jlong)ai.frames,  (jlong)ai.elements, ai.canonical_json ? 1 : 0};
+		(*env)->SetLongArrayRegion(env, info, 0, 6, v);
+	}
+	return finish(env, rc, &b, &a);
 fail:
 	arena_free(&a);
 	return NULL;
@@ -683,7 +696,7 @@ static const JNINativeMethod g_methods[] = {
     {"tasks0", "(J" B B B B BB B "JJ)" B, (void *)tasks0},
     {"taskPrepare0", "(J" B ")" B, (void *)taskPrepare0},
     {"schedules0", "(J" B "JJ)" B, (void *)schedules0},
-    {"analyze0", "(J" B BB "[JI)" B, (void *)analyze0},
+    {"analyze0", "(J" B BB "[JI[J)" B, (void *)analyze0},
     {"analyzeFolded0", "(" B ")" B, (void *)analyzeFolded0},
     {"importFolded0", "(J" B B "J" B ")" B, (void *)importFolded0},
     {"stats0", "(J)" B, (void *)stats0},

@@ -207,12 +207,40 @@ public final class SwprofCore implements AutoCloseable {
 
     /** {@code {"tip","trees":[{"elements":[...]}]}}. */
     public byte[] analyze(Analyze req) {
+        return analyze(req, null);
+    }
+
+    /**
+     * The analysis with what it read and wrote ({@code struct swp_analysis_info}).
+     *
+     * @param json          the same bytes {@link #analyze(Analyze)} answers
+     * @param records       (stack, count) entries read from the store
+     * @param samples       samples in the trees
+     * @param stacks        distinct stacks merged
+     * @param frames        frames of those stacks
+     * @param elements      stack elements in the JSON
+     * @param canonicalJson no backslash-u escape, strings in well-formed UTF-8 without characters above U+FFFF:
+     *                      parsing the JSON and writing it back
+     *                      compactly (Jackson's defaults) gives the same bytes
+     */
+    public record AnalysisResult(byte[] json, long records, long samples, long stacks, long frames, long elements,
+                                 boolean canonicalJson) {
+    }
+
+    /** {@link #analyze(Analyze)} with its {@link AnalysisResult figures}; one crossing all the same. */
+    public AnalysisResult analyzeWithInfo(Analyze req) {
+        long[] info = new long[6];
+        byte[] json = analyze(req, info);
+        return new AnalysisResult(json, info[0], info[1], info[2], info[3], info[4], info[5] != 0);
+    }
+
+    private byte[] analyze(Analyze req, long[] info) {
         Objects.requireNonNull(req, "req");
         byte[] task = utf8("taskId", req.taskId());
         byte[][] schedules = utf8s("scheduleIdList", req.scheduleIds(), true);
         long[] ranges = ranges(req.ranges());
         int aggregate = req.aggregate().ordinal();
-        return call(h -> analyze0(h, task, schedules, ranges, aggregate));
+        return call(h -> analyze0(h, task, schedules, ranges, aggregate, info));
     }
 
     /** The analysis of collapsed stacks ({@code a;b;c_[k] COUNT} lines) without a store. */
@@ -337,7 +365,7 @@ public final class SwprofCore implements AutoCloseable {
     private static native byte[] schedules0(long handle, byte[] taskId, long startMs, long endMs);
 
     private static native byte[] analyze0(long handle, byte[] taskId, byte[][] scheduleIds, long[] ranges,
-                                          int aggregate);
+                                          int aggregate, long[] info);
 
     private static native byte[] analyzeFolded0(byte[] text);
 

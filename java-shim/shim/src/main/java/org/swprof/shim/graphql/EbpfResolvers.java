@@ -90,10 +90,14 @@ final class EbpfResolvers {
         return Json.parseList(core.schedules(taskId, start, end));
     }
 
-    /** getEBPFProfilingAnalyzation(taskId, timeRanges): seed, every schedule of the task. */
+    /**
+     * getEBPFProfilingAnalyzation(taskId, timeRanges): seed, every schedule of the task. The answer goes
+     * through {@link AnalysisPassThrough} (written to the response as the core wrote it, when it can be).
+     */
     Object analyzeTask(DataFetchingEnvironment env) {
         String taskId = env.getArgument("taskId");
-        return Json.parseAnalysis(core.analyze(Analyze.ofTask(taskId, ranges(env.getArgument("timeRanges")))));
+        return AnalysisPassThrough.resolve(env,
+                core.analyzeWithInfo(Analyze.ofTask(taskId, ranges(env.getArgument("timeRanges")))));
     }
 
     /** analysisEBPFProfilingResult(scheduleIdList, timeRanges, aggregateType): null ids are skipped. */
@@ -101,7 +105,7 @@ final class EbpfResolvers {
         List<String> ids = Args.strings(env.getArgument("scheduleIdList"), false);
         Object agg = env.getArgument("aggregateType");
         Aggregate aggregate = agg == null ? Aggregate.COUNT : Aggregate.valueOf(agg.toString());
-        return Json.parseAnalysis(core.analyze(Analyze.ofSchedules(ids == null ? List.of() : ids,
+        return AnalysisPassThrough.resolve(env, core.analyzeWithInfo(Analyze.ofSchedules(ids == null ? List.of() : ids,
                 ranges(env.getArgument("timeRanges")), aggregate)));
     }
 

@@ -21,6 +21,7 @@ import io.undertow.util.HttpString;
 import io.undertow.util.Methods;
 import org.swprof.shim.SwprofCore;
 import org.swprof.shim.Version;
+import org.swprof.shim.graphql.AnalysisPassThrough;
 import org.swprof.shim.graphql.Json;
 import org.swprof.shim.graphql.SwprofGraphQL;
 
@@ -45,10 +46,23 @@ public final class HttpServer implements AutoCloseable {
         this.address = (InetSocketAddress) a;
     }
 
+    /**
+     * System property: "false" turns off {@link AnalysisPassThrough} (every answer is built by graphql-java). The
+     * replies are the same bytes either way; benchmarks and tests compare the two.
+     */
+    public static final String PASS_THROUGH_PROPERTY = "swprof.graphql.passThrough";
+
     /** Binds host:port (port 0 = any free port) and starts serving. */
     public static HttpServer start(String host, int port, int workerThreads, int maxBodyBytes, SwprofGraphQL graphQL,
                                    SwprofCore core) {
-        Handler h = new Handler(graphQL, core, maxBodyBytes);
+        return start(host, port, workerThreads, maxBodyBytes, graphQL, core,
+                !"false".equalsIgnoreCase(System.getProperty(PASS_THROUGH_PROPERTY)));
+    }
+
+    /** The same, choosing whether analysis answers pass through ({@link AnalysisPassThrough}). */
+    public static HttpServer start(String host, int port, int workerThreads, int maxBodyBytes, SwprofGraphQL graphQL,
+                                   SwprofCore core, boolean passThrough) {
+        Handler h = new Handler(graphQL, core, maxBodyBytes, passThrough);
         Undertow u = Undertow.builder()
                 .addHttpListener(port, host)
                 .setIoThreads(Math.max(2, Runtime.getRuntime().availableProcessors()))
@@ -81,11 +95,13 @@ public final class HttpServer implements AutoCloseable {
         private final SwprofGraphQL graphQL;
         private final SwprofCore core;
         private final int maxBodyBytes;
+        private final boolean passThrough;
 
-        Handler(SwprofGraphQL graphQL, SwprofCore core, int maxBodyBytes) {
+        Handler(SwprofGraphQL graphQL, SwprofCore core, int maxBodyBytes, boolean passThrough) {
             this.graphQL = graphQL;
             this.core = core;
             this.maxBodyBytes = maxBodyBytes;
+            this.passThrough = passThrough;
         }
 
         @Override
@@ -168,7 +184,15 @@ public final class HttpServer implements AutoCloseable {
                 error(ex, 400, e.getMessage());
                 return;
             }
-            Map<String, Object> result = graphQL.execute(q, op instanceof String s ? s : null, variables);
+            String operation = op instanceof String s ? s : null;
+            Map<String, Object> result;
+            if (passThrough) {
+                try (AnalysisPassThrough.Scope scope = AnalysisPassThrough.open()) {
+                    result = scope.splice(graphQL.execute(q, operation, variables));
+                }
+            } else {
+                result = graphQL.execute(q, operation, variables);
+            }
             reply(ex, 200, result);
         }
 

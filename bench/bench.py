@@ -1,0 +1,760 @@
+#!/usr/bin/env python3
+"""The driver of bench/run.sh: runs every measurement and prints ONE JSON document on stdout.
+
+Sections (each one can be chosen with --only NAME[,NAME]):
+  analyzer      one analysis of a whole window: natively, over GraphQL/HTTP (the real server jar), and a
+                straightforward JVM implementation (the baseline); the trees must be identical
+  overhead      a CPU-bound workload's wall time unprofiled / swprof / perf record -g, alternating rounds
+  completeness  samples recorded vs expected at 999 Hz on two busy threads, lost samples
+  ingestion     sample records per second through the flush path into RocksDB, store bytes
+  symbolization cold start on a process with many shared libraries, cached lookups per second
+
+Timings are measured side by side in alternating rounds; every figure carries its unit, and repeated ones their
+median, min, max and spread ((max - min) / median). Nothing here passes or fails: goals are reported as they
+stand. A section that cannot run on this machine (no root or BPF, no perf) says so and is skipped; a section that
+breaks makes the exit status 1, so CI notices a bench that rots.
+"""
+import argparse
+import datetime
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+QUICK = {
+    "analyzer": {"records": 200000, "seconds": 120, "stacks": 5000, "funcs": 2000, "rounds": 5},
+    "overhead": {"work_s": 0.5, "rounds": 5, "threads": 2},
+    "completeness": {"work_s": 3.0, "rounds": 1, "threads": 2, "freq": 999},
+    "ingestion": {"seconds": 10, "rounds": 5, "per_sec": 1500, "stacks": 5000, "funcs": 2000},
+    "symbolization": {"libs": 40, "lookups": 200000, "rounds": 5},
+}
+FULL = {
+    "analyzer": {"records": 1000000, "seconds": 600, "stacks": 20000, "funcs": 6000, "rounds": 9},
+    "overhead": {"work_s": 3.0, "rounds": 16, "threads": 2},
+    "completeness": {"work_s": 10.0, "rounds": 5, "threads": 2, "freq": 999},
+    "ingestion": {"seconds": 60, "rounds": 5, "per_sec": 1500, "stacks": 20000, "funcs": 6000},
+    "symbolization": {"libs": 200, "lookups": 1000000, "rounds": 5},
+}
+
+ANALYSIS_QUERY = """query analysisEBPFResult($scheduleIdList: [ID!]!, $timeRanges: [EBPFProfilingAnalyzeTimeRange!]!,
+  $aggregateType: EBPFProfilingAnalyzeAggregateType) {
+  analysisEBPFResult: analysisEBPFProfilingResult(scheduleIdList: $scheduleIdList, timeRanges: $timeRanges,
+      aggregateType: $aggregateType) {
+    tip
+    trees {
+      elements {
+        id
+        parentId
+        symbol
+        stackType
+        dumpCount
+      }
+    }
+  }
+}"""
+
+
+class Skip(Exception):
+    """The section cannot run here (not a failure of the bench)."""
+
+
+def log(msg):
+    print("bench: " + msg, file=sys.stderr, flush=True)
+
+
+# ---- figures -------------------------------------------------------------------------------------
+
+def figure(values, unit, scale=1.0, digits=3):
+    """A repeated measurement: median, min, max, spread and every value, in `unit`. The spread is (max - min) /
+    median in %, or for a figure that is itself a difference (can be 0 or negative) max - min in its unit."""
+    v = [x * scale for x in values]
+    if not v:
+        return {"unit": unit, "rounds": 0}
+    med = statistics.median(v)
+    f = {
+        "median": round(med, digits),
+        "min": round(min(v), digits),
+        "max": round(max(v), digits),
+        "rounds": len(v),
+        "values": [round(x, digits) for x in v],
+        "unit": unit,
+    }
+    if min(v) > 0:
+        f["spread_pct"] = round(100.0 * (max(v) - min(v)) / med, 1)
+    else:
+        f["spread"] = round(max(v) - min(v), digits)
+    return f
+
+
+def value(x, unit, digits=3):
+    return {"value": round(x, digits) if isinstance(x, float) else x, "unit": unit}
+
+
+def goal(what, target, measured, met, why=None):
+    g = {"goal": what, "target": target, "measured": measured, "status": "met" if met else "missed"}
+    if why:
+        g["note"] = why
+    return g
+
+
+# ---- processes -----------------------------------------------------------------------------------
+
+class Proc:
+    """A child speaking JSON lines: one "run" line in, one JSON line out."""
+
+    def __init__(self, argv, env=None, cwd=None, name=None):
+        self.name = name or os.path.basename(argv[0])
+        self.p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=sys.stderr,
+                                  text=True, env=env, cwd=cwd, bufsize=1)
+
+    def line(self, timeout=600):
+        # the children flush after every line; a dead child gives "" here
+        out = self.p.stdout.readline()
+        if not out:
+            rc = self.p.wait(timeout=timeout)
+            raise RuntimeError("%s exited (%s) without answering" % (self.name, rc))
+        return json.loads(out)
+
+    def ask(self, cmd="run"):
+        self.p.stdin.write(cmd + "\n")
+        self.p.stdin.flush()
+        return self.line()
+
+    def close(self):
+        if self.p.poll() is None:
+            try:
+                self.p.stdin.close()
+            except OSError:
+                pass
+            try:
+                self.p.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.p.kill()
+                self.p.wait()
+
+
+def run_json(argv, **kw):
+    out = subprocess.run(argv, check=True, stdout=subprocess.PIPE, text=True, **kw).stdout
+    return [json.loads(l) for l in out.splitlines() if l.strip()]
+
+
+def status_kb(pid, field):
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for l in f:
+                if l.startswith(field + ":"):
+                    return int(l.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+def cpu_ticks(pids):
+    total = 0
+    for pid in pids:
+        try:
+            with open("/proc/%d/stat" % pid) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except (OSError, IndexError, ValueError):
+            pass
+    return total
+
+
+def quiesce(pids, timeout=5.0):
+    """Waits until the processes (and their threads: a JVM's collector, RocksDB's compactions) stop using the CPU,
+    so that one measurement's leftovers do not run into the next one."""
+    deadline = time.time() + timeout
+    last = cpu_ticks(pids)
+    while time.time() < deadline:
+        time.sleep(0.1)
+        now = cpu_ticks(pids)
+        if now == last:
+            return
+        last = now
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class Server:
+    """The real server jar on a loopback port, serving a copy of a store (profiling off)."""
+
+    def __init__(self, jar, lib, data, pass_through=True):
+        self.port = free_port()
+        env = dict(os.environ, SWPROF_DATA_DIR=data, SWPROF_PROFILING="false", SWPROF_REST_HOST="127.0.0.1",
+                   SWPROF_REST_PORT=str(self.port), SWPROF_LOG_LEVEL="WARN")
+        argv = ["java", "-Dswprof.library.path=" + lib,
+                "-Dswprof.graphql.passThrough=" + ("true" if pass_through else "false"), "-jar", jar]
+        self.p = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=sys.stderr, stderr=sys.stderr)
+        self.url = "http://127.0.0.1:%d/graphql" % self.port
+        deadline = time.time() + 60
+        while True:
+            try:
+                with urllib.request.urlopen("http://127.0.0.1:%d/healthz" % self.port, timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if self.p.poll() is not None or time.time() > deadline:
+                self.stop()
+                raise RuntimeError("the server did not start (exit %s)" % self.p.poll())
+            time.sleep(0.2)
+
+    def stop(self):
+        if self.p.poll() is None:
+            self.p.send_signal(signal.SIGTERM)
+            try:
+                self.p.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.p.kill()
+                self.p.wait()
+
+
+# ---- machine -------------------------------------------------------------------------------------
+
+def machine():
+    cpu = platform.processor()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for l in f:
+                if l.startswith("model name"):
+                    cpu = l.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    mem = None
+    try:
+        with open("/proc/meminfo") as f:
+            mem = int(f.readline().split()[1]) // 1024
+    except OSError:
+        pass
+
+    def read(path):
+        try:
+            with open(path) as f:
+                return f.read().strip()
+        except OSError:
+            return None
+
+    return {
+        "cpu_model": cpu,
+        "cores": os.cpu_count(),
+        "kernel": platform.release(),
+        "memory_mib": mem,
+        "os": read("/etc/debian_version") and "Debian " + read("/etc/debian_version"),
+        "perf_event_max_sample_rate": read("/proc/sys/kernel/perf_event_max_sample_rate"),
+        "transparent_hugepage": read("/sys/kernel/mm/transparent_hugepage/enabled"),
+        "java": subprocess.run(["java", "-version"], stderr=subprocess.PIPE, text=True).stderr.splitlines()[0]
+        if shutil.which("java") else None,
+    }
+
+
+def git_state():
+    try:
+        commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], stdout=subprocess.PIPE,
+                                stderr=subprocess.DEVNULL, text=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", ROOT, "status", "--porcelain", "--untracked-files=no"],
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True).stdout.strip() != ""
+        return {"commit": commit or None, "uncommitted_changes": dirty}
+    except OSError:
+        return None
+
+
+# ---- sections ------------------------------------------------------------------------------------
+
+def analyzer(cfg, ctx):
+    tmp = ctx["tmp"]
+    store = os.path.join(tmp, "analyzer-store")
+    export = os.path.join(tmp, "analyzer.export")
+    native_json = os.path.join(tmp, "analyzer-native.json")
+    log("analyzer: generating %d records over %d s, %d stacks" % (cfg["records"], cfg["seconds"], cfg["stacks"]))
+    gen = run_json([ctx["swpbench"], "gen", "--dir", store, "--records", str(cfg["records"]), "--seconds",
+                    str(cfg["seconds"]), "--stacks", str(cfg["stacks"]), "--funcs", str(cfg["funcs"]),
+                    "--export", export])[0]
+    # the server needs its own copies: one process opens a store at a time
+    srv_store = os.path.join(tmp, "analyzer-store-server")
+    slow_store = os.path.join(tmp, "analyzer-store-server-slow")
+    shutil.copytree(store, srv_store)
+    shutil.copytree(store, slow_store)
+    sched, frm, to = gen["schedule"], gen["from_ms"], gen["to_ms"]
+
+    procs, servers = [], []
+    try:
+        native = Proc([ctx["swpbench"], "analyze", "--dir", store, "--schedule", sched, "--from", str(frm), "--to",
+                       str(to), "--out", native_json], name="swpbench analyze")
+        procs.append(native)
+        opened = native.line()
+        first_native = native.ask()
+        with open(native_json, "rb") as f:
+            native_bytes = f.read()
+        expected = os.path.join(tmp, "analyzer-expected-body.json")
+        with open(expected, "wb") as f:
+            f.write(b'{"data":{"analysisEBPFResult":' + native_bytes + b"}}")
+        request = os.path.join(tmp, "analyzer-request.json")
+        with open(request, "w") as f:
+            json.dump({"query": ANALYSIS_QUERY, "variables": {
+                "scheduleIdList": [sched], "timeRanges": [{"start": frm, "end": to}], "aggregateType": "COUNT"}}, f)
+
+        log("analyzer: starting the JVM baseline and two servers (pass-through on and off)")
+        bench_java = os.path.join(ROOT, "bench", "jvm", "Bench.java")
+        baseline = Proc(["java", bench_java, "baseline", export, native_json, str(frm // 1000), str(to // 1000)],
+                        name="baseline")
+        procs.append(baseline)
+        baseline_ready = baseline.line()
+        fast = Server(ctx["jar"], ctx["jni"], srv_store, pass_through=True)
+        servers.append(fast)
+        slow = Server(ctx["jar"], ctx["jni"], slow_store, pass_through=False)
+        servers.append(slow)
+        client = Proc(["java", bench_java, "graphql", fast.url, request, expected], name="graphql client")
+        procs.append(client)
+        client.line()
+        slow_client = Proc(["java", bench_java, "graphql", slow.url, request, expected], name="graphql client (slow)")
+        procs.append(slow_client)
+        slow_client.line()
+
+        # first (cold) requests, then one warm-up each: the JIT compiles the hot paths of the JVM sides
+        first = {"native": first_native, "baseline": baseline.ask(), "graphql": client.ask(),
+                 "graphql_without_pass_through": slow_client.ask()}
+        warm = [native.ask(), baseline.ask(), client.ask(), slow_client.ask()]
+        identical = first["baseline"].get("identical") and all(
+            r.get("identical") for r in (first["graphql"], first["graphql_without_pass_through"], warm[2], warm[3]))
+
+        kinds = ["native", "baseline", "graphql", "graphql_without_pass_through"]
+        who = {"native": native, "baseline": baseline, "graphql": client, "graphql_without_pass_through": slow_client}
+        pids = [p.p.pid for p in procs] + [s.p.pid for s in servers]
+        runs = {k: [] for k in kinds}
+        for r in range(cfg["rounds"]):
+            order = kinds[r % 4:] + kinds[:r % 4]
+            for k in order:
+                quiesce(pids)
+                res = who[k].ask()
+                if k.startswith("graphql") and not res.get("identical"):
+                    identical = False
+                runs[k].append(res)
+            log("analyzer: round %d/%d native %.1f ms, graphql %.1f ms, baseline %.0f ms" % (
+                r + 1, cfg["rounds"], 1000 * runs["native"][-1]["s"], 1000 * runs["graphql"][-1]["s"],
+                1000 * runs["baseline"][-1]["s"]))
+        fast_hwm = status_kb(fast.p.pid, "VmHWM")
+        slow_hwm = status_kb(slow.p.pid, "VmHWM")
+    finally:
+        for p in procs:
+            p.close()
+        for s in servers:
+            s.stop()
+
+    t = {k: [x["s"] for x in runs[k]] for k in kinds}
+    ratio = lambda a, b: [x / y for x, y in zip(t[a], t[b])]
+    nat = runs["native"]
+    elements = nat[0]["elements"]
+    out = {
+        "data": {
+            "records": value(gen["records"], "(stack, count) entries"),
+            "samples": value(gen["samples"], "samples"),
+            "window": value(gen["seconds"], "s"),
+            "blocks": value(gen["blocks"], "blocks (one per second)"),
+            "distinct_stacks": value(gen["stacks"], "stacks"),
+            "stack_depth": "10..60 frames, mean %.1f" % (gen["stack_frames"] / gen["stacks"]),
+            "popularity": "Zipf s=1 over the stacks; each second draws until its block has records/seconds stacks",
+            "symbols": value(gen["symbols"], "distinct frames"),
+            "tree_elements": value(elements, "elements"),
+            "json_bytes": value(nat[0]["bytes"], "bytes"),
+            "store_bytes": value(gen["store_bytes"], "bytes"),
+            "written_through": "the scheduler's flush path (swp__scheduler_flush): one block per second, one commit",
+        },
+        "identical_trees": bool(identical),
+        "native": {
+            "time": figure(t["native"], "ms", 1000, 2),
+            "first_analysis": value(first["native"]["s"] * 1000, "ms", 2),
+            "cpu_time": figure([x["cpu_s"] for x in nat], "ms", 1000, 2),
+            "frames_merged_per_s": figure([gen["stack_frames"] / x for x in t["native"]], "frames/s (distinct stacks)",
+                                          1, 0),
+            "record_frames_per_s": figure([gen["record_frames"] / x for x in t["native"]],
+                                          "frames/s (every record's frames, what a per-record merge walks)", 1, 0),
+            "records_per_s": figure([gen["records"] / x for x in t["native"]], "records/s", 1, 0),
+            "rss_after_open": value(opened["rss_open_kb"] / 1024, "MiB", 1),
+            "peak_rss_during_analysis": value((first["native"]["hwm_after_kb"] - first["native"]["rss_before_kb"]) / 1024,
+                                              "MiB above the RSS before it", 1),
+        },
+        "graphql_http": {
+            "time": figure(t["graphql"], "ms", 1000, 2),
+            "first_request": value(first["graphql"]["s"] * 1000, "ms", 2),
+            "without_pass_through": figure(t["graphql_without_pass_through"], "ms", 1000, 1),
+            "reply_bytes": value(runs["graphql"][0]["bytes"], "bytes"),
+            "server_peak_rss": value((fast_hwm or 0) / 1024, "MiB", 1),
+            "server_peak_rss_without_pass_through": value((slow_hwm or 0) / 1024, "MiB", 1),
+            "client": "java.net.http.HttpClient, one connection, whole body read; the UI's query (aliased field)",
+        },
+        "jvm_baseline": {
+            "time": figure(t["baseline"], "ms", 1000, 1),
+            "first_analysis": value(first["baseline"]["s"] * 1000, "ms", 1),
+            "allocated_per_analysis": figure([x["alloc_bytes"] for x in runs["baseline"]], "MiB", 1 / 2**20, 1),
+            "peak_rss": value(max(x["hwm_kb"] for x in runs["baseline"]) / 1024, "MiB", 1),
+            "what": "each record's stack decoded into a list of symbol strings and merged into a node tree whose "
+                    "children are searched linearly, then written as JSON (bench/jvm/Bench.java)",
+        },
+        "ratios": {
+            "baseline_over_native": figure(ratio("baseline", "native"), "x", 1, 1),
+            "baseline_over_graphql": figure(ratio("baseline", "graphql"), "x", 1, 1),
+            "graphql_over_native": figure(ratio("graphql", "native"), "x", 1, 2),
+            "without_over_with_pass_through": figure(ratio("graphql_without_pass_through", "graphql"), "x", 1, 1),
+        },
+    }
+    return out
+
+
+def wait_perf_attached(perf, threads, timeout=10):
+    """perf record -p opens one event per thread; then give it a moment to map its buffers."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            n = sum(1 for fd in os.listdir("/proc/%d/fd" % perf.pid)
+                    if os.readlink("/proc/%d/fd/%s" % (perf.pid, fd)).endswith("[perf_event]"))
+        except OSError:
+            n = 0
+        if n >= threads + 1:
+            time.sleep(0.3)
+            return True
+        if perf.poll() is not None:
+            return False
+        time.sleep(0.05)
+    return False
+
+
+def one_workload(ctx, cfg, iters, mode, freq):
+    """One run of the workload under `mode` (none, swprof, perf). Returns the workload's and profiler's figures."""
+    spin = subprocess.Popen([ctx["spin"], "--threads", str(cfg["threads"]), "--iters", str(iters)],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
+    prof = None
+    perf = None
+    data = None
+    res = {}
+    try:
+        pid = json.loads(spin.stdout.readline())["pid"]
+        if mode == "swprof":
+            data = tempfile.mkdtemp(prefix="swprof-bench-profile-", dir=ctx["tmp"])
+            prof = Proc([ctx["swpbench"], "profile", "--pid", str(pid), "--freq", str(freq), "--data", data],
+                        name="swpbench profile")
+            ready = prof.line()
+            res["attach_s"] = ready["attach_s"]
+            res["kallsyms_cpu_s"] = ready["kallsyms_cpu_s"]
+        elif mode == "perf":
+            out = os.path.join(ctx["tmp"], "perf.data")
+            perf = subprocess.Popen(["perf", "record", "-F", str(freq), "-g", "-p", str(pid), "-o", out, "-q", "-N",
+                                     "-B"], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.PIPE, text=True)
+            if not wait_perf_attached(perf, cfg["threads"]):
+                raise RuntimeError("perf record did not attach: %s" % (perf.stderr.read() if perf.poll() else ""))
+        spin.stdin.write("go\n")
+        spin.stdin.flush()
+        res.update(json.loads(spin.stdout.readline()))
+        spin.wait(timeout=60)
+        if prof:
+            res["profiler"] = prof.ask("stop")
+        if perf:
+            perf.wait(timeout=120)
+    finally:
+        for p in (spin, perf):
+            if p and p.poll() is None:
+                p.kill()
+                p.wait()
+        if prof:
+            prof.close()
+        if data:
+            shutil.rmtree(data, ignore_errors=True)
+        if perf:
+            try:
+                os.unlink(os.path.join(ctx["tmp"], "perf.data"))
+            except OSError:
+                pass
+    return res
+
+
+def need_bpf(ctx):
+    if os.geteuid() != 0:
+        raise Skip("needs root (BPF and perf events)")
+    if "bpf" not in ctx:
+        p = subprocess.run([ctx["swpbench"], "probe"], stdout=subprocess.PIPE, text=True)
+        ctx["bpf"] = None if p.returncode == 0 else (p.stdout.strip() or "the eBPF profiler cannot start")
+    if ctx["bpf"]:
+        raise Skip(ctx["bpf"])
+
+
+def overhead(cfg, ctx):
+    need_bpf(ctx)
+    iters = run_json([ctx["spin"], "--calibrate", str(cfg["work_s"])])[0]["iters"]
+    modes = [("none", 0), ("swprof", 99), ("perf", 99), ("swprof", 999), ("perf", 999)]
+    have_perf = shutil.which("perf") is not None
+    if not have_perf:
+        modes = [m for m in modes if m[0] != "perf"]
+    runs = {m: [] for m in modes}
+    for r in range(cfg["rounds"]):
+        order = modes[r % len(modes):] + modes[:r % len(modes)]
+        for m in order:
+            runs[m].append(one_workload(ctx, cfg, iters, m[0], m[1]))
+        log("overhead: round %d/%d: %s" % (r + 1, cfg["rounds"], ", ".join(
+            "%s%s %.3f s" % (m[0], "@%d" % m[1] if m[1] else "", runs[m][-1]["wall_s"]) for m in modes)))
+    base = [x["wall_s"] for x in runs[("none", 0)]]
+    base_cpu = [x["cpu_s"] for x in runs[("none", 0)]]
+    out = {
+        "workload": "%d threads (cores: %d), each %d iterations of integer mixing in 3 call levels; wall time "
+                    "from the start signal to the last thread's end, measured inside the workload; the configurations "
+                    "take turns, starting one later each round" % (cfg["threads"], os.cpu_count(), iters),
+        "unprofiled_wall": figure(base, "s", 1, 4),
+        "how_to_read": "overhead = each round against that round's unprofiled run (median over rounds; other "
+                       "tenants' bursts hit single runs); overhead_of_minimums compares the least disturbed runs; "
+                       "cpu_overhead uses the workload's own CPU time, which waiting for a busy CPU does not inflate",
+    }
+    for m in modes[1:]:
+        name = "%s_%dHz" % m
+        walls = [x["wall_s"] for x in runs[m]]
+        cpus = [x["cpu_s"] for x in runs[m]]
+        over = [(w / b - 1) * 100 for w, b in zip(walls, base)]
+        entry = {"wall": figure(walls, "s", 1, 4),
+                 "overhead": figure(over, "% of the workload's time", 1, 2),
+                 "overhead_of_minimums": value((min(walls) / min(base) - 1) * 100, "%", 2),
+                 "cpu_overhead": figure([(c / b - 1) * 100 for c, b in zip(cpus, base_cpu)], "% of the workload's CPU "
+                                                                                              "time", 1, 2)}
+        if m[0] == "swprof":
+            p = [x["profiler"] for x in runs[m]]
+            entry["samples"] = figure([x["samples"] for x in p], "samples", 1, 0)
+            entry["lost"] = figure([x["lost"] for x in p], "samples", 1, 0)
+            entry["profiler_cpu_per_1000_samples"] = figure(
+                [x["cpu_s"] / x["samples"] * 1000 for x in p if x["samples"]], "ms CPU", 1000, 3)
+            entry["profiler_cpu"] = figure([x["cpu_s"] for x in p], "ms CPU (from attach to the last flush)", 1000, 1)
+            entry["kernel_symbols_load"] = figure([x["kallsyms_cpu_s"] for x in runs[m]],
+                                                  "ms CPU once per profiler process (read before timing starts)",
+                                                  1000, 1)
+            entry["profiler_rss"] = figure([x["rss_kb"] for x in p], "MiB (kernel symbols loaded)", 1 / 1024, 1)
+            entry["profiler_peak_rss"] = figure([x["hwm_kb"] for x in p], "MiB", 1 / 1024, 1)
+            entry["bpf_map_memory"] = value(p[0]["bpf_map_bytes"] / 2**20, "MiB (kernel memory, memlock)", 1)
+        out[name] = entry
+    if have_perf:
+        for f in (99, 999):
+            s = [x["wall_s"] for x in runs[("swprof", f)]]
+            q = [x["wall_s"] for x in runs[("perf", f)]]
+            out["swprof_minus_perf_%dHz" % f] = figure([(a - b) / c * 100 for a, b, c in zip(s, q, base)],
+                                                       "percentage points of the workload's time", 1, 2)
+    else:
+        out["perf"] = "skipped: perf not installed (Debian: linux-perf)"
+    return out
+
+
+def completeness(cfg, ctx):
+    need_bpf(ctx)
+    iters = run_json([ctx["spin"], "--calibrate", str(cfg["work_s"])])[0]["iters"]
+    rounds = []
+    for r in range(cfg["rounds"]):
+        res = one_workload(ctx, cfg, iters, "swprof", cfg["freq"])
+        p = res["profiler"]
+        expected = res["process_cpu_s"] * cfg["freq"]
+        rounds.append({"recorded": p["samples"], "expected": round(expected), "lost": p["lost"],
+                       "ratio_pct": round(100 * p["samples"] / expected, 3), "cpu_s": res["process_cpu_s"]})
+        log("completeness: round %d/%d: %d of %.0f expected (%.3f%%), %d lost" % (
+            r + 1, cfg["rounds"], p["samples"], expected, 100 * p["samples"] / expected, p["lost"]))
+    return {
+        "setup": "%d busy threads for %.0f s at %d Hz; expected = the workload's CPU time x frequency (in a VM the "
+                 "sampling timer also runs through steal time that CPU time leaves out: above 100%% is possible)" % (
+                     cfg["threads"], cfg["work_s"], cfg["freq"]),
+        "recorded_over_expected": figure([x["ratio_pct"] for x in rounds], "%", 1, 3),
+        "lost": figure([x["lost"] for x in rounds], "samples (reported by the kernel side)", 1, 0),
+        "rounds": rounds,
+    }
+
+
+def ingestion(cfg, ctx):
+    store = os.path.join(ctx["tmp"], "ingest-store")
+    res = run_json([ctx["swpbench"], "ingest", "--dir", store, "--seconds", str(cfg["seconds"]), "--rounds",
+                    str(cfg["rounds"]), "--per-sec", str(cfg["per_sec"]), "--stacks", str(cfg["stacks"]), "--funcs",
+                    str(cfg["funcs"])])
+    rounds = [x for x in res if "round" in x]
+    summary = [x for x in res if x.get("summary")][0]
+    steady = [x for x in rounds if not x["cold"]]
+    per_m = 1e6 / summary["samples"]
+    return {
+        "setup": "%d flushes per round, each of %d (stack, count) records of one process drawn Zipf from %d stacks "
+                 "whose frames are real addresses (this process's libraries, the kernel); collector (symbolize, "
+                 "stack table) -> one block per flush -> one RocksDB batch, as the scheduler's tick does (no BPF)" % (
+                     cfg["seconds"], cfg["per_sec"], cfg["stacks"]),
+        "records_per_s": figure([x["records_per_s"] for x in steady], "records/s", 1, 0),
+        "records_per_cpu_s": figure([x["records"] / x["cpu_s"] for x in steady],
+                                    "records per CPU second (with RocksDB's background threads)", 1, 0),
+        "first_round_records_per_s": value(rounds[0]["records_per_s"], "records/s (every stack new: symbolized)"),
+        "new_stacks_per_round": [x["new_stacks"] for x in rounds],
+        "flush_share": figure([x["flush_s"] / (x["flush_s"] + x["collector_s"]) * 100 for x in steady],
+                              "% of the time in blocks + commit", 1, 1),
+        "store_bytes_per_million_samples": value(summary["store_bytes_reopened"] * per_m / 2**20,
+                                                 "MiB on disk (LZ4), stacks included", 2),
+        "block_bytes_per_million_samples": value(summary["block_bytes"] * per_m / 2**20,
+                                                 "MiB logical (keys + values of the sample blocks)", 2),
+        "stack_bytes": value(summary["stack_bytes"] / 2**20, "MiB logical for %d stacks" % summary["stacks"], 2),
+        "samples": value(summary["samples"], "samples"),
+        "rounds": rounds,
+    }
+
+
+def build_libs(ctx, n):
+    """n copies of one shared library with 2000 functions (distinct files: each is parsed)."""
+    d = os.path.join(ctx["out"], "libs-%d" % n)
+    if os.path.isdir(d) and len([f for f in os.listdir(d) if f.endswith(".so")]) == n:
+        return d
+    src = os.path.join(ctx["out"], "benchlib.c")
+    so = os.path.join(ctx["out"], "libbench.so")
+    if not os.path.exists(so):
+        with open(src, "w") as f:
+            f.write("int bench_sink;\n")
+            for i in range(2000):
+                f.write("__attribute__((noinline)) int bench_fn_%04d(int x) { bench_sink += x * %d; return "
+                        "bench_sink ^ %d; }\n" % (i, i + 1, i))
+        subprocess.run(["cc", "-shared", "-fPIC", "-O1", "-g", "-o", so, src], check=True)
+    os.makedirs(d, exist_ok=True)
+    for i in range(n):
+        shutil.copyfile(so, os.path.join(d, "libbench%03d.so" % i))
+    return d
+
+
+def symbolization(cfg, ctx):
+    libs = build_libs(ctx, cfg["libs"])
+    res = run_json([ctx["swpbench"], "symbolize", "--libs", libs, "--rounds", str(cfg["rounds"]), "--lookups",
+                    str(cfg["lookups"])])
+    head, rounds = res[0], res[1:]
+    return {
+        "target": "a process with %d dlopen()ed libraries of 2000 functions each (%d executable file mappings "
+                  "with libc and the loader)" % (head["libraries"], head["text_mappings"]),
+        "cold_start": figure([x["cold_s"] for x in rounds], "ms (a new symbolizer: maps read, every ELF parsed, "
+                                                              "one lookup per mapping)", 1000, 2),
+        "cold_per_library": figure([x["cold_s"] / head["text_mappings"] for x in rounds], "ms", 1000, 4),
+        "elf_parses": rounds[0]["elf_parses"],
+        "cached_lookups_per_s": figure([x["cached_lookups"] / x["cached_s"] for x in rounds],
+                                       "lookups/s (user, random addresses in every library)", 1, 0),
+        "kernel_cold": figure([x["kernel_cold_s"] for x in rounds], "ms (read /proc/kallsyms)", 1000, 2),
+        "kernel_lookups_per_s": figure([x["kernel_lookups"] / x["kernel_s"] for x in rounds if x["kernel_s"]],
+                                       "lookups/s", 1, 0),
+    }
+
+
+SECTIONS = [("analyzer", analyzer), ("overhead", overhead), ("completeness", completeness),
+            ("ingestion", ingestion), ("symbolization", symbolization)]
+
+
+def goals(doc):
+    out = []
+    s = doc["sections"]
+    a = s.get("analyzer", {})
+    if "native" in a:
+        n, g, r = a["native"]["time"]["median"], a["graphql_http"]["time"]["median"], \
+            a["ratios"]["baseline_over_native"]["median"]
+        full = a["data"]["records"]["value"] >= 1000000
+        cond = "" if full else " (quick size: the goal is for 1 M records)"
+        out.append(goal("analysis of 1 M samples over 10 min, native", "< 50 ms", "%.1f ms%s" % (n, cond), n < 50))
+        out.append(goal("the same through GraphQL over HTTP", "< 150 ms", "%.1f ms%s" % (g, cond), g < 150))
+        out.append(goal("faster than the JVM baseline", ">= 20x", "%.0fx native, %.0fx GraphQL" % (
+            r, a["ratios"]["baseline_over_graphql"]["median"]), r >= 20))
+    o = s.get("overhead", {})
+    if "swprof_99Hz" in o:
+        ov = o["swprof_99Hz"]["overhead"]["median"]
+        out.append(goal("overhead at 99 Hz", "< 0.5%", "%.2f%% (median of per-round ratios)" % ov, ov < 0.5))
+        if "perf_99Hz" in o:
+            pv = o["perf_99Hz"]["overhead"]["median"]
+            noise = o["swprof_99Hz"]["overhead"]["max"] - o["swprof_99Hz"]["overhead"]["min"]
+            out.append(goal("overhead at 99 Hz below perf's", "swprof < perf", "swprof %.2f%%, perf %.2f%%" % (ov, pv),
+                            ov < pv, "the difference is within the rounds' spread (%.2f points)" % noise
+                            if abs(ov - pv) < noise else None))
+        rss = o["swprof_99Hz"]["profiler_peak_rss"]["max"]
+        out.append(goal("profiler resident memory", "< 64 MiB", "%.1f MiB peak" % rss, rss < 64))
+    c = s.get("completeness", {})
+    if "recorded_over_expected" in c:
+        v = c["recorded_over_expected"]["median"]
+        out.append(goal("completeness at 999 Hz", ">= 99.9%", "%.3f%%, %d lost reported" % (
+            v, c["lost"]["max"] or 0), v >= 99.9))
+    i = s.get("ingestion", {})
+    if "records_per_s" in i:
+        v = i["records_per_s"]["median"]
+        out.append(goal("ingestion", ">= 500,000 records/s", "%.0f records/s" % v, v >= 500000))
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="small sizes, about a minute")
+    ap.add_argument("--only", help="comma-separated sections: " + ",".join(n for n, _ in SECTIONS))
+    ap.add_argument("--build", default="build", help="the CMake build directory (default build)")
+    ap.add_argument("--command", default=None, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    cfgs = QUICK if args.quick else FULL
+    only = set(args.only.split(",")) if args.only else None
+    out_dir = os.path.join(ROOT, "bench", "out")
+    build = os.path.join(ROOT, args.build)
+    ctx = {
+        "out": out_dir,
+        "swpbench": os.path.join(out_dir, "swpbench"),
+        "spin": os.path.join(out_dir, "spin"),
+        "jar": os.path.join(ROOT, "java-shim", "shim", "target", "swprof-server.jar"),
+        "jni": os.path.join(build, "libswprof_jni.so"),
+        "tmp": tempfile.mkdtemp(prefix="swprof-bench-"),
+    }
+    doc = {
+        "benchmark": "swprof",
+        "command": args.command or "bench/run.sh" + (" --quick" if args.quick else ""),
+        "mode": "quick" if args.quick else "full",
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "machine": machine(),
+        "git": git_state(),
+        "load_average": {"before": [round(x, 2) for x in os.getloadavg()]},
+        "sizes": cfgs,
+        "sections": {},
+    }
+    failed = False
+    t0 = time.time()
+    try:
+        for name, fn in SECTIONS:
+            if only and name not in only:
+                continue
+            log("== %s" % name)
+            t = time.time()
+            try:
+                doc["sections"][name] = fn(cfgs[name], ctx)
+                doc["sections"][name]["section_seconds"] = round(time.time() - t, 1)
+            except Skip as e:
+                doc["sections"][name] = {"skipped": str(e)}
+            except Exception as e:  # a broken section: report it, keep going, exit 1
+                failed = True
+                doc["sections"][name] = {"error": "%s: %s" % (type(e).__name__, e),
+                                         "traceback": traceback.format_exc().splitlines()[-6:]}
+                log("%s failed: %s" % (name, e))
+    finally:
+        shutil.rmtree(ctx["tmp"], ignore_errors=True)
+    doc["load_average"]["after"] = [round(x, 2) for x in os.getloadavg()]
+    busy = max(doc["load_average"]["before"][0], doc["load_average"]["after"][0]) > 0.5 * (os.cpu_count() or 1)
+    doc["load_average"]["note"] = ("the machine was busy with other work (1-minute load above half the cores): "
+                                   "absolute timings are pessimistic, ratios within a round hold") if busy else \
+        "the machine was quiet"
+    doc["total_seconds"] = round(time.time() - t0, 1)
+    doc["goals"] = goals(doc)
+    if args.quick:
+        for g in doc["goals"]:
+            g["note"] = "quick sizes and half-second workloads: the goals are judged on a full run"
+    json.dump(doc, sys.stdout, indent=1)
+    sys.stdout.write("\n")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
