@@ -14,7 +14,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Supplier;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -86,7 +85,7 @@ class ProfilingEndToEndTest {
         } catch (RuntimeException e) {
             skip("the profiler cannot start here: " + e.getMessage());
         }
-        Object err = stats().get("profilerError");
+        Object err = server.stats().get("profilerError");
         if (err != null) {
             skip("the profiler reports: " + err);
         }
@@ -107,14 +106,6 @@ class ProfilingEndToEndTest {
         }
     }
 
-    @SuppressWarnings("unchecked")
-    static Map<String, Object> stats() {
-        try {
-            return Server.JSON.readValue(server.main.core().stats(), Map.class);
-        } catch (IOException e) {
-            throw new AssertionError(e);
-        }
-    }
 
     @SuppressWarnings("unchecked")
     static Map<String, Object> map(Object o) {
@@ -126,18 +117,6 @@ class ProfilingEndToEndTest {
         return (List<Object>) o;
     }
 
-    static <T> T waitFor(String what, long timeoutMs, Supplier<T> probe) throws InterruptedException {
-        long deadline = System.currentTimeMillis() + timeoutMs;
-        while (System.currentTimeMillis() < deadline) {
-            T v = probe.get();
-            if (v != null) {
-                return v;
-            }
-            Thread.sleep(250);
-        }
-        fail("timed out waiting for " + what + "; stats " + stats());
-        return null;
-    }
 
     static String minute(long ms) {
         return LocalDateTime.ofInstant(java.time.Instant.ofEpochMilli(ms), ZoneId.systemDefault())
@@ -157,7 +136,7 @@ class ProfilingEndToEndTest {
 
     @Test
     void seedRequestsFromServiceNameToTheHotFunction() throws Exception {
-        String serviceId = waitFor("service e2e-seed", 15_000, () -> {
+        String serviceId = server.waitFor("service e2e-seed", 15_000, () -> {
             Object s = server.query("query ($n: String!) { result: findService(serviceName: $n) { id } }",
                     Map.of("n", "e2e-seed")).data().get("result");
             return s == null ? null : (String) map(s).get("id");
@@ -178,14 +157,14 @@ class ProfilingEndToEndTest {
         assertEquals(Boolean.TRUE, created.get("status"), created::toString);
         String taskId = (String) created.get("id");
 
-        Map<String, Object> schedule = waitFor("a schedule of the seed task", 20_000, () -> {
+        Map<String, Object> schedule = server.waitFor("a schedule of the seed task", 20_000, () -> {
             List<Object> s = list(server.query("query ($t: ID!, $d: Duration!) { result: queryEBPFProfilingSchedules("
                     + "taskId: $t, duration: $d) { scheduleId processId startTime endTime } }",
                     Map.of("t", taskId, "d", duration)).data().get("result"));
             return s.isEmpty() ? null : map(s.get(0));
         });
         assertEquals(processId, schedule.get("processId"));
-        Map<String, Object> tree = waitFor("the hot function in the seed tree", 30_000, () -> {
+        Map<String, Object> tree = server.waitFor("the hot function in the seed tree", 30_000, () -> {
             Map<String, Object> a = map(server.query("query ($t: ID!, $r: [EBPFProfilingAnalyzeTimeRange!]!) { "
                     + "result: getEBPFProfilingAnalyzation(taskId: $t, timeRanges: $r) { tip trees { elements { id "
                     + "parentId symbol stackType dumpCount } } } }", Map.of("t", taskId, "r",
@@ -198,7 +177,7 @@ class ProfilingEndToEndTest {
 
     @Test
     void currentRequestsFromServiceNameToTheHotFunction() throws Exception {
-        String serviceId = waitFor("service e2e-current", 15_000, () -> {
+        String serviceId = server.waitFor("service e2e-current", 15_000, () -> {
             for (Object s : list(server.query("query ($layer: String!) { services: listServices(layer: $layer) "
                     + "{ id value: name label: name group layers normal shortName } }", Map.of("layer", "OS_LINUX"))
                     .data().get("services"))) {
@@ -226,7 +205,7 @@ class ProfilingEndToEndTest {
                 .data().get("queryEBPFTasks"));
         assertEquals(taskId, map(tasks.get(0)).get("taskId"));
 
-        Map<String, Object> schedule = waitFor("a schedule of the current task", 20_000, () -> {
+        Map<String, Object> schedule = server.waitFor("a schedule of the current task", 20_000, () -> {
             List<Object> s = list(server.query("query ($taskId: ID!) { eBPFSchedules: queryEBPFProfilingSchedules("
                     + "taskId: $taskId) { scheduleId process { id name labels } startTime endTime } }",
                     Map.of("taskId", taskId)).data().get("eBPFSchedules"));
@@ -234,7 +213,7 @@ class ProfilingEndToEndTest {
         });
         assertEquals(List.of("e2e"), map(schedule.get("process")).get("labels"));
         String scheduleId = (String) schedule.get("scheduleId");
-        Map<String, Object> tree = waitFor("the hot function in the current tree", 30_000, () -> {
+        Map<String, Object> tree = server.waitFor("the hot function in the current tree", 30_000, () -> {
             Map<String, Object> a = map(server.query("query ($ids: [ID!]!, $r: [EBPFProfilingAnalyzeTimeRange!]!, "
                     + "$agg: EBPFProfilingAnalyzeAggregateType) { r: analysisEBPFProfilingResult(scheduleIdList: $ids, "
                     + "timeRanges: $r, aggregateType: $agg) { tip trees { elements { id parentId symbol stackType "

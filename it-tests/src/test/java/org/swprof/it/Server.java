@@ -83,6 +83,30 @@ final class Server implements AutoCloseable {
         }
     }
 
+    /** The core's statistics (samples, lost, profiler error, ...). */
+    @SuppressWarnings("unchecked")
+    Map<String, Object> stats() {
+        try {
+            return JSON.readValue(main.core().stats(), Map.class);
+        } catch (IOException e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    /** Polls probe every 250 ms until it answers non-null; fails after timeoutMs with the core's stats. */
+    <T> T waitFor(String what, long timeoutMs, java.util.function.Supplier<T> probe) throws InterruptedException {
+        long deadline = System.currentTimeMillis() + timeoutMs;
+        while (System.currentTimeMillis() < deadline) {
+            T v = probe.get();
+            if (v != null) {
+                return v;
+            }
+            Thread.sleep(250);
+        }
+        fail("timed out waiting for " + what + "; stats " + stats());
+        return null;
+    }
+
     record Reply(int status, String contentType, String body) {
         @SuppressWarnings("unchecked")
         Map<String, Object> json() {

@@ -11,7 +11,6 @@ import static org.swprof.it.BoosterUi.num;
 import static org.swprof.it.BoosterUi.str;
 import static org.swprof.it.BoosterUi.strings;
 
-import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.ZoneId;
 import java.util.ArrayList;
@@ -20,7 +19,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Supplier;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -66,7 +64,7 @@ class UiFlowTest {
         } catch (RuntimeException e) {
             ProfilingEndToEndTest.skip("the profiler cannot start here: " + e.getMessage());
         }
-        Object err = stats().get("profilerError");
+        Object err = server.stats().get("profilerError");
         if (err != null) {
             ProfilingEndToEndTest.skip("the profiler reports: " + err);
         }
@@ -87,27 +85,7 @@ class UiFlowTest {
         }
     }
 
-    @SuppressWarnings("unchecked")
-    static Map<String, Object> stats() {
-        try {
-            return Server.JSON.readValue(server.main.core().stats(), Map.class);
-        } catch (IOException e) {
-            throw new AssertionError(e);
-        }
-    }
 
-    static <T> T waitFor(String what, long timeoutMs, Supplier<T> probe) throws InterruptedException {
-        long deadline = System.currentTimeMillis() + timeoutMs;
-        while (System.currentTimeMillis() < deadline) {
-            T v = probe.get();
-            if (v != null) {
-                return v;
-            }
-            Thread.sleep(250);
-        }
-        fail("timed out waiting for " + what + "; stats " + stats());
-        return null;
-    }
 
     static String serviceId(String name) {
         return Base64.getEncoder().encodeToString(name.getBytes(StandardCharsets.UTF_8)) + ".1";
@@ -145,7 +123,7 @@ class UiFlowTest {
                 () -> "no top-level Ebpf widget: " + serviceDashboard);
 
         // its ServiceList lists the layer's services; the busy process's service appears once discovered
-        Map<String, Object> svc = waitFor("service ui-busy in OS_LINUX", 15_000,
+        Map<String, Object> svc = server.waitFor("service ui-busy in OS_LINUX", 15_000,
                 () -> service(ui.services("OS_LINUX"), "ui-busy"));
         String serviceId = str(svc, "id");
         assertEquals(serviceId("ui-busy"), serviceId);
@@ -197,7 +175,7 @@ class UiFlowTest {
         }
 
         // it runs: a schedule on the busy process
-        List<Map<String, Object>> schedules = waitFor("a schedule of the UI's task", 20_000, () -> {
+        List<Map<String, Object>> schedules = server.waitFor("a schedule of the UI's task", 20_000, () -> {
             List<Map<String, Object>> s = ui.schedules(taskId);
             return s.isEmpty() ? null : s;
         });
@@ -214,7 +192,7 @@ class UiFlowTest {
 
         // the widget analyzes at once what the schedules cover (and again on "Analyze"): the hot function appears
         String hot = ProfilingEndToEndTest.HOT;
-        Map<String, Object> analysis = waitFor("the hot function in the UI's tree", 30_000, () -> {
+        Map<String, Object> analysis = server.waitFor("the hot function in the UI's tree", 30_000, () -> {
             BoosterUi.AnalysisRequest req = BoosterUi.analysisRequest(ui.schedules(taskId));
             if (!BoosterUi.coversTime(req)) {
                 return null; // the run is not flushed yet (see above)
@@ -226,7 +204,7 @@ class UiFlowTest {
 
         // the schedule keeps running: its end (the last flush) moves on
         long end = num(ui.schedules(taskId).get(0), "endTime");
-        waitFor("the schedule's end to move on", 10_000,
+        server.waitFor("the schedule's end to move on", 10_000,
                 () -> num(ui.schedules(taskId).get(0), "endTime") > end ? Boolean.TRUE : null);
 
         // with a schedule of an unlabelled process in the list the UI sends a null entry: skipped, same tree
@@ -250,7 +228,7 @@ class UiFlowTest {
         BoosterUi.Dashboard serviceDashboard = BoosterUi.serviceDashboardOf(dashboards, root);
         assertTrue(serviceDashboard.widgets().stream().anyMatch(w -> "Ebpf".equals(w.get("type"))));
 
-        Map<String, Object> svc = waitFor("service ui-idle in " + RULE_LAYER, 15_000,
+        Map<String, Object> svc = server.waitFor("service ui-idle in " + RULE_LAYER, 15_000,
                 () -> service(ui.services(RULE_LAYER), "ui-idle"));
         assertEquals(List.of(RULE_LAYER), svc.get("layers"));
         // a process found by a rule without labels carries its name as one

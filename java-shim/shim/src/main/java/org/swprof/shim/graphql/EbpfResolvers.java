@@ -58,36 +58,33 @@ final class EbpfResolvers {
         String finderType = Args.str(cond, "finderType");
         List<String> targets = Args.strings(env.getArgument("targets"), false);
         String triggerType = Args.str(env.getArgument("triggerType"));
-        long start = 0;
-        long end = 0;
-        Map<String, Object> duration = Args.map(env.getArgument("duration"));
-        if (duration != null) {
-            Durations.Range r = Durations.toRange(duration);
-            if (r.isEmpty()) {
-                return List.of();
-            }
-            start = r.startMs();
-            end = r.endMs();
+        long[] bounds = durationBounds(env);
+        if (bounds == null) {
+            return List.of();
         }
-        TaskQuery q = new TaskQuery(serviceId, instanceId, processId, finderType, targets, triggerType, start, end);
+        TaskQuery q = new TaskQuery(serviceId, instanceId, processId, finderType, targets, triggerType, bounds[0],
+                bounds[1]);
         return Json.parseList(core.tasks(q));
+    }
+
+    /** The ms bounds of the optional `duration` argument: {0, 0} (no filter) when absent, null when it is empty. */
+    private static long[] durationBounds(DataFetchingEnvironment env) {
+        Map<String, Object> duration = Args.map(env.getArgument("duration"));
+        if (duration == null) {
+            return new long[] {0, 0};
+        }
+        Durations.Range r = Durations.toRange(duration);
+        return r.isEmpty() ? null : new long[] {r.startMs(), r.endMs()};
     }
 
     /** queryEBPFProfilingSchedules(taskId, duration?): with a duration only those that started in it. */
     Object schedules(DataFetchingEnvironment env) {
         String taskId = env.getArgument("taskId");
-        long start = 0;
-        long end = 0;
-        Map<String, Object> duration = Args.map(env.getArgument("duration"));
-        if (duration != null) {
-            Durations.Range r = Durations.toRange(duration);
-            if (r.isEmpty()) {
-                return List.of();
-            }
-            start = r.startMs();
-            end = r.endMs();
+        long[] bounds = durationBounds(env);
+        if (bounds == null) {
+            return List.of();
         }
-        return Json.parseList(core.schedules(taskId, start, end));
+        return Json.parseList(core.schedules(taskId, bounds[0], bounds[1]));
     }
 
     /**
