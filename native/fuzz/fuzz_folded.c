@@ -44,25 +44,6 @@ static void add_count(void *ctx, uint32_t idx, uint64_t count)
 	s->total += count;
 }
 
-struct dense {
-	uint64_t *v;
-	uint32_t cap;
-};
-
-static void add_dense(void *ctx, uint32_t idx, uint64_t count)
-{
-	struct dense *d = ctx;
-	if (idx >= d->cap) {
-		uint32_t cap = d->cap ? d->cap : 64;
-		while (cap <= idx)
-			cap *= 2;
-		d->v = realloc(d->v, cap * sizeof(uint64_t));
-		memset(d->v + d->cap, 0, (cap - d->cap) * sizeof(uint64_t));
-		d->cap = cap;
-	}
-	d->v[idx] += count;
-}
-
 /* Sum of the dumpCounts of the elements whose parentId is "0". Symbols are escaped, so the
  * unescaped key text cannot occur inside one. */
 static uint64_t roots_total(const char *json)
@@ -120,10 +101,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!s.overflow && s.total < 100000000000000000ULL && !memchr(data, 0, size)) {
 		struct swp_stacks t2;
 		swp__stacks_init(&t2);
-		struct dense d = {0};
-		swp__parse_folded(&t2, text, size, add_dense, &d);
+		struct swp_dense_counts d = {0};
+		swp__parse_folded(&t2, text, size, swp__dense_add, &d);
 		struct swp_buf folded = {0};
-		swp__analyze_folded(&t2, d.v, d.cap, &folded);
+		swp__analyze_folded(&t2, d.counts, d.cap, &folded);
 		struct swp_buf re = {0};
 		if (swp_analyze_folded(folded.data ? folded.data : "", folded.len, &re) != 0)
 			fail("the canonical collapsed form does not parse", swp_last_error());
@@ -134,7 +115,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		swp_buf_free(&re);
 		swp_buf_free(&folded);
-		free(d.v);
+		free(d.counts);
 		swp__stacks_free(&t2);
 	}
 	swp_buf_free(&out);

@@ -540,3 +540,17 @@ int64_t swp__parse_folded(struct swp_stacks *t, const char *text, size_t len,
 	swp_buf_free(&scratch);
 	return err ? err : lines;
 }
+
+void swp__dense_add(void *ctx, uint32_t idx, uint64_t count)
+{
+	struct swp_dense_counts *d = ctx;
+	if (idx >= d->cap) {
+		uint32_t cap = d->cap ? d->cap : 1024;
+		while (cap <= idx)
+			cap *= 2;
+		d->counts = swp__xrealloc(d->counts, cap * sizeof(uint64_t));
+		memset(d->counts + d->cap, 0, (cap - d->cap) * sizeof(uint64_t));
+		d->cap = cap;
+	}
+	d->counts[idx] += count;
+}

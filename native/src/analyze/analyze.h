@@ -31,6 +31,14 @@ void swp__analyze_tree_ex(struct swp_stacks *t, const uint64_t *counts, uint32_t
 /* Same trees as collapsed stacks ("a;b;c_[k] N" lines, sorted by stack). */
 void swp__analyze_folded(struct swp_stacks *t, const uint64_t *counts, uint32_t n_counts, struct swp_buf *out);
 
+/* Counts per stack idx that grow as stacks are added: the `add` callback of swp__parse_folded
+ * for callers that want a dense array for swp__analyze_tree/folded. Free `counts` when done. */
+struct swp_dense_counts {
+	uint64_t *counts;
+	uint32_t cap;
+};
+void swp__dense_add(void *dense_counts, uint32_t idx, uint64_t count);
+
 /* Parses collapsed stacks into the table: for each line calls add(ctx, idx, count). Returns the
  * number of lines parsed, or -EINVAL with the line number in the reason. */
 int64_t swp__parse_folded(struct swp_stacks *t, const char *text, size_t len,

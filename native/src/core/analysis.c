@@ -315,25 +315,6 @@ SWP_API int swp_analyze_ex(swp_core *c, const struct swp_analyze_req *q, struct 
 
 /* ---- collapsed stacks ---- */
 
-struct dense {
-	uint64_t *counts;
-	uint32_t cap;
-};
-
-static void dense_add(void *ctx, uint32_t idx, uint64_t count)
-{
-	struct dense *d = ctx;
-	if (idx >= d->cap) {
-		uint32_t cap = d->cap ? d->cap : 1024;
-		while (cap <= idx)
-			cap *= 2;
-		d->counts = swp__xrealloc(d->counts, cap * sizeof(uint64_t));
-		memset(d->counts + d->cap, 0, (cap - d->cap) * sizeof(uint64_t));
-		d->cap = cap;
-	}
-	d->counts[idx] += count;
-}
-
 SWP_API int swp_analyze_folded(const char *text, size_t len, struct swp_buf *out)
 {
 	swp__clear_error();
@@ -341,8 +322,8 @@ SWP_API int swp_analyze_folded(const char *text, size_t len, struct swp_buf *out
 		return swp__fail(EINVAL, "text and out are required");
 	struct swp_stacks t;
 	swp__stacks_init(&t);
-	struct dense d = {0};
-	int64_t n = swp__parse_folded(&t, text ? text : "", len, dense_add, &d);
+	struct swp_dense_counts d = {0};
+	int64_t n = swp__parse_folded(&t, text ? text : "", len, swp__dense_add, &d);
 	if (n >= 0)
 		swp__analyze_tree(&t, d.counts, d.cap, NULL, out);
 	free(d.counts);
