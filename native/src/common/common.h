@@ -83,6 +83,12 @@ static inline uint64_t swp__mix64(uint64_t x)
 	return x;
 }
 
+/* NULL or "": an argument a client left out */
+static inline bool swp__empty(const char *s)
+{
+	return !s || !*s;
+}
+
 /* ---- time ---- */
 int64_t swp__now_ms(void);
 int64_t swp__mono_ms(void);

@@ -219,108 +219,105 @@ SWP_API int swp_process_register(swp_core *c, const struct swp_process_spec *spe
 
 /* ---- metadata queries ---- */
 
-static bool seen_before(swp_core *c, size_t i, bool by_instance)
+/* Which registry entries a listing shows: every filter that is set must match; `distinct` keeps
+ * only the first process of each service (DISTINCT_SERVICE) or instance (DISTINCT_INSTANCE). */
+enum { DISTINCT_NONE, DISTINCT_SERVICE, DISTINCT_INSTANCE };
+struct listing {
+	const char *layer, *service_id, *instance_id, *process_id;
+	int distinct;
+	void (*emit)(const struct swp_process *p, struct swp_buf *out);
+};
+
+static bool matches(const char *filter, const char *value)
+{
+	return swp__empty(filter) || strcmp(filter, value) == 0;
+}
+
+static bool seen_before(swp_core *c, size_t i, int distinct)
 {
 	for (size_t j = 0; j < i; j++) {
 		const struct swp_process *a = c->procs.v[j], *b = c->procs.v[i];
 		if (strcmp(a->service_id, b->service_id) == 0 &&
-		    (!by_instance || strcmp(a->instance_id, b->instance_id) == 0))
+		    (distinct == DISTINCT_SERVICE || strcmp(a->instance_id, b->instance_id) == 0))
 			return true;
 	}
 	return false;
 }
 
-static bool empty(const char *s)
+/* Writes the JSON array of the registry entries l selects. */
+static int list_json(swp_core *c, const struct listing *l, struct swp_buf *out)
 {
-	return !s || !*s;
+	if (!c || !out)
+		return swp__fail(EINVAL, "core and out are required");
+	pthread_mutex_lock(&c->mu);
+	swp__buf_putc(out, '[');
+	bool first = true;
+	for (size_t i = 0; i < c->procs.n; i++) {
+		const struct swp_process *p = c->procs.v[i];
+		if (!matches(l->layer, p->layer) || !matches(l->service_id, p->service_id) ||
+		    !matches(l->instance_id, p->instance_id) || !matches(l->process_id, p->id) ||
+		    (l->distinct != DISTINCT_NONE && seen_before(c, i, l->distinct)))
+			continue;
+		if (!first)
+			swp__buf_putc(out, ',');
+		first = false;
+		l->emit(p, out);
+	}
+	swp__buf_putc(out, ']');
+	pthread_mutex_unlock(&c->mu);
+	return 0;
+}
+
+static void service_json(const struct swp_process *p, struct swp_buf *out)
+{
+	bool f = true;
+	swp__buf_putc(out, '{');
+	swp__json_kv_str(out, &f, "id", p->service_id);
+	swp__json_kv_str(out, &f, "name", p->service);
+	swp__json_kv_str(out, &f, "group", "");
+	swp__json_kv_str(out, &f, "shortName", p->service);
+	swp__json_key(out, &f, "layers");
+	swp__buf_putc(out, '[');
+	swp__json_str(out, p->layer);
+	swp__buf_putc(out, ']');
+	swp__json_kv_bool(out, &f, "normal", true);
+	swp__buf_putc(out, '}');
+}
+
+static void instance_json(const struct swp_process *p, struct swp_buf *out)
+{
+	bool f = true;
+	swp__buf_putc(out, '{');
+	swp__json_kv_str(out, &f, "id", p->instance_id);
+	swp__json_kv_str(out, &f, "name", p->instance);
+	swp__json_key(out, &f, "attributes");
+	swp__buf_puts(out, "[{\"name\":\"host_ip\",\"value\":");
+	swp__json_str(out, p->host_ip);
+	swp__buf_puts(out, "}]");
+	swp__json_kv_str(out, &f, "language", "UNKNOWN");
+	swp__json_kv_str(out, &f, "instanceUUID", p->instance_id);
+	swp__json_kv_str(out, &f, "layer", p->layer);
+	swp__buf_putc(out, '}');
 }
 
 SWP_API int swp_services_json(swp_core *c, const char *layer, struct swp_buf *out)
 {
-	if (!c || !out)
-		return swp__fail(EINVAL, "core and out are required");
-	pthread_mutex_lock(&c->mu);
-	swp__buf_putc(out, '[');
-	bool first = true;
-	for (size_t i = 0; i < c->procs.n; i++) {
-		const struct swp_process *p = c->procs.v[i];
-		if ((!empty(layer) && strcmp(layer, p->layer) != 0) || seen_before(c, i, false))
-			continue;
-		if (!first)
-			swp__buf_putc(out, ',');
-		first = false;
-		bool f = true;
-		swp__buf_putc(out, '{');
-		swp__json_kv_str(out, &f, "id", p->service_id);
-		swp__json_kv_str(out, &f, "name", p->service);
-		swp__json_kv_str(out, &f, "group", "");
-		swp__json_kv_str(out, &f, "shortName", p->service);
-		swp__json_key(out, &f, "layers");
-		swp__buf_putc(out, '[');
-		swp__json_str(out, p->layer);
-		swp__buf_putc(out, ']');
-		swp__json_kv_bool(out, &f, "normal", true);
-		swp__buf_putc(out, '}');
-	}
-	swp__buf_putc(out, ']');
-	pthread_mutex_unlock(&c->mu);
-	return 0;
+	struct listing l = {.layer = layer, .distinct = DISTINCT_SERVICE, .emit = service_json};
+	return list_json(c, &l, out);
 }
 
 SWP_API int swp_instances_json(swp_core *c, const char *service_id, struct swp_buf *out)
 {
-	if (!c || !out)
-		return swp__fail(EINVAL, "core and out are required");
-	pthread_mutex_lock(&c->mu);
-	swp__buf_putc(out, '[');
-	bool first = true;
-	for (size_t i = 0; i < c->procs.n; i++) {
-		const struct swp_process *p = c->procs.v[i];
-		if ((!empty(service_id) && strcmp(service_id, p->service_id) != 0) || seen_before(c, i, true))
-			continue;
-		if (!first)
-			swp__buf_putc(out, ',');
-		first = false;
-		bool f = true;
-		swp__buf_putc(out, '{');
-		swp__json_kv_str(out, &f, "id", p->instance_id);
-		swp__json_kv_str(out, &f, "name", p->instance);
-		swp__json_key(out, &f, "attributes");
-		swp__buf_puts(out, "[{\"name\":\"host_ip\",\"value\":");
-		swp__json_str(out, p->host_ip);
-		swp__buf_puts(out, "}]");
-		swp__json_kv_str(out, &f, "language", "UNKNOWN");
-		swp__json_kv_str(out, &f, "instanceUUID", p->instance_id);
-		swp__json_kv_str(out, &f, "layer", p->layer);
-		swp__buf_putc(out, '}');
-	}
-	swp__buf_putc(out, ']');
-	pthread_mutex_unlock(&c->mu);
-	return 0;
+	struct listing l = {.service_id = service_id, .distinct = DISTINCT_INSTANCE, .emit = instance_json};
+	return list_json(c, &l, out);
 }
 
 SWP_API int swp_processes_json(swp_core *c, const char *service_id, const char *instance_id, const char *process_id,
 			       struct swp_buf *out)
 {
-	if (!c || !out)
-		return swp__fail(EINVAL, "core and out are required");
-	pthread_mutex_lock(&c->mu);
-	swp__buf_putc(out, '[');
-	bool first = true;
-	for (size_t i = 0; i < c->procs.n; i++) {
-		const struct swp_process *p = c->procs.v[i];
-		if ((!empty(service_id) && strcmp(service_id, p->service_id) != 0) ||
-		    (!empty(instance_id) && strcmp(instance_id, p->instance_id) != 0) ||
-		    (!empty(process_id) && strcmp(process_id, p->id) != 0))
-			continue;
-		if (!first)
-			swp__buf_putc(out, ',');
-		first = false;
-		swp__process_json(p, out);
-	}
-	swp__buf_putc(out, ']');
-	pthread_mutex_unlock(&c->mu);
-	return 0;
+	struct listing l = {.service_id = service_id, .instance_id = instance_id, .process_id = process_id,
+			    .emit = swp__process_json};
+	return list_json(c, &l, out);
 }
 
 SWP_API int swp_process_json(swp_core *c, const char *process_id, struct swp_buf *out)

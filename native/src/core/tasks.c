@@ -136,11 +136,6 @@ static bool same_labels(char *const *a, uint32_t na, const char *const *b)
 	return true;
 }
 
-static bool empty(const char *s)
-{
-	return !s || !*s;
-}
-
 static void creation_result(struct swp_buf *out, bool ok, const char *reason, uint64_t id)
 {
 	bool f = true;
@@ -163,7 +158,7 @@ static const char *validate(swp_core *c, const struct swp_task_create *q, int64_
 			return "The process find type could not be null";
 		if (strcmp(q->finder_type, "PROCESS_ID") != 0)
 			return "The process find type could not be null";
-		if (empty(q->process_id))
+		if (swp__empty(q->process_id))
 			return "process id could not be empty";
 	}
 	if (!q->target_type)
@@ -196,7 +191,7 @@ SWP_API int swp_task_create(swp_core *c, const struct swp_task_create *q, struct
 		return swp__fail(EINVAL, "core, request and out are required");
 	int64_t now = q->now_ms > 0 ? q->now_ms : swp__now_ms();
 	int64_t start = q->start_time_ms <= 0 ? now : q->start_time_ms;
-	if (!q->has_finder && empty(q->service_id)) {
+	if (!q->has_finder && swp__empty(q->service_id)) {
 		creation_result(out, false, "The process finder could not be null", 0);
 		return 0;
 	}
@@ -275,8 +270,8 @@ SWP_API int swp_tasks_json(swp_core *c, const struct swp_task_query *q, struct s
 	if (!c || !q || !out)
 		return swp__fail(EINVAL, "core, query and out are required");
 	bool any_target = q->targets && q->targets[0];
-	if (empty(q->service_id) && empty(q->instance_id) && empty(q->process_id) && empty(q->finder_type) &&
-	    !any_target && empty(q->trigger_type))
+	if (swp__empty(q->service_id) && swp__empty(q->instance_id) && swp__empty(q->process_id) &&
+	    swp__empty(q->finder_type) && !any_target && swp__empty(q->trigger_type))
 		return swp__fail(EINVAL, "please provide the task condition");
 	pthread_mutex_lock(&c->mu);
 	struct swp_task **sorted = swp__xmalloc((c->tasks.n + 1) * sizeof(*sorted));
@@ -286,15 +281,15 @@ SWP_API int swp_tasks_json(swp_core *c, const struct swp_task_query *q, struct s
 	bool first = true;
 	for (size_t i = 0; i < c->tasks.n; i++) {
 		const struct swp_task *t = sorted[i];
-		if (!empty(q->service_id) && (!t->service_id || strcmp(q->service_id, t->service_id) != 0))
+		if (!swp__empty(q->service_id) && (!t->service_id || strcmp(q->service_id, t->service_id) != 0))
 			continue;
-		if (!empty(q->instance_id) && (!t->instance_id || strcmp(q->instance_id, t->instance_id) != 0))
+		if (!swp__empty(q->instance_id) && (!t->instance_id || strcmp(q->instance_id, t->instance_id) != 0))
 			continue;
-		if (!empty(q->process_id) && (!t->process_id || strcmp(q->process_id, t->process_id) != 0))
+		if (!swp__empty(q->process_id) && (!t->process_id || strcmp(q->process_id, t->process_id) != 0))
 			continue;
-		if (!empty(q->finder_type) && strcmp(q->finder_type, "PROCESS_ID") != 0)
+		if (!swp__empty(q->finder_type) && strcmp(q->finder_type, "PROCESS_ID") != 0)
 			continue;
-		if (!empty(q->trigger_type) && strcmp(q->trigger_type, "FIXED_TIME") != 0)
+		if (!swp__empty(q->trigger_type) && strcmp(q->trigger_type, "FIXED_TIME") != 0)
 			continue;
 		if (any_target) {
 			bool hit = false;
@@ -368,7 +363,7 @@ SWP_API int swp_task_prepare_json(swp_core *c, const char *service_id, struct sw
 	bool any = false;
 	for (size_t i = 0; i < c->procs.n; i++) {
 		const struct swp_process *p = c->procs.v[i];
-		if (empty(service_id) || strcmp(p->service_id, service_id) != 0)
+		if (swp__empty(service_id) || strcmp(p->service_id, service_id) != 0)
 			continue;
 		any = true;
 		for (uint32_t k = 0; k < p->n_labels; k++) {
