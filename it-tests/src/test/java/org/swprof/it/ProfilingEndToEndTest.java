@@ -4,16 +4,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.LocalDateTime;
 import java.time.ZoneId;
 import java.time.format.DateTimeFormatter;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -45,9 +40,8 @@ class ProfilingEndToEndTest {
             }
             """;
 
-    static Path work;
     static Server server;
-    static final List<Process> busy = new ArrayList<>();
+    static BusyProgram busy;
 
     static void skip(String why) {
         if ("1".equals(System.getenv("SWPROF_REQUIRE_BPF"))) {
@@ -58,25 +52,12 @@ class ProfilingEndToEndTest {
 
     @BeforeAll
     static void start() throws Exception {
-        work = Files.createTempDirectory("swprof-e2e-");
-        Path src = work.resolve("busy.c");
-        Files.writeString(src, PROGRAM);
-        Path exe = work.resolve("swprof-e2e-busy");
-        int rc;
-        try {
-            Process cc = new ProcessBuilder("cc", "-O1", "-g", "-fno-omit-frame-pointer", "-o", exe.toString(),
-                    src.toString(), "-lm").redirectErrorStream(true).start();
-            rc = cc.waitFor(60, TimeUnit.SECONDS) ? cc.exitValue() : -1;
-        } catch (IOException e) {
-            rc = -2;
+        busy = BusyProgram.compile("swprof-e2e-busy");
+        if (busy == null) {
+            skip("no C compiler to build the busy workload");
         }
-        if (rc != 0) {
-            skip("no C compiler to build the busy workload (cc exit " + rc + ")");
-        }
-        for (String role : new String[] {"seed", "current"}) {
-            busy.add(new ProcessBuilder(exe.toString(), role).redirectErrorStream(true)
-                    .redirectOutput(ProcessBuilder.Redirect.DISCARD).start());
-        }
+        busy.start("seed");
+        busy.start("current");
         String rules = "[{cmdRegex: 'swprof-e2e-busy seed', service: e2e-seed, labels: [e2e]},"
                 + " {cmdRegex: 'swprof-e2e-busy current', service: e2e-current, labels: [e2e]}]";
         try {
@@ -96,16 +77,10 @@ class ProfilingEndToEndTest {
         if (server != null) {
             server.close();
         }
-        for (Process p : busy) {
-            p.destroyForcibly();
-        }
-        if (work != null) {
-            work.resolve("busy.c").toFile().delete();
-            work.resolve("swprof-e2e-busy").toFile().delete();
-            work.toFile().delete();
+        if (busy != null) {
+            busy.close();
         }
     }
-
 
     @SuppressWarnings("unchecked")
     static Map<String, Object> map(Object o) {
