@@ -331,14 +331,35 @@ SWP_API int swp_analyze_folded(const char *text, size_t len, struct swp_buf *out
 	return n < 0 ? (int)n : 0;
 }
 
+uint64_t swp__block_encode(const struct swp_stacks *t, const struct swp_u64map *counts, int pid, struct swp_buf *out)
+{
+	uint64_t n = 0, total = 0;
+	swp__buf_reset(out);
+	for (uint32_t s = 0; s <= counts->mask; s++)
+		if (counts->keys[s] != UINT64_MAX && (int)(counts->keys[s] >> 32) == pid)
+			n++;
+	if (!n)
+		return 0;
+	swp__buf_put_uvar(out, n);
+	for (uint32_t s = 0; s <= counts->mask; s++) {
+		uint64_t key = counts->keys[s];
+		if (key == UINT64_MAX || (int)(key >> 32) != pid)
+			continue;
+		swp__buf_put_u64(out, t->hash[(uint32_t)key]);
+		swp__buf_put_uvar(out, counts->vals[s]);
+		total += counts->vals[s];
+	}
+	return total;
+}
+
 struct import_ctx {
-	struct swp_u64map *m; /* stack idx -> count */
+	struct swp_u64map *m; /* swp__pid_stack_key(0, stack idx) -> count */
 };
 
 static void import_add(void *ctx, uint32_t idx, uint64_t count)
 {
 	struct import_ctx *ic = ctx;
-	*swp__u64map_slot(ic->m, idx) += count;
+	*swp__u64map_slot(ic->m, swp__pid_stack_key(0, idx)) += count;
 }
 
 SWP_API int swp_import_folded(swp_core *c, const struct swp_import_req *q, struct swp_buf *out)
@@ -376,19 +397,14 @@ SWP_API int swp_import_folded(swp_core *c, const struct swp_import_req *q, struc
 	swp__stacks_persist(c, b, &upto);
 	struct swp_schedule *s = swp__schedule_new(c, t, p, p ? p->pid : 0, now, b);
 	struct swp_buf blk = {0};
-	swp__buf_put_uvar(&blk, m.n);
-	uint64_t total = 0;
 	swp__stacks_rdlock(&c->stacks);
-	for (uint32_t i = 0; i <= m.mask; i++)
-		if (m.keys[i] != UINT64_MAX) {
-			swp__buf_put_u64(&blk, c->stacks.hash[m.keys[i]]);
-			swp__buf_put_uvar(&blk, m.vals[i]);
-			total += m.vals[i];
-		}
+	uint64_t total = swp__block_encode(&c->stacks, &m, 0, &blk);
 	swp__stacks_unlock(&c->stacks);
-	uint8_t k[SWP_RECORD_KEY_LEN];
-	swp__key_record(k, s->id, (uint64_t)(now / 1000), 0);
-	swp__batch_put(b, k, sizeof(k), blk.data, blk.len);
+	if (total) {
+		uint8_t k[SWP_RECORD_KEY_LEN];
+		swp__key_record(k, s->id, (uint64_t)(now / 1000), 0);
+		swp__batch_put(b, k, sizeof(k), blk.data, blk.len);
+	}
 	s->samples = total;
 	s->end_ms = now / 1000 * 1000 + 999; /* the imported block stands for its whole second */
 	swp__schedule_put(b, s);

@@ -83,6 +83,11 @@ bool swp__task_targets(const struct swp_task *t, const struct swp_process *p);
 void swp__stacks_persist(swp_core *c, struct swp_batch *b, uint32_t *upto);
 int swp__stacks_load(swp_core *c);
 
+/* The sample block (store/layout.h) of pid's entries in counts (keys swp__pid_stack_key): written
+ * to out (reset first); returns the samples it holds, 0 (and out empty) when pid has none. The
+ * caller holds the stacks' read lock. */
+uint64_t swp__block_encode(const struct swp_stacks *t, const struct swp_u64map *counts, int pid, struct swp_buf *out);
+
 /* scheduler.c */
 int swp__scheduler_start(swp_core *c);
 void swp__scheduler_stop(swp_core *c);

@@ -82,25 +82,12 @@ static void write_blocks(swp_core *c, int64_t now, struct swp_batch *b)
 	swp__stacks_rdlock(&c->stacks);
 	for (size_t i = 0; i < c->runs.n; i++) {
 		struct swp_run *run = &c->runs.v[i];
-		swp__buf_reset(&blk);
-		uint64_t n = 0, total = 0;
-		for (uint32_t s = 0; s <= co->counts.mask; s++)
-			if (co->counts.keys[s] != UINT64_MAX && (int)(co->counts.keys[s] >> 32) == run->pid)
-				n++;
 		uint64_t *lost = swp__u64map_get(&co->lost, (uint64_t)(uint32_t)run->pid);
 		if (lost)
 			run->sched->lost += *lost;
 		run->sched->end_ms = now;
-		if (n) {
-			swp__buf_put_uvar(&blk, n);
-			for (uint32_t s = 0; s <= co->counts.mask; s++) {
-				uint64_t key = co->counts.keys[s];
-				if (key == UINT64_MAX || (int)(key >> 32) != run->pid)
-					continue;
-				swp__buf_put_u64(&blk, c->stacks.hash[(uint32_t)key]);
-				swp__buf_put_uvar(&blk, co->counts.vals[s]);
-				total += co->counts.vals[s];
-			}
+		uint64_t total = swp__block_encode(&c->stacks, &co->counts, run->pid, &blk);
+		if (total) {
 			uint8_t k[SWP_RECORD_KEY_LEN];
 			swp__key_record(k, run->sched->id, sec, run->seq++);
 			swp__batch_put(b, k, sizeof(k), blk.data, blk.len);
