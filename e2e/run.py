@@ -1067,6 +1067,8 @@ class Runner:
             for k, v in step["vars"].items():
                 variables[k] = render(v, variables)
         elif a == "startWorkload":
+            if "save" in step:
+                variables[step["save"]] = now_ms()
             variables[step["workload"] + "Pid"] = self.workloads.start(step["workload"])
         elif a == "killWorkload":
             sig = getattr(signal, "SIG" + step.get("signal", "KILL"))

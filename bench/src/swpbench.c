@@ -201,7 +201,7 @@ static swp_core *open_core(const char *dir, bool profiling, int freq)
 {
 	struct swp_config cfg = {.sz = sizeof(cfg),
 	                         .data_dir = dir,
-	                         .profiling = profiling,
+	                         .profiling = profiling ? SWP_PROFILING_ON : SWP_PROFILING_ELSEWHERE,
 	                         .frequency = freq,
 	                         .scan_interval_ms = -1,
 	                         .host_ip = "127.0.0.1",

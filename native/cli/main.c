@@ -25,9 +25,9 @@ static const char usage_main[] =
 	"                          stdin and print the analysis JSON the GraphQL API returns\n"
 	"\n"
 	"Working with a data directory (--data DIR, default $SWPROF_DATA_DIR or ./data):\n"
-	"  run [--rule REGEX=SERVICE]... [--freq HZ] [--flush-ms MS] [--scan-ms MS]\n"
+	"  run [--rule REGEX=SERVICE]... [--freq HZ] [--flush-ms MS] [--scan-ms MS] [--min-age-ms MS]\n"
 	"                          discover processes and run due tasks until SIGINT/SIGTERM\n"
-	"  processes [--service ID] [--instance ID] [--process ID]\n"
+	"  processes [--service ID] [--instance ID] [--process ID] [--from MS --to MS]\n"
 	"  services [--layer LAYER]\n"
 	"  register --pid PID --service NAME [--process NAME] [--instance NAME] [--label L]...\n"
 	"  create (--process ID | --service ID [--label L]...) --duration SECONDS [--start MS]\n"
@@ -120,7 +120,7 @@ static int print_buf(struct swp_buf *b)
 enum {
 	O_HELP = 'h',
 	O_DATA = 1000, O_PID, O_DURATION, O_FREQ, O_FORMAT, O_SERVICE, O_INSTANCE, O_PROCESS, O_LABEL, O_START,
-	O_TASK, O_SCHEDULE, O_FROM, O_TO, O_TIME, O_RULE, O_FLUSH, O_SCAN, O_LAYER,
+	O_TASK, O_SCHEDULE, O_FROM, O_TO, O_TIME, O_RULE, O_FLUSH, O_SCAN, O_LAYER, O_MIN_AGE,
 };
 
 static const struct option long_opts[] = {
@@ -134,6 +134,7 @@ static const struct option long_opts[] = {
 	{"to", required_argument, 0, O_TO},       {"time", required_argument, 0, O_TIME},
 	{"rule", required_argument, 0, O_RULE},   {"flush-ms", required_argument, 0, O_FLUSH},
 	{"scan-ms", required_argument, 0, O_SCAN}, {"layer", required_argument, 0, O_LAYER},
+	{"min-age-ms", required_argument, 0, O_MIN_AGE},
 	{0, 0, 0, 0},
 };
 
@@ -141,8 +142,8 @@ static const struct option long_opts[] = {
 
 struct args {
 	const char *data, *format, *service, *instance, *process, *task, *layer;
-	int64_t pid, duration, freq, start, from, to, time, flush, scan;
-	bool has_pid, has_duration, has_from, has_to;
+	int64_t pid, duration, freq, start, from, to, time, flush, scan, min_age;
+	bool has_pid, has_duration, has_from, has_to, has_min_age;
 	const char *labels[MAX_MULTI + 1];
 	int n_labels;
 	const char *schedules[MAX_MULTI + 1];
@@ -182,6 +183,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 		case O_TIME: num = &a->time; break;
 		case O_FLUSH: num = &a->flush; break;
 		case O_SCAN: num = &a->scan; break;
+		case O_MIN_AGE: num = &a->min_age; a->has_min_age = true; break;
 		case O_LABEL:
 		case O_SCHEDULE:
 		case O_RULE: {
@@ -207,11 +209,13 @@ static int parse_args(int argc, char **argv, struct args *a)
 	return 0;
 }
 
-static int open_core(const struct args *a, bool profiling, const struct swp_rule *rules, size_t n_rules, swp_core **c)
+static int open_core(const struct args *a, int profiling, const struct swp_rule *rules, size_t n_rules, swp_core **c)
 {
 	struct swp_config cfg = {.sz = sizeof(cfg), .data_dir = a->data, .profiling = profiling,
 				 .frequency = (int)a->freq, .flush_interval_ms = (int)a->flush,
-				 .scan_interval_ms = (int)a->scan, .rules = rules, .n_rules = n_rules};
+				 .scan_interval_ms = (int)a->scan, .rules = rules, .n_rules = n_rules,
+				 /* --min-age-ms 0: at once */
+				 .process_min_age_ms = a->has_min_age ? (a->min_age > 0 ? a->min_age : -1) : 0};
 	int r = swp_core_open(&cfg, c);
 	return r ? lib_fail(a->data, r) : 0;
 }
@@ -271,8 +275,10 @@ static int cmd_run(const struct args *a)
 {
 	if (a->help)
 		return printf("usage: swprof run [--data DIR] [--rule REGEX=SERVICE]... [--freq HZ] [--flush-ms MS] [--scan-ms MS]\n"
+			      "                  [--min-age-ms MS]\n"
 			      "Discovers processes whose command line matches a rule, runs due tasks with the eBPF\n"
-			      "profiler and writes their samples until SIGINT or SIGTERM.\n"),
+			      "profiler and writes their samples until SIGINT or SIGTERM. A process is registered once\n"
+			      "it has run for --min-age-ms (default 3000; 0 = at once), so short commands never show.\n"),
 		       0;
 	struct swp_rule rules[MAX_MULTI];
 	char *copies[MAX_MULTI] = {0};
@@ -285,7 +291,7 @@ static int cmd_run(const struct args *a)
 		rules[i] = (struct swp_rule){.sz = sizeof(struct swp_rule), .cmd_regex = copies[i], .service = eq + 1};
 	}
 	swp_core *c;
-	int r = open_core(a, true, rules, (size_t)a->n_rules, &c);
+	int r = open_core(a, SWP_PROFILING_ON, rules, (size_t)a->n_rules, &c);
 	if (r)
 		return r;
 	struct sigaction sa = {.sa_handler = on_signal};
@@ -303,7 +309,8 @@ static int cmd_run(const struct args *a)
 static int with_core(const struct args *a, int (*fn)(const struct args *, swp_core *))
 {
 	swp_core *c;
-	int r = open_core(a, false, NULL, 0, &c);
+	/* the data directory's tasks are run by `swprof run` (or the server) on it */
+	int r = open_core(a, SWP_PROFILING_ELSEWHERE, NULL, 0, &c);
 	if (r)
 		return r;
 	r = fn(a, c);
@@ -323,7 +330,8 @@ static int finish(int r, const char *what, struct swp_buf *out)
 static int do_processes(const struct args *a, swp_core *c)
 {
 	struct swp_buf out = {0};
-	return finish(swp_processes_json(c, a->service, a->instance, a->process, &out), "processes", &out);
+	return finish(swp_processes_json(c, a->service, a->instance, a->process, a->from, a->has_to ? a->to : 0, &out),
+		      "processes", &out);
 }
 
 static int do_services(const struct args *a, swp_core *c)
@@ -424,7 +432,9 @@ static const struct command commands[] = {
 	{"record", NULL, cmd_record, NULL},
 	{"tree", NULL, cmd_tree, NULL},
 	{"run", NULL, cmd_run, NULL},
-	{"processes", do_processes, NULL, "usage: swprof processes [--data DIR] [--service ID] [--instance ID] [--process ID]\n"},
+	{"processes", do_processes, NULL, "usage: swprof processes [--data DIR] [--service ID] [--instance ID] [--process ID] [--from MS --to MS]\n"
+	 "Lists the running processes and those that exited in the last 10 minutes; with --from/--to, those\n"
+	 "that ran at some time between the two (ms since the epoch).\n"},
 	{"services", do_services, NULL, "usage: swprof services [--data DIR] [--layer LAYER]\n"},
 	{"register", do_register, NULL,
 	 "usage: swprof register [--data DIR] --pid PID --service NAME [--process NAME] [--instance NAME] [--label L]...\n"},
@@ -437,7 +447,7 @@ static const struct command commands[] = {
 	 "usage: swprof analyze [--data DIR] (--task ID | --schedule ID...) [--from MS] [--to MS]\n"},
 	{"import", do_import, NULL,
 	 "usage: swprof import [--data DIR] --task ID [--process ID] [--time MS] [FILE]\n"
-	 "Imports collapsed stacks as a new schedule of the task.\n"},
+	 "Imports collapsed stacks as samples of the task's schedule on the process (made when new).\n"},
 	{"stats", do_stats, NULL, "usage: swprof stats [--data DIR]\n"},
 };
 

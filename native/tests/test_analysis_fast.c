@@ -30,7 +30,8 @@ static int rm_entry(const char *path, const struct stat *sb, int flag, struct FT
 
 static swp_core *open_core(void)
 {
-	struct swp_config cfg = {.sz = sizeof(cfg), .data_dir = dir, .host_ip = "10.0.0.1", .host_name = "h"};
+	struct swp_config cfg = {.sz = sizeof(cfg), .data_dir = dir, .host_ip = "10.0.0.1", .host_name = "h",
+				 .profiling = SWP_PROFILING_ELSEWHERE};
 	swp_core *c = NULL;
 	CHECK_EQ_INT(swp_core_open(&cfg, &c), 0);
 	return c;
@@ -165,7 +166,7 @@ static void order_across_analyses(void)
 	c = open_core();
 	for (int round = 0; round < 6; round++) {
 		/* reopened: the first analysis sorts every stack; the others find them sorted */
-		char *fresh = analyze(c, "1", 1000000, 1100000 + round * 1000 + 999, NULL);
+		char *fresh = analyze(c, task, 1000000, 1100000 + round * 1000 + 999, NULL);
 		CHECK_EQ_STR(fresh, answers[round]);
 		free(fresh);
 		free(answers[round]);

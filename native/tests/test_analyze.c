@@ -778,7 +778,7 @@ static void rm_rf(const char *dir)
 static swp_core *open_core(const char *dir)
 {
 	struct swp_config cfg = {
-	    .sz = sizeof(cfg), .data_dir = dir, .profiling = 0, .host_name = "difftest-host", .host_ip = "10.0.0.1"};
+	    .sz = sizeof(cfg), .data_dir = dir, .profiling = SWP_PROFILING_ELSEWHERE, .host_name = "difftest-host", .host_ip = "10.0.0.1"};
 	swp_core *c = NULL;
 	int r = swp_core_open(&cfg, &c);
 	if (r)
@@ -842,6 +842,19 @@ static void test_store_round_trip(void)
 	char *task = json_str_field(tbuf.data, "id");
 	CHECK(task != NULL);
 
+	/* one process per import, so that each import is a schedule of its own (the imports of one
+	 * process go on in its schedule) */
+	char *procs[NIMPORT];
+	for (int i = 0; i < NIMPORT; i++) {
+		char name[32];
+		snprintf(name, sizeof(name), "difftest-%d", i);
+		struct swp_process_spec pi = {.sz = sizeof(pi), .pid = (int)getpid(), .service = "difftest", .process = name};
+		struct swp_buf b = {0};
+		CHECK_EQ_INT(swp_process_register(c, &pi, &b), 0);
+		procs[i] = i ? json_str_field(b.data, "id") : strdup(pid);
+		swp_buf_free(&b);
+	}
+
 	/* the random stacks in NIMPORT imports, 10 s apart; a stack may recur across imports */
 	const int n = N_STACKS;
 	struct stack *v = gen_stacks(4242, n);
@@ -850,8 +863,8 @@ static void test_store_round_trip(void)
 	for (int i = 0; i < NIMPORT; i++) {
 		struct str text = {0};
 		folded_text(v, cut[i], cut[i + 1], &text);
-		struct swp_import_req iq = {
-		    .sz = sizeof(iq), .task_id = task, .time_ms = T0 + i * 10000LL, .text = text.p, .len = text.len};
+		struct swp_import_req iq = {.sz = sizeof(iq), .task_id = task, .process_id = procs[i],
+					    .time_ms = T0 + i * 10000LL, .text = text.p, .len = text.len};
 		struct swp_buf ibuf = {0};
 		int r = swp_import_folded(c, &iq, &ibuf);
 		if (r)
@@ -996,8 +1009,10 @@ static void test_store_round_trip(void)
 	}
 
 	swp_core_close(c);
-	for (int i = 0; i < NIMPORT; i++)
+	for (int i = 0; i < NIMPORT; i++) {
 		free(sched[i]);
+		free(procs[i]);
+	}
 	free(want_all);
 	free(want_mid);
 	free(want_ends);

@@ -1,5 +1,6 @@
 /* ids: SHA-256 and base64 against published vectors and against coreutils' sha256sum/base64,
  * and the id composition of PROTOCOL.md §2. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -126,10 +127,66 @@ static void test_ids(void)
 	CHECK_EQ_STR(swp__process_id(process, inst.data, pid), want_proc);
 	CHECK_EQ_INT(strlen(pid), 64);
 
+	/* base64 back to the name: ids of services nobody reported yet */
+	const char *names[] = {"", "s", "sq", "sqr", "sqrt", "caf\xc3\xa9 service"};
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		struct swp_buf enc = {0}, dec = {0};
+		swp__base64(names[i], strlen(names[i]), &enc);
+		CHECK_EQ_INT(swp__base64_decode(enc.data ? enc.data : "", enc.len, &dec), 0);
+		CHECK_EQ_STR(dec.data, names[i]);
+		swp_buf_free(&enc);
+		swp_buf_free(&dec);
+	}
+	const char *bad64[] = {"c3FydA=", "c3F=dA==", "c3FydA=a", "c3Fy*A==", "===="};
+	for (size_t i = 0; i < sizeof(bad64) / sizeof(bad64[0]); i++) {
+		struct swp_buf dec = {0};
+		CHECK_EQ_INT(swp__base64_decode(bad64[i], strlen(bad64[i]), &dec), -EINVAL);
+		swp_buf_free(&dec);
+	}
+
 	/* the buffer is replaced, not appended to */
 	CHECK_EQ_STR(swp__instance_id("c3FydA==.1", "h", &inst), "c3FydA==.1_aA==");
 	swp_buf_free(&svc);
 	swp_buf_free(&inst);
+}
+
+/* Task and schedule ids: round trip, never a number to a YAML or JSON reader, other texts refused. */
+static void test_ext_ids(void)
+{
+	char id[SWP_EXT_ID_SIZE];
+	uint64_t back = 0;
+	uint64_t samples[] = {0, 1, 2, 3, 9, 10, 255, 1000, 123456789, (1ULL << 60) - 1};
+	for (size_t i = 0; i < sizeof(samples) / sizeof(samples[0]); i++) {
+		swp__ext_id(samples[i], id);
+		CHECK_EQ_INT(strlen(id), 16);
+		CHECK(id[0] >= 'a' && id[0] <= 'f');
+		CHECK(swp__ext_id_parse(id, &back));
+		CHECK_EQ_INT(back, samples[i]);
+	}
+	/* consecutive numbers give unrelated-looking ids, all distinct */
+	char prev[SWP_EXT_ID_SIZE] = "";
+	int distinct = 0;
+	for (uint64_t n = 1; n <= 20000; n++) {
+		swp__ext_id(n, id);
+		CHECK(swp__ext_id_parse(id, &back) && back == n);
+		distinct += strcmp(id, prev) != 0;
+		memcpy(prev, id, sizeof(id));
+		/* a letter first, and not all digits after it: never a number, never "e5"-like */
+		CHECK(id[0] >= 'a' && id[0] <= 'f');
+	}
+	CHECK_EQ_INT(distinct, 20000);
+	swp__ext_id(1, id);
+	CHECK(strcmp(id, "0000000000000001") != 0);
+	/* texts it did not write */
+	const char *bad[] = {"", "1", "0000000000000001", "a000000000000000x", "A000000000000001", "g000000000000001",
+			     "a00000000000001"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		CHECK(!swp__ext_id_parse(bad[i], &back));
+	/* a wrong leading letter for the same 60 bits is refused too */
+	swp__ext_id(42, id);
+	id[0] = id[0] == 'a' ? 'b' : 'a';
+	CHECK(!swp__ext_id_parse(id, &back));
+	CHECK(!swp__ext_id_parse(NULL, &back));
 }
 
 int main(void)
@@ -144,6 +201,7 @@ int main(void)
 	test_sha256_lengths();
 	test_base64();
 	test_ids();
+	test_ext_ids();
 	unlink(tmp_path);
 	CHECK_DONE();
 }

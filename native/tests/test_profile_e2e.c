@@ -2,8 +2,9 @@
  * The real thing end to end: the core's scheduler profiles busy programs found by discovery
  * rules with the eBPF profiler, and the analysis of its store shows their hot functions under
  * the right parents with plausible counts. Also: two tasks on two processes at once, a target
- * that exits in the middle, a restarted target (a new schedule), and `swprof run` killed with
- * SIGKILL then reopened (acknowledged data kept; the open task resumes with a new schedule).
+ * that exits in the middle, a restarted target (its schedule goes on), `swprof run` killed with
+ * SIGKILL then reopened (acknowledged data kept; the open task resumes in the same schedule),
+ * and the rule that a process is registered only once it has run for a while.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -107,8 +108,10 @@ static void check_spin_tree(const char *json, double expected, double low)
 
 static swp_core *open_profiling(const struct swp_rule *rules, size_t n)
 {
-	struct swp_config cfg = {.sz = sizeof(cfg), .data_dir = dir, .profiling = 1, .frequency = 99,
-				 .flush_interval_ms = 500, .scan_interval_ms = 300, .rules = rules, .n_rules = n};
+	/* processes are registered at once (the test's programs start right before), not after 3 s */
+	struct swp_config cfg = {.sz = sizeof(cfg), .data_dir = dir, .profiling = SWP_PROFILING_ON, .frequency = 99,
+				 .flush_interval_ms = 500, .scan_interval_ms = 300, .rules = rules, .n_rules = n,
+				 .process_min_age_ms = -1};
 	swp_core *c = NULL;
 	if (swp_core_open(&cfg, &c))
 		fprintf(stderr, "open: %s\n", swp_last_error());
@@ -142,7 +145,8 @@ static void test_kill9(void)
 	pid_t b = spawn(busy_argv);
 	char rule[96];
 	snprintf(rule, sizeof(rule), "busy spin %s$=k9svc", secs);
-	const char *run_argv[] = {SWPROF_CLI, "run", "--data", sub, "--rule", rule, "--scan-ms", "200", "--flush-ms", "300", NULL};
+	const char *run_argv[] = {SWPROF_CLI, "run", "--data", sub, "--rule", rule, "--scan-ms", "200", "--flush-ms", "300",
+				  "--min-age-ms", "0", NULL};
 	/* discover the process, then stop */
 	pid_t r = spawn((char *const *)run_argv);
 	msleep(1200);
@@ -178,19 +182,55 @@ static void test_kill9(void)
 	free(tree);
 	swp_core_close(c);
 
-	/* restarted on the same data directory: the open task resumes with a new schedule */
+	/* restarted on the same data directory: the open task resumes in the same schedule */
 	r = spawn((char *const *)run_argv);
+	cpu0 = cpu_seconds(b);
 	msleep(2000);
 	stop(r, SIGTERM);
+	cpu += cpu_seconds(b) - cpu0;
 	c = NULL;
 	CHECK_EQ_INT(swp_core_open(&cfg, &c), 0);
 	if (c) {
 		CHECK_EQ_INT(swp_schedules_json(c, task, 0, 0, &s), 0);
-		CHECK_EQ_INT(count_of(s.data, "\"scheduleId\""), 2);
+		CHECK_EQ_INT(count_of(s.data, "\"scheduleId\""), 1);
 		swp_buf_free(&s);
+		tree = analyze_task(c, task);
+		check_spin_tree(tree, 99.0 * cpu, 0.6);
+		free(tree);
 		swp_core_close(c);
 	}
 	stop(b, SIGKILL);
+}
+
+/* With the default rules a short command must never become a service: a process is registered
+ * once it has run for process_min_age_ms (3 s by default). */
+static void test_min_age(void)
+{
+	char sub[96];
+	snprintf(sub, sizeof(sub), "%s/age", dir);
+	char *argv[] = {BUSY, "syscall", "3603", NULL};
+	pid_t p = spawn(argv);
+	struct swp_rule rules[] = {{.sz = sizeof(struct swp_rule), .cmd_regex = "busy syscall 3603$", .service = "agesvc"}};
+	struct swp_config cfg = {.sz = sizeof(cfg), .data_dir = sub, .profiling = SWP_PROFILING_ELSEWHERE,
+				 .scan_interval_ms = -1, .rules = rules, .n_rules = 1};
+	swp_core *c = NULL;
+	CHECK_EQ_INT(swp_core_open(&cfg, &c), 0);
+	if (!c) {
+		stop(p, SIGKILL);
+		return;
+	}
+	struct swp_buf j = {0};
+	CHECK_EQ_INT(swp_processes_rescan(c), 0);
+	CHECK_EQ_INT(swp_services_json(c, NULL, &j), 0);
+	CHECK_EQ_STR(j.data, "[]");
+	swp_buf_free(&j);
+	msleep(3100);
+	CHECK_EQ_INT(swp_processes_rescan(c), 0);
+	CHECK_EQ_INT(swp_services_json(c, NULL, &j), 0);
+	CHECK_CONTAINS(j.data, "\"name\":\"agesvc\"");
+	swp_buf_free(&j);
+	swp_core_close(c);
+	stop(p, SIGKILL);
 }
 
 int main(void)
@@ -218,7 +258,7 @@ int main(void)
 	msleep(300);
 	CHECK_EQ_INT(swp_processes_rescan(c), 0);
 	struct swp_buf pj = {0};
-	CHECK_EQ_INT(swp_processes_json(c, "c3BpbnN2Yw==.1", NULL, NULL, &pj), 0);
+	CHECK_EQ_INT(swp_processes_json(c, "c3BpbnN2Yw==.1", NULL, NULL, 0, 0, &pj), 0);
 	char spin_proc[80];
 	json_get(pj.data, "id", spin_proc, sizeof(spin_proc));
 	CHECK_EQ_INT(strlen(spin_proc), 64);
@@ -264,15 +304,23 @@ int main(void)
 	CHECK(!strstr(tree, "hot_loop"));
 	free(tree);
 
-	/* the program starts again inside the task window: a new schedule, a new pid */
+	/* the program starts again inside the task window: its schedule goes on with the new pid, and
+	 * the task's analysis (and the schedule's time range) covers both runs */
 	spin = spawn(spin_argv);
-	msleep(1500);
+	cpu0 = cpu_seconds(spin);
+	msleep(2500);
+	double cpu_again = cpu_seconds(spin) - cpu0;
 	CHECK_EQ_INT(swp_schedules_json(c, task1, 0, 0, &s), 0);
-	CHECK_EQ_INT(count_of(s.data, "\"scheduleId\""), 2);
+	CHECK_EQ_INT(count_of(s.data, "\"scheduleId\""), 1);
 	char newpid[32];
 	snprintf(newpid, sizeof(newpid), "{\"name\":\"pid\",\"value\":\"%d\"}", spin);
 	CHECK_CONTAINS(s.data, newpid);
+	e = strstr(s.data, "\"endTime\":");
+	CHECK(e && atoll(e + 10) > killed_at + 1500);
 	swp_buf_free(&s);
+	tree = analyze_task(c, task1);
+	check_spin_tree(tree, 99.0 * (cpu_spin + cpu_again), 0.7);
+	free(tree);
 
 	struct swp_buf st = {0};
 	CHECK_EQ_INT(swp_core_stats_json(c, &st), 0);
@@ -286,6 +334,7 @@ int main(void)
 	swp_buf_free(&r2);
 
 	test_kill9();
+	test_min_age();
 	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	CHECK_DONE();
 }

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "test_json.h"
 #include "store/layout.h"
 #include "store/store.h"
 #include "swprof/swprof.h"
@@ -220,7 +221,8 @@ static void test_in_use(void)
 	CHECK_CONTAINS(swp_last_error(), dir);
 
 	/* the same through the public API */
-	struct swp_config cfg = {.sz = sizeof(cfg), .data_dir = dir, .host_name = "h", .host_ip = "10.0.0.1"};
+	struct swp_config cfg = {.sz = sizeof(cfg), .data_dir = dir, .host_name = "h", .host_ip = "10.0.0.1",
+				 .profiling = SWP_PROFILING_ELSEWHERE};
 	swp_core *c = (swp_core *)0x1;
 	r = swp_core_open(&cfg, &c);
 	CHECK_EQ_INT(r, -EBUSY);
@@ -265,7 +267,8 @@ static void test_other_format(void)
 	CHECK_CONTAINS(swp_last_error(), mine);
 	CHECK_CONTAINS(swp_last_error(), dir);
 
-	struct swp_config cfg = {.sz = sizeof(cfg), .data_dir = dir, .host_name = "h", .host_ip = "10.0.0.1"};
+	struct swp_config cfg = {.sz = sizeof(cfg), .data_dir = dir, .host_name = "h", .host_ip = "10.0.0.1",
+				 .profiling = SWP_PROFILING_ELSEWHERE};
 	swp_core *c = (swp_core *)0x1;
 	r = swp_core_open(&cfg, &c);
 	CHECK_EQ_INT(r, -EPROTO);
@@ -317,7 +320,8 @@ static void test_foreign_rocksdb(void)
 	CHECK_CONTAINS(swp_last_error(), "not a swprof store");
 	CHECK_CONTAINS(swp_last_error(), dir);
 
-	struct swp_config cfg = {.sz = sizeof(cfg), .data_dir = dir, .host_name = "h", .host_ip = "10.0.0.1"};
+	struct swp_config cfg = {.sz = sizeof(cfg), .data_dir = dir, .host_name = "h", .host_ip = "10.0.0.1",
+				 .profiling = SWP_PROFILING_ELSEWHERE};
 	swp_core *c = (swp_core *)0x1;
 	r = swp_core_open(&cfg, &c);
 	CHECK_EQ_INT(r, -EPROTO);
@@ -386,23 +390,26 @@ static void test_full_disk(void)
 	snprintf(data, sizeof(data), "%s/data", mnt);
 	const char *folded = "main;work 5\n";
 
-	struct swp_config cfg = {.sz = sizeof(cfg), .data_dir = data, .min_free_bytes = 40ULL << 20};
+	struct swp_config cfg = {.sz = sizeof(cfg), .data_dir = data, .min_free_bytes = 40ULL << 20,
+				 .profiling = SWP_PROFILING_ELSEWHERE};
 	swp_core *c = NULL;
 	CHECK_EQ_INT(swp_core_open(&cfg, &c), 0);
 	struct swp_process_spec ps = {.sz = sizeof(ps), .pid = getpid(), .service = "full"};
 	CHECK_EQ_INT(swp_process_register(c, &ps, NULL), 0);
 	struct swp_task_create tq = {.sz = sizeof(tq), .service_id = "ZnVsbA==.1", .target_type = "ON_CPU",
-				     .duration_s = 60, .start_time_ms = 1000};
+				     .duration_s = 60, .start_time_ms = 1000, .now_ms = 1000};
 	struct swp_buf out = {0};
 	CHECK_EQ_INT(swp_task_create(c, &tq, &out), 0);
-	CHECK_CONTAINS(out.data, "\"id\":\"1\"");
+	CHECK_CONTAINS(out.data, "\"status\":true");
+	char task[32];
+	json_get(out.data, "id", task, sizeof(task));
 	swp_buf_free(&out);
 
 	/* fill the disk to 30 of its 64 MiB: less than the 40 MiB the store keeps free */
 	int fd = open(filler, O_WRONLY | O_CREAT, 0644);
 	CHECK(fd >= 0 && posix_fallocate(fd, 0, 30 << 20) == 0);
 	close(fd);
-	struct swp_import_req im = {.sz = sizeof(im), .task_id = "1", .time_ms = 5000, .text = folded,
+	struct swp_import_req im = {.sz = sizeof(im), .task_id = task, .time_ms = 5000, .text = folded,
 				    .len = strlen(folded)};
 	CHECK_EQ_INT(swp_import_folded(c, &im, &out), -ENOSPC);
 	CHECK_CONTAINS(swp_last_error(), "keeps 40 MiB free");
@@ -411,7 +418,7 @@ static void test_full_disk(void)
 	CHECK_EQ_INT(swp_task_create(c, &tq, &out), -ENOSPC);
 	swp_buf_free(&out);
 	/* nothing half-written: no schedule appeared */
-	CHECK_EQ_INT(swp_schedules_json(c, "1", 0, 0, &out), 0);
+	CHECK_EQ_INT(swp_schedules_json(c, task, 0, 0, &out), 0);
 	CHECK_EQ_STR(out.data, "[]");
 	swp_buf_free(&out);
 
@@ -428,7 +435,7 @@ static void test_full_disk(void)
 	/* and everything is there after a reopen */
 	CHECK_EQ_INT(swp_core_open(&cfg, &c), 0);
 	if (c) {
-		CHECK_EQ_INT(swp_schedules_json(c, "1", 0, 0, &out), 0);
+		CHECK_EQ_INT(swp_schedules_json(c, task, 0, 0, &out), 0);
 		CHECK_CONTAINS(out.data, "\"samples\":5");
 		swp_buf_free(&out);
 		swp_core_close(c);

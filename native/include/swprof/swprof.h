@@ -64,18 +64,33 @@ struct swp_rule {
 	const char *const *labels;  /* NULL-terminated; NULL or empty = { process name } */
 };
 
+/* Who runs the tasks of a core's local processes. A task that nothing would run (its window is
+ * over; or profiling is off and no agent reports its processes) is refused when it is created. */
+enum swp_profiling {
+	SWP_PROFILING_OFF = 0,       /* nobody: serve stored data (and agents' processes) only */
+	SWP_PROFILING_ON = 1,        /* this core: the scheduler thread and the BPF profiler */
+	SWP_PROFILING_ELSEWHERE = 2, /* another process on the same data directory (`swprof run`), or
+					imports: this core only manages the store (the CLI, tools) */
+};
+
 struct swp_config {
 	size_t sz;
 	const char *data_dir;          /* required; created if missing */
 	int frequency;                 /* sampling Hz, 1..1000; 0 = 99 */
 	int flush_interval_ms;         /* 0 = 1000 */
 	int scan_interval_ms;          /* process rescan; 0 = 5000, <0 = never rescan by itself */
-	int profiling;                 /* 1 = run the scheduler and the BPF profiler */
+	int profiling;                 /* enum swp_profiling */
 	const struct swp_rule *rules;  /* discovery rules */
 	size_t n_rules;
 	const char *host_ip;           /* process attribute host_ip; NULL = detected */
 	const char *host_name;         /* default instance name; NULL = gethostname() */
 	uint64_t min_free_bytes;       /* free space the store leaves on its disk; 0 = 256 MiB */
+	/* A process that has exited stays listed this long after it was last seen, then leaves the
+	 * listings (tasks and schedules keep the processes they name); 0 = 10 minutes. */
+	int64_t process_expire_ms;
+	/* A process found by the rules is registered once it has run this long, so that short
+	 * commands never become services; 0 = 3 s, < 0 = at once. */
+	int64_t process_min_age_ms;
 };
 
 /* Opens (or creates) the store in cfg->data_dir. A store with another format is refused
@@ -105,12 +120,20 @@ SWP_API int swp_process_register(swp_core *core, const struct swp_process_spec *
 
 /* [{id,name,group,shortName,layers,normal}] of services, optionally only those of `layer`. */
 SWP_API int swp_services_json(swp_core *core, const char *layer, struct swp_buf *out);
+/*
+ * Listings show the processes that are running, and those that exited less than
+ * process_expire_ms ago; with a time range (start_ms, end_ms, both ms; both 0 = none) they show
+ * the processes that ran at some time in it instead. A service or instance is listed when one of
+ * its processes is.
+ */
 /* [{id,name,attributes,language,instanceUUID,layer}] of a service's instances. */
-SWP_API int swp_instances_json(swp_core *core, const char *service_id, struct swp_buf *out);
+SWP_API int swp_instances_json(swp_core *core, const char *service_id, int64_t start_ms, int64_t end_ms,
+			       struct swp_buf *out);
 /* [process] filtered by any non-NULL, non-empty argument. */
 SWP_API int swp_processes_json(swp_core *core, const char *service_id, const char *instance_id,
-			       const char *process_id, struct swp_buf *out);
-/* One process object, or `null` when unknown. */
+			       const char *process_id, int64_t start_ms, int64_t end_ms, struct swp_buf *out);
+/* One process object, or `null` when unknown (a process that left the listings is still known
+ * while a task or schedule names it). */
 SWP_API int swp_process_json(swp_core *core, const char *process_id, struct swp_buf *out);
 
 /* ---- tasks and schedules ------------------------------------------------------------------ */

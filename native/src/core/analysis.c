@@ -5,6 +5,7 @@
 
 #include "analyze/analyze.h"
 #include "core/core.h"
+#include "ids/ids.h"
 #include "store/layout.h"
 
 #define MAX_RANGES 10000
@@ -392,34 +393,46 @@ SWP_API int swp_import_folded(swp_core *c, const struct swp_import_req *q, struc
 		return (int)n;
 	}
 	struct swp_batch *b = swp__batch_new();
+	size_t n_scheds = c->scheds.n;
 	uint64_t next = c->next_sched;
 	uint32_t upto;
 	swp__stacks_persist(c, b, &upto);
-	struct swp_schedule *s = swp__schedule_new(c, t, p, p ? p->pid : 0, now, b);
+	struct swp_schedule *s = swp__schedule_for(c, t, p, p ? p->pid : 0, now, b);
+	struct swp_schedule before = *s;
 	struct swp_buf blk = {0};
 	swp__stacks_rdlock(&c->stacks);
 	uint64_t total = swp__block_encode(&c->stacks, &m, 0, &blk);
 	swp__stacks_unlock(&c->stacks);
 	if (total) {
 		uint8_t k[SWP_RECORD_KEY_LEN];
-		swp__key_record(k, s->id, (uint64_t)(now / 1000), 0);
+		swp__block_key(c, s, (uint64_t)(now / 1000), k);
 		swp__batch_put(b, k, sizeof(k), blk.data, blk.len);
+		swp__seq_put(b, "block", c->next_block);
 	}
-	s->samples = total;
-	s->end_ms = now / 1000 * 1000 + 999; /* the imported block stands for its whole second */
+	s->samples += total;
+	/* the imported block stands for its whole second */
+	if (now < s->start_ms)
+		s->start_ms = now;
+	if (now / 1000 * 1000 + 999 > s->end_ms)
+		s->end_ms = now / 1000 * 1000 + 999;
 	swp__schedule_put(b, s);
 	int r = swp__batch_commit(c->store, b, true);
 	if (r) {
-		/* nothing was written: forget the schedule again */
-		c->scheds.n--;
-		c->next_sched = next;
-		swp__schedule_free(s);
-		free(s);
+		/* nothing was written: the schedule is as it was, or forgotten again when it is new */
+		if (c->scheds.n > n_scheds) {
+			c->scheds.n--;
+			c->next_sched = next;
+			swp__schedule_free(s);
+			free(s);
+		} else {
+			*s = before;
+		}
 	} else {
 		c->stacks_persisted = upto;
+		char sid[SWP_EXT_ID_SIZE];
 		if (out)
-			swp__buf_printf(out, "{\"scheduleId\":\"%" PRIu64 "\",\"samples\":%" PRIu64 ",\"stacks\":%u}", s->id,
-					total, m.n);
+			swp__buf_printf(out, "{\"scheduleId\":\"%s\",\"samples\":%" PRIu64 ",\"stacks\":%u}",
+					swp__ext_id(s->id, sid), total, m.n);
 	}
 	pthread_mutex_unlock(&c->mu);
 	swp__batch_free(b);

@@ -25,16 +25,21 @@ static char *detect_host_ip(void)
 	return swp__xstrdup(ip);
 }
 
-uint64_t swp__seq_next(const char *name, uint64_t *next, struct swp_batch *b)
+void swp__seq_put(struct swp_batch *b, const char *name, uint64_t next)
 {
-	uint64_t id = (*next)++;
 	uint8_t key[64];
 	size_t kl = strlen(name);
 	key[0] = 'N';
 	memcpy(key + 1, name, kl);
 	uint8_t v[8];
-	swp__set_be64(v, *next);
+	swp__set_be64(v, next);
 	swp__batch_put(b, key, kl + 1, v, 8);
+}
+
+uint64_t swp__seq_next(const char *name, uint64_t *next, struct swp_batch *b)
+{
+	uint64_t id = (*next)++;
+	swp__seq_put(b, name, *next);
 	return id;
 }
 
@@ -66,6 +71,8 @@ SWP_API int swp_core_open(const struct swp_config *cfg, swp_core **out)
 	int flush = cfg->flush_interval_ms ? cfg->flush_interval_ms : 1000;
 	if (flush < 10 || flush > 60000)
 		return swp__fail(EINVAL, "flush interval %d ms is out of range (10 to 60000)", flush);
+	if (cfg->profiling < SWP_PROFILING_OFF || cfg->profiling > SWP_PROFILING_ELSEWHERE)
+		return swp__fail(EINVAL, "profiling mode %d is not one of enum swp_profiling", cfg->profiling);
 	int r = swp__sha256_selftest();
 	if (r)
 		return r;
@@ -75,7 +82,11 @@ SWP_API int swp_core_open(const struct swp_config *cfg, swp_core **out)
 	c->frequency = freq;
 	c->flush_ms = flush;
 	c->scan_ms = cfg->scan_interval_ms ? cfg->scan_interval_ms : 5000;
-	c->profiling = cfg->profiling != 0;
+	c->profiling = cfg->profiling == SWP_PROFILING_ON;
+	c->runs_elsewhere = cfg->profiling == SWP_PROFILING_ELSEWHERE;
+	bool has_ages = cfg->sz >= offsetof(struct swp_config, process_min_age_ms) + sizeof(cfg->process_min_age_ms);
+	c->expire_ms = has_ages && cfg->process_expire_ms > 0 ? cfg->process_expire_ms : 10 * 60 * 1000;
+	c->min_age_ms = !has_ages || !cfg->process_min_age_ms ? 3000 : cfg->process_min_age_ms < 0 ? 0 : cfg->process_min_age_ms;
 	c->host_ip = cfg->host_ip ? swp__xstrdup(cfg->host_ip) : detect_host_ip();
 	pthread_mutex_init(&c->mu, NULL);
 	pthread_cond_init(&c->cond, NULL);
@@ -88,6 +99,7 @@ SWP_API int swp_core_open(const struct swp_config *cfg, swp_core **out)
 	if (!r) {
 		c->next_task = seq_load(c, "task");
 		c->next_sched = seq_load(c, "schedule");
+		c->next_block = seq_load(c, "block");
 		r = swp__registry_load(c);
 	}
 	if (!r)

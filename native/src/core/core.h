@@ -17,7 +17,6 @@ struct swp_run {
 	struct swp_schedule *sched;
 	int pid;
 	int64_t start_ticks;
-	uint32_t seq; /* next record key sequence of this schedule */
 };
 
 #define SWP_VEC(T) struct { T *v; size_t n, cap; }
@@ -33,8 +32,11 @@ struct swp_run {
 struct swp_core {
 	char *data_dir;
 	int frequency, flush_ms, scan_ms;
-	bool profiling;
+	bool profiling;       /* this core runs the scheduler and the profiler */
+	bool runs_elsewhere;  /* SWP_PROFILING_ELSEWHERE */
 	char *host_ip;
+	int64_t expire_ms;  /* an exited process leaves the listings this long after it was last seen */
+	int64_t min_age_ms; /* a process found by the rules is registered once it is this old */
 
 	struct swp_store *store;
 	struct swp_stacks stacks;
@@ -48,6 +50,9 @@ struct swp_core {
 	SWP_VEC(struct swp_schedule *) scheds;
 	SWP_VEC(struct swp_run) runs;
 	uint64_t next_task, next_sched;
+	/* the sequence number of the next sample block key: unique across the store's life, so two
+	 * blocks of one schedule recorded in the same second never share a key (store/layout.h) */
+	uint64_t next_block;
 
 	/* scheduler thread (profiling only) */
 	pthread_t thread;
@@ -64,7 +69,8 @@ struct swp_core {
 int swp__registry_load(swp_core *c);
 int swp__registry_rescan(swp_core *c);
 struct swp_process *swp__registry_find(swp_core *c, const char *id);
-bool swp__registry_service_known(swp_core *c, const char *service_id);
+/* Is p in the listings for [from, to] (both 0: now)? */
+bool swp__registry_listed(const swp_core *c, const struct swp_process *p, int64_t now, int64_t from, int64_t to);
 /* still the same process? (pid alive with the same start time) */
 bool swp__process_alive(int pid, int64_t start_ticks);
 
@@ -72,9 +78,13 @@ bool swp__process_alive(int pid, int64_t start_ticks);
 int swp__tasks_load(swp_core *c);
 struct swp_task *swp__task_find(swp_core *c, const char *id);
 struct swp_schedule *swp__schedule_find(swp_core *c, const char *id);
-/* a new schedule persisted in batch b */
-struct swp_schedule *swp__schedule_new(swp_core *c, const struct swp_task *t, const struct swp_process *p, int pid,
+/* The schedule of task t on process p (p NULL: the task's own process): the existing one, which a
+ * new run of the process goes on in, or a new one starting at now. Persisted in batch b. */
+struct swp_schedule *swp__schedule_for(swp_core *c, const struct swp_task *t, const struct swp_process *p, int pid,
 				       int64_t now, struct swp_batch *b);
+/* The key of a new sample block of s recorded in second sec. A batch holding such keys puts the
+ * sequence too (swp__seq_put(b, "block", c->next_block)), so it never goes back after a restart. */
+void swp__block_key(swp_core *c, const struct swp_schedule *s, uint64_t sec, uint8_t *key);
 void swp__schedule_put(struct swp_batch *b, const struct swp_schedule *s);
 bool swp__task_targets(const struct swp_task *t, const struct swp_process *p);
 
@@ -96,5 +106,7 @@ int swp__scheduler_flush(swp_core *c, int64_t now, struct swp_batch *b);
 
 /* the next id of a sequence; its new value is put in b */
 uint64_t swp__seq_next(const char *name, uint64_t *next, struct swp_batch *b);
+/* puts a sequence's next value in b */
+void swp__seq_put(struct swp_batch *b, const char *name, uint64_t next);
 
 #endif

@@ -8,8 +8,12 @@
 #include "ids/ids.h"
 #include "store/layout.h"
 
-static void put_process(struct swp_batch *b, const struct swp_process *p)
+/* how often the time a running process was last seen is written to the store */
+#define SEEN_SAVE_MS 60000
+
+static void put_process(struct swp_batch *b, struct swp_process *p)
 {
+	p->saved_seen_ms = p->seen_ms;
 	struct swp_buf k = {0}, v = {0};
 	swp__buf_put_u8(&k, SWP_TAG_PROCESS);
 	swp__buf_puts(&k, p->id);
@@ -48,14 +52,6 @@ struct swp_process *swp__registry_find(swp_core *c, const char *id)
 	return NULL;
 }
 
-bool swp__registry_service_known(swp_core *c, const char *service_id)
-{
-	for (size_t i = 0; i < c->procs.n; i++)
-		if (strcmp(c->procs.v[i]->service_id, service_id) == 0)
-			return true;
-	return false;
-}
-
 bool swp__process_alive(int pid, int64_t start_ticks)
 {
 	if (pid <= 0)
@@ -82,8 +78,10 @@ static bool str_eq(const char *a, const char *b)
 }
 
 /* Registers or refreshes the process described by d (names already set). Persists it in b when
- * anything changed. Returns the registry entry. */
-static struct swp_process *upsert(swp_core *c, const struct swp_discovered *d, int64_t now, struct swp_batch *b)
+ * anything changed. Returns the registry entry; with only_known, NULL for a process not registered
+ * yet (and nothing is created). */
+static struct swp_process *upsert(swp_core *c, const struct swp_discovered *d, int64_t now, bool only_known,
+				  struct swp_batch *b)
 {
 	struct swp_buf sid = {0}, iid = {0};
 	swp__service_id(d->service, &sid);
@@ -92,6 +90,11 @@ static struct swp_process *upsert(swp_core *c, const struct swp_discovered *d, i
 	swp__process_id(d->process, iid.data, pid_hex);
 	struct swp_process *p = swp__registry_find(c, pid_hex);
 	bool changed = false;
+	if (!p && only_known) {
+		swp_buf_free(&sid);
+		swp_buf_free(&iid);
+		return NULL;
+	}
 	if (!p) {
 		p = swp__xcalloc(1, sizeof(*p));
 		p->id = swp__xstrdup(pid_hex);
@@ -101,6 +104,7 @@ static struct swp_process *upsert(swp_core *c, const struct swp_discovered *d, i
 		p->instance = swp__xstrdup(d->instance);
 		p->instance_id = swp__xstrdup(iid.data);
 		p->labels = swp__xcalloc(1, sizeof(char *));
+		p->first_seen_ms = now;
 		SWP_VEC_PUSH(c->procs, p);
 		changed = true;
 	}
@@ -132,15 +136,54 @@ static struct swp_process *upsert(swp_core *c, const struct swp_discovered *d, i
 	}
 	if (p->pid != d->pid || p->start_ticks != d->start_ticks) {
 		if (p->pid && p->pid != d->pid)
-			swp_info("process %s (%s) is now pid %d (was %d)", p->name, p->service, d->pid, p->pid);
+			swp_debug("process %s (%s) is now pid %d (was %d)", p->name, p->service, d->pid, p->pid);
 		p->pid = d->pid;
 		p->start_ticks = d->start_ticks;
 		changed = true;
 	}
+	if (!p->first_seen_ms) /* a record from before first_seen_ms was kept */
+		p->first_seen_ms = now;
 	p->seen_ms = now;
-	if (changed)
+	/* the last time seen goes to the store now and then, so a restarted core ages out what exited
+	 * while it was down from about the right time */
+	if (changed || now - p->saved_seen_ms >= SEEN_SAVE_MS)
 		put_process(b, p);
 	return p;
+}
+
+/* Does a task or a schedule name p? Then it stays in the registry when it leaves the listings. */
+static bool referenced(swp_core *c, const struct swp_process *p)
+{
+	for (size_t i = 0; i < c->tasks.n; i++)
+		if (c->tasks.v[i]->process_id && strcmp(c->tasks.v[i]->process_id, p->id) == 0)
+			return true;
+	for (size_t i = 0; i < c->scheds.n; i++)
+		if (strcmp(c->scheds.v[i]->process_id, p->id) == 0)
+			return true;
+	return false;
+}
+
+/* Forgets the processes that left the listings and that no task or schedule names. */
+static void expire(swp_core *c, int64_t now, struct swp_batch *b)
+{
+	for (size_t i = 0; i < c->procs.n;) {
+		struct swp_process *p = c->procs.v[i];
+		if (p->pid || now - p->seen_ms <= c->expire_ms || referenced(c, p)) {
+			i++;
+			continue;
+		}
+		swp_debug("process %s (%s) left the registry: gone since %" PRId64 " s", p->name, p->service,
+			  (now - p->seen_ms) / 1000);
+		struct swp_buf k = {0};
+		swp__buf_put_u8(&k, SWP_TAG_PROCESS);
+		swp__buf_puts(&k, p->id);
+		swp__batch_delete(b, k.data, k.len);
+		swp_buf_free(&k);
+		swp__process_free(p);
+		free(p);
+		memmove(&c->procs.v[i], &c->procs.v[i + 1], (c->procs.n - i - 1) * sizeof(c->procs.v[0]));
+		c->procs.n--;
+	}
 }
 
 int swp__registry_rescan(swp_core *c)
@@ -152,8 +195,10 @@ int swp__registry_rescan(swp_core *c)
 		return r;
 	int64_t now = swp__now_ms();
 	struct swp_batch *b = swp__batch_new();
+	/* a process is registered once it has run for min_age (short commands never show); one already
+	 * registered (a program restarting) is refreshed at once */
 	for (size_t i = 0; i < n; i++)
-		upsert(c, &found[i], now, b);
+		upsert(c, &found[i], now, swp__proc_age_ms(found[i].start_ticks) < c->min_age_ms, b);
 	/* a process not seen by this scan keeps its record; its pid goes when it is gone */
 	for (size_t i = 0; i < c->procs.n; i++) {
 		struct swp_process *p = c->procs.v[i];
@@ -163,13 +208,13 @@ int swp__registry_rescan(swp_core *c)
 			put_process(b, p);
 		}
 	}
+	expire(c, now, b);
 	if (swp__batch_count(b))
 		r = swp__batch_commit(c->store, b, false);
 	swp__batch_free(b);
 	swp__discovered_free(found, n);
 	return r;
 }
-
 SWP_API int swp_processes_rescan(swp_core *c)
 {
 	if (!c)
@@ -207,7 +252,7 @@ SWP_API int swp_process_register(swp_core *c, const struct swp_process_spec *spe
 
 	pthread_mutex_lock(&c->mu);
 	struct swp_batch *b = swp__batch_new();
-	struct swp_process *p = upsert(c, &d, swp__now_ms(), b);
+	struct swp_process *p = upsert(c, &d, swp__now_ms(), false, b);
 	r = swp__batch_count(b) ? swp__batch_commit(c->store, b, true) : 0;
 	if (!r && out)
 		swp__process_json(p, out);
@@ -224,6 +269,7 @@ SWP_API int swp_process_register(swp_core *c, const struct swp_process_spec *spe
 enum { DISTINCT_NONE, DISTINCT_SERVICE, DISTINCT_INSTANCE };
 struct listing {
 	const char *layer, *service_id, *instance_id, *process_id;
+	int64_t from, to; /* a time range, or both 0: now */
 	int distinct;
 	void (*emit)(const struct swp_process *p, struct swp_buf *out);
 };
@@ -233,12 +279,29 @@ static bool matches(const char *filter, const char *value)
 	return swp__empty(filter) || strcmp(filter, value) == 0;
 }
 
-static bool seen_before(swp_core *c, size_t i, int distinct)
+bool swp__registry_listed(const swp_core *c, const struct swp_process *p, int64_t now, int64_t from, int64_t to)
+{
+	if (!from && !to)
+		return p->pid || now - p->seen_ms <= c->expire_ms;
+	int64_t last = p->pid ? now : p->seen_ms;
+	return p->first_seen_ms <= to && last >= from;
+}
+
+static bool selected(swp_core *c, const struct listing *l, const struct swp_process *p, int64_t now)
+{
+	return matches(l->layer, p->layer) && matches(l->service_id, p->service_id) &&
+	       matches(l->instance_id, p->instance_id) && matches(l->process_id, p->id) &&
+	       swp__registry_listed(c, p, now, l->from, l->to);
+}
+
+/* Is process i's service (or instance) listed already, by a selected process before it? */
+static bool seen_before(swp_core *c, const struct listing *l, size_t i, int64_t now)
 {
 	for (size_t j = 0; j < i; j++) {
 		const struct swp_process *a = c->procs.v[j], *b = c->procs.v[i];
 		if (strcmp(a->service_id, b->service_id) == 0 &&
-		    (distinct == DISTINCT_SERVICE || strcmp(a->instance_id, b->instance_id) == 0))
+		    (l->distinct == DISTINCT_SERVICE || strcmp(a->instance_id, b->instance_id) == 0) &&
+		    selected(c, l, a, now))
 			return true;
 	}
 	return false;
@@ -252,11 +315,10 @@ static int list_json(swp_core *c, const struct listing *l, struct swp_buf *out)
 	pthread_mutex_lock(&c->mu);
 	swp__buf_putc(out, '[');
 	bool first = true;
+	int64_t now = swp__now_ms();
 	for (size_t i = 0; i < c->procs.n; i++) {
 		const struct swp_process *p = c->procs.v[i];
-		if (!matches(l->layer, p->layer) || !matches(l->service_id, p->service_id) ||
-		    !matches(l->instance_id, p->instance_id) || !matches(l->process_id, p->id) ||
-		    (l->distinct != DISTINCT_NONE && seen_before(c, i, l->distinct)))
+		if (!selected(c, l, p, now) || (l->distinct != DISTINCT_NONE && seen_before(c, l, i, now)))
 			continue;
 		if (!first)
 			swp__buf_putc(out, ',');
@@ -290,10 +352,10 @@ static void instance_json(const struct swp_process *p, struct swp_buf *out)
 	swp__buf_putc(out, '{');
 	swp__json_kv_str(out, &f, "id", p->instance_id);
 	swp__json_kv_str(out, &f, "name", p->instance);
+	/* an instance's attributes are what a language agent reports of it; a host's processes have
+	 * none (OAP lists []): host_ip is an attribute of each process */
 	swp__json_key(out, &f, "attributes");
-	swp__buf_puts(out, "[{\"name\":\"host_ip\",\"value\":");
-	swp__json_str(out, p->host_ip);
-	swp__buf_puts(out, "}]");
+	swp__buf_puts(out, "[]");
 	swp__json_kv_str(out, &f, "language", "UNKNOWN");
 	swp__json_kv_str(out, &f, "instanceUUID", p->instance_id);
 	swp__json_kv_str(out, &f, "layer", p->layer);
@@ -306,17 +368,19 @@ SWP_API int swp_services_json(swp_core *c, const char *layer, struct swp_buf *ou
 	return list_json(c, &l, out);
 }
 
-SWP_API int swp_instances_json(swp_core *c, const char *service_id, struct swp_buf *out)
+SWP_API int swp_instances_json(swp_core *c, const char *service_id, int64_t start_ms, int64_t end_ms,
+			       struct swp_buf *out)
 {
-	struct listing l = {.service_id = service_id, .distinct = DISTINCT_INSTANCE, .emit = instance_json};
+	struct listing l = {.service_id = service_id, .from = start_ms, .to = end_ms, .distinct = DISTINCT_INSTANCE,
+			    .emit = instance_json};
 	return list_json(c, &l, out);
 }
 
 SWP_API int swp_processes_json(swp_core *c, const char *service_id, const char *instance_id, const char *process_id,
-			       struct swp_buf *out)
+			       int64_t start_ms, int64_t end_ms, struct swp_buf *out)
 {
 	struct listing l = {.service_id = service_id, .instance_id = instance_id, .process_id = process_id,
-			    .emit = swp__process_json};
+			    .from = start_ms, .to = end_ms, .emit = swp__process_json};
 	return list_json(c, &l, out);
 }
 

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include "core/core.h"
+#include "ids/ids.h"
 #include "store/layout.h"
 
 static int run_index(swp_core *c, const struct swp_task *t, const struct swp_process *p)
@@ -65,10 +66,11 @@ static void start_runs(swp_core *c, int64_t now, struct swp_batch *b)
 				}
 			}
 			struct swp_run run = {.task = t, .proc = p, .pid = p->pid, .start_ticks = p->start_ticks};
-			run.sched = swp__schedule_new(c, t, p, p->pid, now, b);
+			run.sched = swp__schedule_for(c, t, p, p->pid, now, b);
 			SWP_VEC_PUSH(c->runs, run);
-			swp_info("task %" PRIu64 ": schedule %" PRIu64 " started on %s (pid %d)", t->id, run.sched->id, p->name,
-				 p->pid);
+			char tid[SWP_EXT_ID_SIZE], sid[SWP_EXT_ID_SIZE];
+			swp_info("task %s: schedule %s started on %s (pid %d)", swp__ext_id(t->id, tid),
+				 swp__ext_id(run.sched->id, sid), p->name, p->pid);
 		}
 	}
 }
@@ -89,13 +91,14 @@ static void write_blocks(swp_core *c, int64_t now, struct swp_batch *b)
 		uint64_t total = swp__block_encode(&c->stacks, &co->counts, run->pid, &blk);
 		if (total) {
 			uint8_t k[SWP_RECORD_KEY_LEN];
-			swp__key_record(k, run->sched->id, sec, run->seq++);
+			swp__block_key(c, run->sched, sec, k);
 			swp__batch_put(b, k, sizeof(k), blk.data, blk.len);
 			run->sched->samples += total;
 		}
 		swp__schedule_put(b, run->sched);
 	}
 	swp__stacks_unlock(&c->stacks);
+	swp__seq_put(b, "block", c->next_block);
 	swp_buf_free(&blk);
 }
 
@@ -131,9 +134,9 @@ static void end_runs(swp_core *c, int64_t now)
 			i++;
 			continue;
 		}
-		swp_info("task %" PRIu64 ": schedule %" PRIu64 " on %s (pid %d) ended: %s, %" PRIu64 " samples, %" PRIu64
-			 " lost",
-			 run->task->id, run->sched->id, run->proc->name, run->pid,
+		char tid[SWP_EXT_ID_SIZE], sid[SWP_EXT_ID_SIZE];
+		swp_info("task %s: schedule %s on %s (pid %d) ended: %s, %" PRIu64 " samples, %" PRIu64 " lost",
+			 swp__ext_id(run->task->id, tid), swp__ext_id(run->sched->id, sid), run->proc->name, run->pid,
 			 gone ? "the process exited" : (c->stopping ? "server stopping" : "task finished"), run->sched->samples,
 			 run->sched->lost);
 		if (!pid_in_use(c, run->pid, i) && c->prof) {

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "core/core.h"
+#include "ids/ids.h"
 #include "store/layout.h"
 
 static int load_task(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl)
@@ -50,24 +51,10 @@ int swp__tasks_load(swp_core *c)
 	return r;
 }
 
-static bool parse_id(const char *s, uint64_t *out)
-{
-	if (!s || !*s || strlen(s) > 19)
-		return false;
-	uint64_t v = 0;
-	for (const char *p = s; *p; p++) {
-		if (*p < '0' || *p > '9')
-			return false;
-		v = v * 10 + (uint64_t)(*p - '0');
-	}
-	*out = v;
-	return true;
-}
-
 struct swp_task *swp__task_find(swp_core *c, const char *id)
 {
 	uint64_t v;
-	if (!parse_id(id, &v))
+	if (!swp__ext_id_parse(id, &v))
 		return NULL;
 	for (size_t i = 0; i < c->tasks.n; i++)
 		if (c->tasks.v[i]->id == v)
@@ -78,7 +65,7 @@ struct swp_task *swp__task_find(swp_core *c, const char *id)
 struct swp_schedule *swp__schedule_find(swp_core *c, const char *id)
 {
 	uint64_t v;
-	if (!parse_id(id, &v))
+	if (!swp__ext_id_parse(id, &v))
 		return NULL;
 	for (size_t i = 0; i < c->scheds.n; i++)
 		if (c->scheds.v[i]->id == v)
@@ -95,19 +82,35 @@ void swp__schedule_put(struct swp_batch *b, const struct swp_schedule *s)
 	swp_buf_free(&v);
 }
 
-struct swp_schedule *swp__schedule_new(swp_core *c, const struct swp_task *t, const struct swp_process *p, int pid,
+struct swp_schedule *swp__schedule_for(swp_core *c, const struct swp_task *t, const struct swp_process *p, int pid,
 				       int64_t now, struct swp_batch *b)
 {
+	const char *process_id = p ? p->id : (t->process_id ? t->process_id : "");
+	for (size_t i = 0; i < c->scheds.n; i++) {
+		struct swp_schedule *s = c->scheds.v[i];
+		if (s->task_id == t->id && strcmp(s->process_id, process_id) == 0) {
+			if (s->pid != pid) {
+				s->pid = pid;
+				swp__schedule_put(b, s);
+			}
+			return s;
+		}
+	}
 	struct swp_schedule *s = swp__xcalloc(1, sizeof(*s));
 	s->id = swp__seq_next("schedule", &c->next_sched, b);
 	s->task_id = t->id;
-	s->process_id = swp__xstrdup(p ? p->id : (t->process_id ? t->process_id : ""));
+	s->process_id = swp__xstrdup(process_id);
 	s->pid = pid;
 	s->start_ms = now;
 	s->end_ms = now;
 	swp__schedule_put(b, s);
 	SWP_VEC_PUSH(c->scheds, s);
 	return s;
+}
+
+void swp__block_key(swp_core *c, const struct swp_schedule *s, uint64_t sec, uint8_t *key)
+{
+	swp__key_record(key, s->id, sec, (uint32_t)c->next_block++);
 }
 
 /* Does task t profile process p? */
@@ -123,65 +126,144 @@ bool swp__task_targets(const struct swp_task *t, const struct swp_process *p)
 	return true;
 }
 
-static bool same_labels(char *const *a, uint32_t na, const char *const *b)
-{
-	uint32_t nb = 0;
-	while (b && b[nb])
-		nb++;
-	if (na != nb)
-		return false;
-	for (uint32_t i = 0; i < nb; i++)
-		if (!swp__strv_has(a, na, b[i]))
-			return false;
-	return true;
-}
-
 static void creation_result(struct swp_buf *out, bool ok, const char *reason, uint64_t id)
 {
 	bool f = true;
 	swp__buf_putc(out, '{');
 	swp__json_kv_bool(out, &f, "status", ok);
 	swp__json_kv_str(out, &f, "errorReason", reason);
-	swp__json_key(out, &f, "id");
-	if (ok)
-		swp__buf_printf(out, "\"%" PRIu64 "\"", id);
-	else
-		swp__buf_puts(out, "null");
+	char text[SWP_EXT_ID_SIZE];
+	swp__json_kv_str(out, &f, "id", ok ? swp__ext_id(id, text) : NULL);
 	swp__buf_putc(out, '}');
 }
 
-/* The protocol's checks, in its order (PROTOCOL.md §3). Returns NULL when the request is valid. */
-static const char *validate(swp_core *c, const struct swp_task_create *q, int64_t start, bool seed)
+/* OAP refuses labels whose JSON text is longer than this (EBPFProfilingTaskRecord) */
+#define LABELS_JSON_MAX 500
+
+/* Appends to why the labels no process of the service carries, and returns whether there are any. */
+static bool missing_labels(swp_core *c, const char *service_id, const char *const *labels, struct swp_buf *why)
+{
+	bool missing = false;
+	for (size_t i = 0; labels && labels[i]; i++) {
+		bool have = false;
+		for (size_t k = 0; k < c->procs.n && !have; k++) {
+			const struct swp_process *p = c->procs.v[k];
+			have = strcmp(p->service_id, service_id) == 0 && swp__strv_has(p->labels, p->n_labels, labels[i]);
+		}
+		if (!have) {
+			swp__buf_puts(why, missing ? ", " : "The service doesn't have processes with label(s) ");
+			swp__buf_puts(why, labels[i]);
+			missing = true;
+		}
+	}
+	if (missing)
+		swp__buf_putc(why, '.');
+	return missing;
+}
+
+static size_t labels_json_len(const char *const *labels)
+{
+	struct swp_buf j = {0};
+	swp__buf_putc(&j, '[');
+	for (size_t i = 0; labels && labels[i]; i++) {
+		if (i)
+			swp__buf_putc(&j, ',');
+		swp__json_str(&j, labels[i]);
+	}
+	swp__buf_putc(&j, ']');
+	size_t n = j.len;
+	swp_buf_free(&j);
+	return n;
+}
+
+/* Does a task of the same target overlap [start, end] on the same process (seed) or service? */
+static bool overlaps(swp_core *c, const struct swp_task_create *q, int64_t start, int64_t end, bool seed)
+{
+	for (size_t i = 0; i < c->tasks.n; i++) {
+		const struct swp_task *t = c->tasks.v[i];
+		if (strcmp(t->target, q->target_type) != 0 || t->start_ms > end || swp__task_end_ms(t) < start)
+			continue;
+		if (seed ? t->process_id && strcmp(t->process_id, q->process_id) == 0
+			 : t->service_id && strcmp(t->service_id, q->service_id) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Will anything run a task on local processes? This core's profiler, or the process that profiles
+ * for its data directory. */
+static bool runnable(const swp_core *c)
+{
+	return c->profiling || c->runs_elsewhere;
+}
+
+/*
+ * The protocol's checks, in the order and with the texts of the generation the request is shaped
+ * as (PROTOCOL.md §3 for the seed shape, OAP 10.1 for the current one); then swprof's own: the
+ * target it supports, a window that is already over, a task nothing would run. Returns NULL when
+ * the request is valid, else the reason (static text, or written to why).
+ */
+static const char *validate(swp_core *c, const struct swp_task_create *q, int64_t now, int64_t start, bool seed,
+			    struct swp_buf *why)
 {
 	if (seed) {
-		if (!q->finder_type)
-			return "The process find type could not be null";
-		if (strcmp(q->finder_type, "PROCESS_ID") != 0)
+		if (!q->finder_type || strcmp(q->finder_type, "PROCESS_ID") != 0)
 			return "The process find type could not be null";
 		if (swp__empty(q->process_id))
 			return "process id could not be empty";
+	} else {
+		if (swp__empty(q->service_id))
+			return "service could not be empty";
+		if (q->labels && q->labels[0]) {
+			if (missing_labels(c, q->service_id, q->labels, why))
+				return why->data;
+			if (labels_json_len(q->labels) > LABELS_JSON_MAX) {
+				swp__buf_printf(why, "The labels length is bigger than %d, please reduce the labels count",
+						LABELS_JSON_MAX);
+				return why->data;
+			}
+		}
 	}
 	if (!q->target_type)
 		return "the profiling target could not be null";
 	if (q->duration_s < 60)
 		return "the fixed time duration must be greater than or equals 60s";
 	int64_t end = start + q->duration_s * 1000;
-	for (size_t i = 0; i < c->tasks.n; i++) {
-		const struct swp_task *t = c->tasks.v[i];
-		if (strcmp(t->target, q->target_type) != 0 || t->start_ms > end || swp__task_end_ms(t) < start)
-			continue;
-		if (seed ? (t->process_id && strcmp(t->process_id, q->process_id) == 0)
-			 : (!t->process_id && t->service_id && strcmp(t->service_id, q->service_id) == 0 &&
-			    same_labels(t->labels, t->n_labels, q->labels)))
-			return "already have profiling task at this time";
-	}
+	if (overlaps(c, q, start, end, seed))
+		return seed ? "already have profiling task at this time" : "Task's time range overlaps with other tasks";
 	if (seed && !swp__registry_find(c, q->process_id))
 		return "could not found process";
-	if (!seed && !swp__registry_service_known(c, q->service_id))
-		return "could not found service";
 	if (strcmp(q->target_type, "ON_CPU") != 0)
 		return "only the ON_CPU profiling target is supported by swprof";
+	if (end < now) {
+		swp__buf_printf(why,
+				"the task's time window is already over (it would have ended %" PRId64
+				" s ago), so nothing would run it: leave the start time out, or give one that is not that far "
+				"in the past",
+				(now - end) / 1000);
+		return why->data;
+	}
+	if (!runnable(c))
+		return seed ? "nothing can run this task: profiling is off on this server (profiling.enabled: false) and no "
+			      "agent reports this process"
+			    : "nothing can run this task: profiling is off on this server (profiling.enabled: false) and no "
+			      "agent reports processes of this service";
 	return NULL;
+}
+
+/* The name in a service id (base64 of the name + ".1"), for a task on a service no process of which
+ * is known yet; NULL when the id is not of that form. */
+static char *service_name_of(const char *service_id)
+{
+	size_t n = strlen(service_id);
+	if (n < 3 || strcmp(service_id + n - 2, ".1") != 0)
+		return NULL;
+	struct swp_buf name = {0};
+	if (swp__base64_decode(service_id, n - 2, &name) || !name.data || memchr(name.data, 0, name.len)) {
+		swp_buf_free(&name);
+		return NULL;
+	}
+	return name.data;
 }
 
 SWP_API int swp_task_create(swp_core *c, const struct swp_task_create *q, struct swp_buf *out)
@@ -191,7 +273,7 @@ SWP_API int swp_task_create(swp_core *c, const struct swp_task_create *q, struct
 		return swp__fail(EINVAL, "core, request and out are required");
 	int64_t now = q->now_ms > 0 ? q->now_ms : swp__now_ms();
 	int64_t start = q->start_time_ms <= 0 ? now : q->start_time_ms;
-	if (!q->has_finder && swp__empty(q->service_id)) {
+	if (!q->has_finder && !q->service_id) {
 		creation_result(out, false, "The process finder could not be null", 0);
 		return 0;
 	}
@@ -201,12 +283,15 @@ SWP_API int swp_task_create(swp_core *c, const struct swp_task_create *q, struct
 		return 0;
 	}
 	pthread_mutex_lock(&c->mu);
-	const char *why = validate(c, q, start, seed);
-	if (why) {
+	struct swp_buf why = {0};
+	const char *reason = validate(c, q, now, start, seed, &why);
+	if (reason) {
 		pthread_mutex_unlock(&c->mu);
-		creation_result(out, false, why, 0);
+		creation_result(out, false, reason, 0);
+		swp_buf_free(&why);
 		return 0;
 	}
+	swp_buf_free(&why);
 	struct swp_task *t = swp__xcalloc(1, sizeof(*t));
 	struct swp_batch *b = swp__batch_new();
 	uint64_t next = c->next_task;
@@ -226,11 +311,11 @@ SWP_API int swp_task_create(swp_core *c, const struct swp_task_create *q, struct
 		t->labels = swp__xcalloc(1, sizeof(char *));
 	} else {
 		t->service_id = swp__xstrdup(q->service_id);
-		for (size_t i = 0; i < c->procs.n; i++)
-			if (strcmp(c->procs.v[i]->service_id, q->service_id) == 0) {
+		for (size_t i = 0; i < c->procs.n && !t->service; i++)
+			if (strcmp(c->procs.v[i]->service_id, q->service_id) == 0)
 				t->service = swp__xstrdup(c->procs.v[i]->service);
-				break;
-			}
+		if (!t->service)
+			t->service = service_name_of(q->service_id);
 		t->labels = swp__strv_dup(q->labels, &t->n_labels);
 	}
 	struct swp_buf v = {0};
@@ -250,8 +335,15 @@ SWP_API int swp_task_create(swp_core *c, const struct swp_task_create *q, struct
 	SWP_VEC_PUSH(c->tasks, t);
 	pthread_cond_signal(&c->cond); /* the scheduler starts it at once when due */
 	pthread_mutex_unlock(&c->mu);
-	swp_info("task %" PRIu64 " created: %s %s for %" PRId64 " s", t->id, t->target,
-		 t->process_id ? t->process_id : t->service, t->duration_s);
+	char text[SWP_EXT_ID_SIZE];
+	if (start < now)
+		swp_info("task %s created: %s %s; it started %" PRId64 " s ago and runs for the %" PRId64
+			 " s left of its %" PRId64 " s",
+			 swp__ext_id(t->id, text), t->target, t->process_id ? t->process_id : t->service, (now - start) / 1000,
+			 (swp__task_end_ms(t) - now) / 1000, t->duration_s);
+	else
+		swp_info("task %s created: %s %s for %" PRId64 " s", swp__ext_id(t->id, text), t->target,
+			 t->process_id ? t->process_id : t->service, t->duration_s);
 	creation_result(out, true, NULL, t->id);
 	return 0;
 }

@@ -132,6 +132,33 @@ void swp__base64(const void *data, size_t n, struct swp_buf *out)
 	}
 }
 
+int swp__base64_decode(const char *s, size_t n, struct swp_buf *out)
+{
+	if (n % 4)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i += 4) {
+		uint32_t v = 0;
+		int pad = 0;
+		for (int k = 0; k < 4; k++) {
+			char ch = s[i + k];
+			int d = ch >= 'A' && ch <= 'Z' ? ch - 'A'
+				: ch >= 'a' && ch <= 'z' ? ch - 'a' + 26
+				: ch >= '0' && ch <= '9' ? ch - '0' + 52
+				: ch == '+' ? 62 : ch == '/' ? 63 : -1;
+			if (ch == '=' && i + 4 == n && k >= 2 && (k == 3 || s[i + 3] == '='))
+				pad++, d = 0;
+			else if (d < 0 || pad)
+				return -EINVAL;
+			v = v << 6 | (uint32_t)d;
+		}
+		uint8_t b[3] = {(uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v};
+		swp__buf_put(out, b, (size_t)(3 - pad));
+	}
+	swp__buf_reserve(out, 1);
+	out->data[out->len] = 0;
+	return 0;
+}
+
 /* ---- ids ---- */
 
 const char *swp__service_id(const char *service_name, struct swp_buf *out)
@@ -162,4 +189,73 @@ char *swp__process_id(const char *process_name, const char *instance_id, char ou
 	swp__sha256_final(&s, d);
 	hex(d, sizeof(d), out);
 	return out;
+}
+
+/* ---- task and schedule ids ---- */
+
+#define EXT_BITS 60
+#define EXT_MASK ((1ULL << EXT_BITS) - 1)
+#define EXT_M1 0x9e3779b97f4a7c15ULL /* odd: invertible modulo 2^60 */
+#define EXT_M2 0xbf58476d1ce4e5b9ULL
+
+/* x * m (mod 2^60) is undone by x * m^-1; m^-1 by Newton's iteration (each step doubles the bits) */
+static uint64_t inverse_of(uint64_t m)
+{
+	uint64_t x = m;
+	for (int i = 0; i < 6; i++)
+		x *= 2 - m * x;
+	return x;
+}
+
+/* x ^= x >> k (on 60 bits) is undone by folding the shifted copies back in */
+static uint64_t unshift(uint64_t y, int k)
+{
+	uint64_t x = y;
+	for (int s = k; s < EXT_BITS; s += k)
+		x ^= y >> s;
+	return x & EXT_MASK;
+}
+
+static uint64_t ext_mix(uint64_t x)
+{
+	x = (x * EXT_M1) & EXT_MASK;
+	x ^= x >> 29;
+	x = (x * EXT_M2) & EXT_MASK;
+	x ^= x >> 31;
+	return x;
+}
+
+static uint64_t ext_unmix(uint64_t x)
+{
+	x = unshift(x, 31);
+	x = (x * inverse_of(EXT_M2)) & EXT_MASK;
+	x = unshift(x, 29);
+	return (x * inverse_of(EXT_M1)) & EXT_MASK;
+}
+
+char *swp__ext_id(uint64_t n, char out[SWP_EXT_ID_SIZE])
+{
+	uint64_t m = ext_mix(n & EXT_MASK);
+	/* the leading digit, a to f, is derived from the rest: it adds no information, only a letter */
+	uint64_t v = (uint64_t)(0xa + m % 6) << EXT_BITS | m;
+	snprintf(out, SWP_EXT_ID_SIZE, "%016llx", (unsigned long long)v);
+	return out;
+}
+
+bool swp__ext_id_parse(const char *s, uint64_t *n)
+{
+	if (!s || strlen(s) != SWP_EXT_ID_SIZE - 1)
+		return false;
+	uint64_t v = 0;
+	for (const char *p = s; *p; p++) {
+		int d = *p >= '0' && *p <= '9' ? *p - '0' : *p >= 'a' && *p <= 'f' ? *p - 'a' + 10 : -1;
+		if (d < 0)
+			return false;
+		v = v << 4 | (uint64_t)d;
+	}
+	uint64_t m = v & EXT_MASK;
+	if (v >> EXT_BITS != 0xa + m % 6)
+		return false;
+	*n = ext_unmix(m);
+	return true;
 }

@@ -32,6 +32,9 @@ int swp__sha256_selftest(void);
 
 /* Appends base64 of data[0..n) to out. */
 void swp__base64(const void *data, size_t n, struct swp_buf *out);
+/* Appends the bytes of the base64 text s[0..n) (standard alphabet, '=' padding required) to out,
+ * NUL-terminated; -EINVAL for anything else. */
+int swp__base64_decode(const char *s, size_t n, struct swp_buf *out);
 
 /* The functions below replace the contents of out and return out->data. */
 const char *swp__service_id(const char *service_name, struct swp_buf *out);
@@ -39,5 +42,16 @@ const char *swp__instance_id(const char *service_id, const char *instance_name, 
 
 /* Writes the 64 hex digits and a NUL to out; returns out. */
 char *swp__process_id(const char *process_name, const char *instance_id, char out[SWP_PROCESS_ID_SIZE]);
+
+/*
+ * Task and schedule ids on the wire: the store numbers them 1, 2, 3...; clients see 16 lowercase
+ * hex digits, opaque as OAP's, whose first digit is a letter (a-f), so no reader takes one for a
+ * number (YAML reads 1, 0x1f and 1e5 as numbers). The text is a bijection of the low 60 bits of
+ * the number: parse(format(n)) == n, and any other text is refused.
+ */
+#define SWP_EXT_ID_SIZE 17 /* 16 digits + NUL */
+char *swp__ext_id(uint64_t n, char out[SWP_EXT_ID_SIZE]);
+/* true and *n when s is an id swp__ext_id wrote */
+bool swp__ext_id_parse(const char *s, uint64_t *n);
 
 #endif

@@ -269,8 +269,8 @@ static void JNICALL setLog0(JNIEnv *env, jclass cls, jint min_level)
 /* ---- natives ---------------------------------------------------------------------------------- */
 
 static jlong JNICALL open0(JNIEnv *env, jclass cls, jbyteArray data_dir, jint frequency, jint flush_ms, jint scan_ms,
-                           jboolean profiling, jobjectArray rule_fields, jobjectArray rule_labels, jbyteArray host_ip,
-                           jbyteArray host_name)
+                           jint profiling, jobjectArray rule_fields, jobjectArray rule_labels, jbyteArray host_ip,
+                           jbyteArray host_name, jlong expire_ms, jlong min_age_ms)
 {
 	(void)cls;
 	struct arena a = {0};
@@ -281,7 +281,9 @@ static jlong JNICALL open0(JNIEnv *env, jclass cls, jbyteArray data_dir, jint fr
 	cfg.frequency = frequency;
 	cfg.flush_interval_ms = flush_ms;
 	cfg.scan_interval_ms = scan_ms;
-	cfg.profiling = profiling ? 1 : 0;
+	cfg.profiling = profiling;
+	cfg.process_expire_ms = expire_ms;
+	cfg.process_min_age_ms = min_age_ms;
 	cfg.data_dir = str_of(env, &a, data_dir, &ok);
 	cfg.host_ip = str_of(env, &a, host_ip, &ok);
 	cfg.host_name = str_of(env, &a, host_name, &ok);
@@ -397,7 +399,8 @@ static jbyteArray JNICALL services0(JNIEnv *env, jclass cls, jlong handle, jbyte
 	return finish(env, swp_services_json(core, l, &b), &b, &a);
 }
 
-static jbyteArray JNICALL instances0(JNIEnv *env, jclass cls, jlong handle, jbyteArray service_id)
+static jbyteArray JNICALL instances0(JNIEnv *env, jclass cls, jlong handle, jbyteArray service_id, jlong start_ms,
+                                     jlong end_ms)
 {
 	(void)cls;
 	swp_core *core = core_of(env, handle);
@@ -411,11 +414,11 @@ static jbyteArray JNICALL instances0(JNIEnv *env, jclass cls, jlong handle, jbyt
 		arena_free(&a);
 		return NULL;
 	}
-	return finish(env, swp_instances_json(core, s, &b), &b, &a);
+	return finish(env, swp_instances_json(core, s, start_ms, end_ms, &b), &b, &a);
 }
 
 static jbyteArray JNICALL processes0(JNIEnv *env, jclass cls, jlong handle, jbyteArray service_id,
-                                     jbyteArray instance_id, jbyteArray process_id)
+                                     jbyteArray instance_id, jbyteArray process_id, jlong start_ms, jlong end_ms)
 {
 	(void)cls;
 	swp_core *core = core_of(env, handle);
@@ -431,7 +434,7 @@ static jbyteArray JNICALL processes0(JNIEnv *env, jclass cls, jlong handle, jbyt
 		arena_free(&a);
 		return NULL;
 	}
-	return finish(env, swp_processes_json(core, s, i, p, &b), &b, &a);
+	return finish(env, swp_processes_json(core, s, i, p, start_ms, end_ms, &b), &b, &a);
 }
 
 static jbyteArray JNICALL process0(JNIEnv *env, jclass cls, jlong handle, jbyteArray process_id)
@@ -684,13 +687,13 @@ static jbyteArray JNICALL stats0(JNIEnv *env, jclass cls, jlong handle)
 #define BB "[[B"
 static const JNINativeMethod g_methods[] = {
     {"setLog0", "(I)V", (void *)setLog0},
-    {"open0", "(" B "IIIZ" BB "[Ljava/lang/Object;" B B ")J", (void *)open0},
+    {"open0", "(" B "IIII" BB "[Ljava/lang/Object;" B B "JJ)J", (void *)open0},
     {"close0", "(J)V", (void *)close0},
     {"rescan0", "(J)V", (void *)rescan0},
     {"registerProcess0", "(JI" B B B B BB ")" B, (void *)registerProcess0},
     {"services0", "(J" B ")" B, (void *)services0},
-    {"instances0", "(J" B ")" B, (void *)instances0},
-    {"processes0", "(J" B B B ")" B, (void *)processes0},
+    {"instances0", "(J" B "JJ)" B, (void *)instances0},
+    {"processes0", "(J" B B B "JJ)" B, (void *)processes0},
     {"process0", "(J" B ")" B, (void *)process0},
     {"taskCreate0", "(JZ" B B B BB "JJ" B "J)" B, (void *)taskCreate0},
     {"tasks0", "(J" B B B B BB B "JJ)" B, (void *)tasks0},

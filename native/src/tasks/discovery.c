@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 #define NMATCH 10 /* the whole match and {1}..{9} */
@@ -209,6 +210,17 @@ int swp__proc_read(int pid, struct swp_discovered *out)
 	out->exe_name = swp__xstrdup(name);
 	close(dfd);
 	return 0;
+}
+
+int64_t swp__proc_age_ms(int64_t start_ticks)
+{
+	static long hz;
+	if (!hz)
+		hz = sysconf(_SC_CLK_TCK) > 0 ? sysconf(_SC_CLK_TCK) : 100;
+	struct timespec ts;
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	int64_t up_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return up_ms - start_ticks * 1000 / hz;
 }
 
 /* ---- templates ---- */

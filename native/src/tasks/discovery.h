@@ -66,6 +66,9 @@ int swp__proc_read(int pid, struct swp_discovered *out);
 int swp__expand_template(const char *tmpl, const struct swp_discovered *p, const regmatch_t *m, const char *cmdline,
 			 struct swp_buf *out);
 
+/* How long ago (ms) a process with this start_ticks started, by the boot clock. */
+int64_t swp__proc_age_ms(int64_t start_ticks);
+
 /* Frees the strings of one entry and zeroes it. */
 void swp__discovered_clear(struct swp_discovered *p);
 /* Clears n entries and frees the array. */

@@ -3,6 +3,8 @@
 #include <inttypes.h>
 #include <stdlib.h>
 
+#include "ids/ids.h"
+
 /* Every record starts with a version byte, so fields can be appended later. */
 #define REC_V1 1
 
@@ -101,6 +103,7 @@ void swp__process_encode(const struct swp_process *p, struct swp_buf *out)
 	swp__buf_put_uvar(out, (uint64_t)p->pid);
 	swp__buf_put_uvar(out, (uint64_t)p->start_ticks);
 	swp__buf_put_uvar(out, (uint64_t)p->seen_ms);
+	swp__buf_put_uvar(out, (uint64_t)p->first_seen_ms);
 }
 
 int swp__process_decode(const uint8_t *v, size_t n, struct swp_process *p)
@@ -122,6 +125,9 @@ int swp__process_decode(const uint8_t *v, size_t n, struct swp_process *p)
 	p->pid = (int)swp__rd_uvar(&r);
 	p->start_ticks = (int64_t)swp__rd_uvar(&r);
 	p->seen_ms = (int64_t)swp__rd_uvar(&r);
+	if (r.p < r.end) /* fields appended later */
+		p->first_seen_ms = (int64_t)swp__rd_uvar(&r);
+	p->saved_seen_ms = p->seen_ms;
 	if (r.bad) {
 		swp__process_free(p);
 		return -EINVAL;
@@ -241,10 +247,9 @@ int64_t swp__task_end_ms(const struct swp_task *t)
 void swp__task_json(const struct swp_task *t, struct swp_buf *out)
 {
 	bool f = true;
-	char id[24];
-	snprintf(id, sizeof(id), "%" PRIu64, t->id);
+	char id[SWP_EXT_ID_SIZE];
 	swp__buf_putc(out, '{');
-	swp__json_kv_str(out, &f, "taskId", id);
+	swp__json_kv_str(out, &f, "taskId", swp__ext_id(t->id, id));
 	swp__json_kv_str(out, &f, "processFinderType", "PROCESS_ID");
 	swp__json_kv_str(out, &f, "serviceId", t->service_id);
 	swp__json_kv_str(out, &f, "serviceName", t->service);
@@ -313,12 +318,10 @@ void swp__schedule_free(struct swp_schedule *s)
 void swp__schedule_json(const struct swp_schedule *s, const struct swp_process *process, struct swp_buf *out)
 {
 	bool f = true;
-	char id[24], task[24];
-	snprintf(id, sizeof(id), "%" PRIu64, s->id);
-	snprintf(task, sizeof(task), "%" PRIu64, s->task_id);
+	char id[SWP_EXT_ID_SIZE], task[SWP_EXT_ID_SIZE];
 	swp__buf_putc(out, '{');
-	swp__json_kv_str(out, &f, "scheduleId", id);
-	swp__json_kv_str(out, &f, "taskId", task);
+	swp__json_kv_str(out, &f, "scheduleId", swp__ext_id(s->id, id));
+	swp__json_kv_str(out, &f, "taskId", swp__ext_id(s->task_id, task));
 	swp__json_kv_str(out, &f, "processId", s->process_id);
 	swp__json_kv_i64(out, &f, "startTime", s->start_ms);
 	swp__json_kv_i64(out, &f, "endTime", s->end_ms);

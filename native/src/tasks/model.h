@@ -21,7 +21,9 @@ struct swp_process {
 	uint32_t n_labels;
 	int pid;             /* 0 when not running (anymore) */
 	int64_t start_ticks; /* /proc/PID/stat starttime of that pid: a reused pid is another process */
-	int64_t seen_ms;     /* last time a scan saw it */
+	int64_t seen_ms;     /* last time a scan saw it running */
+	int64_t first_seen_ms; /* when it was registered (0 in records written before it was kept) */
+	int64_t saved_seen_ms; /* seen_ms as last written to the store (not persisted itself) */
 };
 
 /* A FIXED_TIME task: on one process (seed) or on every process of a service carrying all the
@@ -40,12 +42,14 @@ struct swp_task {
 	uint32_t n_labels;
 };
 
-/* One run of a task on one process: start = profiling began, end = last flush. */
+/* The runs of a task on one process: start = profiling began, end = last flush. A process that
+ * restarts during the task, or a core that restarts, goes on in the same schedule, so one schedule
+ * (and the time range it spans) covers all of the task's samples of that process. */
 struct swp_schedule {
 	uint64_t id;
 	uint64_t task_id;
 	char *process_id;
-	int pid;
+	int pid;            /* the latest run's pid */
 	int64_t start_ms, end_ms;
 	uint64_t samples;   /* samples recorded */
 	uint64_t lost;      /* samples lost in the kernel (stack or count map full) */

@@ -269,9 +269,11 @@ class ClientShapesTest {
 
     @Test
     void durationMayCarryColdStage() {
+        java.time.format.DateTimeFormatter minute = java.time.format.DateTimeFormatter.ofPattern("yyyy-MM-dd HHmm");
+        java.time.LocalDateTime now = java.time.LocalDateTime.now();
         Server.Reply r = server.post("{\"query\":\"query ($d: Duration!) { listInstances(duration: $d, serviceId: "
-                + "\\\"c3FydA==.1\\\") { id } }\",\"variables\":{\"d\":{\"start\":\"2022-03-30 1010\",\"end\":"
-                + "\"2022-03-30 1020\",\"step\":\"MINUTE\",\"coldStage\":false}}}");
+                + "\\\"c3FydA==.1\\\") { id } }\",\"variables\":{\"d\":{\"start\":\"" + now.minusMinutes(30).format(minute)
+                + "\",\"end\":\"" + now.format(minute) + "\",\"step\":\"MINUTE\",\"coldStage\":false}}}");
         assertEquals(1, list(r.data().get("listInstances")).size());
     }
 }

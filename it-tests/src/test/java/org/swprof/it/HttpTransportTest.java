@@ -39,7 +39,7 @@ class HttpTransportTest {
             Server.Reply r = server.post("{\"query\":\"query { version }\"}", ct);
             assertEquals(200, r.status(), ct);
             assertTrue(r.contentType().startsWith("application/json"), r.contentType());
-            assertEquals("{\"data\":{\"version\":\"swprof 0.1.0\"}}", r.body());
+            assertEquals("{\"data\":{\"version\":\"" + org.swprof.shim.Version.TEXT + "\"}}", r.body());
         }
         // a client that sends no Content-Type at all is still answered
         assertEquals(200, server.post("{\"query\":\"{ version }\"}", null).status());

@@ -20,6 +20,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import org.swprof.shim.CoreOptions;
 import org.swprof.shim.Requests;
 import org.swprof.shim.server.Main;
 import org.swprof.shim.server.ServerConfig;
@@ -60,7 +61,9 @@ final class Server implements AutoCloseable {
                     + "discovery: {hostName: it-host, hostIp: 10.1.2.3, scanInterval: never}\n";
             try {
                 ServerConfig cfg = ServerConfig.parse(yaml, "it", env);
-                return new Server(dir, Main.start(cfg));
+                // without profiling, the tests fill tasks by imports (which a configuration does not offer)
+                return new Server(dir, Main.start(cfg, cfg.profiling ? cfg.coreOptions()
+                        : cfg.coreOptions().withProfiling(CoreOptions.Profiling.ELSEWHERE)));
             } catch (RuntimeException e) {
                 deleteTree(dir);
                 throw e;

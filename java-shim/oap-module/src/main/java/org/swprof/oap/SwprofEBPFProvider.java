@@ -62,7 +62,8 @@ public class SwprofEBPFProvider extends ModuleProvider {
         ServerConfig file = ServerConfig.load(c.configFile == null || c.configFile.isBlank() ? null
                 : Path.of(c.configFile), System.getenv());
         CoreOptions options = new CoreOptions(Path.of(c.dataDir), file.frequency, file.flushIntervalMs,
-                file.scanIntervalMs, c.profiling, file.rules, file.hostIp, file.hostName);
+                file.scanIntervalMs, c.profiling ? CoreOptions.Profiling.ON : CoreOptions.Profiling.OFF, file.rules,
+                file.hostIp, file.hostName, file.expireMs, file.minAgeMs);
         try {
             core = SwprofCore.open(options);
         } catch (RuntimeException | UnsatisfiedLinkError e) {

@@ -102,7 +102,7 @@ class SwprofEBPFServicesTest {
         long t0 = LocalDateTime.of(2022, 3, 30, 10, 10, 30).atZone(ZoneId.systemDefault()).toInstant().toEpochMilli();
         @SuppressWarnings("unchecked")
         Map<String, Object> imported = Dto.MAPPER.readValue(core.importFolded(taskId,
-                ((String) Dto.MAPPER.readValue(core.processes(serviceId, null, null), List.class).stream()
+                ((String) Dto.MAPPER.readValue(core.processes(serviceId, null, null, 0, 0), List.class).stream()
                         .map(p -> ((Map<?, ?>) p).get("id")).findFirst().orElseThrow()),
                 t0, "A;B;C 3\nA;B 5\nA;B 3\nA;k_[k] 1\n"), Map.class);
         assertNotNull(imported.get("scheduleId"));

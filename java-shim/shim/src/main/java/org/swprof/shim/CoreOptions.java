@@ -11,42 +11,71 @@ import java.util.Objects;
  * @param frequency       sampling frequency in Hz, 1..1000; 0 = the core's default (99)
  * @param flushIntervalMs 0 = the core's default (1000)
  * @param scanIntervalMs  process rescan period; 0 = default (5000), negative = only on request
- * @param profiling       run the task scheduler and the BPF profiler (needs root / CAP_BPF)
+ * @param profiling       who runs the tasks of local processes ({@code enum swp_profiling})
  * @param rules           discovery rules, first match wins
  * @param hostIp          the host_ip attribute of processes; null = detected
  * @param hostName        the default instance name; null = the host name
+ * @param expireMs        an exited process leaves the listings this long after it was last seen; 0 = 10 minutes
+ * @param minAgeMs        a process found by the rules is registered once it has run this long; 0 = 3 s, negative
+ *                        = at once
  */
-public record CoreOptions(Path dataDir, int frequency, int flushIntervalMs, int scanIntervalMs, boolean profiling,
-                          List<DiscoveryRule> rules, String hostIp, String hostName) {
+public record CoreOptions(Path dataDir, int frequency, int flushIntervalMs, int scanIntervalMs, Profiling profiling,
+                          List<DiscoveryRule> rules, String hostIp, String hostName, long expireMs, long minAgeMs) {
+    /** {@code enum swp_profiling}: who runs the tasks of this core's local processes. */
+    public enum Profiling {
+        /** nobody: the core serves stored data (a task nothing would run is refused) */
+        OFF,
+        /** this core: the scheduler thread and the eBPF profiler (needs root or CAP_BPF+CAP_PERFMON) */
+        ON,
+        /** another process profiling for the same data directory ({@code swprof run}), or imports: tools, tests */
+        ELSEWHERE
+    }
+
     public CoreOptions {
         Objects.requireNonNull(dataDir, "dataDir");
+        Objects.requireNonNull(profiling, "profiling");
         if (frequency < 0 || frequency > 1000) {
             throw new IllegalArgumentException("frequency must be 1..1000 Hz (0 = default), not " + frequency);
         }
         if (flushIntervalMs < 0) {
             throw new IllegalArgumentException("flush interval must not be negative: " + flushIntervalMs);
         }
+        if (expireMs < 0) {
+            throw new IllegalArgumentException("the expiry of exited processes must not be negative: " + expireMs);
+        }
         rules = rules == null ? List.of() : List.copyOf(rules);
     }
 
-    /** A core without profiling and without rules: a store with a process registry (tests, tools). */
+    /**
+     * A core without profiling of its own and without rules: a store with a process registry whose tasks are run by
+     * another process or filled by imports (tests, tools).
+     */
     public static CoreOptions storeOnly(Path dataDir) {
-        return new CoreOptions(dataDir, 0, 0, -1, false, List.of(), null, null);
+        return new CoreOptions(dataDir, 0, 0, -1, Profiling.ELSEWHERE, List.of(), null, null, 0, 0);
     }
 
     public CoreOptions withRules(List<DiscoveryRule> r) {
-        return new CoreOptions(dataDir, frequency, flushIntervalMs, scanIntervalMs, profiling, r, hostIp, hostName);
+        return new CoreOptions(dataDir, frequency, flushIntervalMs, scanIntervalMs, profiling, r, hostIp, hostName,
+                expireMs, minAgeMs);
     }
 
-    public CoreOptions withProfiling(boolean p) {
-        return new CoreOptions(dataDir, frequency, flushIntervalMs, scanIntervalMs, p, rules, hostIp, hostName);
+    public CoreOptions withProfiling(Profiling p) {
+        return new CoreOptions(dataDir, frequency, flushIntervalMs, scanIntervalMs, p, rules, hostIp, hostName,
+                expireMs, minAgeMs);
     }
 
     public CoreOptions withHost(String ip, String name) {
-        return new CoreOptions(dataDir, frequency, flushIntervalMs, scanIntervalMs, profiling, rules, ip, name);
+        return new CoreOptions(dataDir, frequency, flushIntervalMs, scanIntervalMs, profiling, rules, ip, name,
+                expireMs, minAgeMs);
     }
 
     public CoreOptions withIntervals(int flushMs, int scanMs) {
-        return new CoreOptions(dataDir, frequency, flushMs, scanMs, profiling, rules, hostIp, hostName);
+        return new CoreOptions(dataDir, frequency, flushMs, scanMs, profiling, rules, hostIp, hostName, expireMs,
+                minAgeMs);
+    }
+
+    public CoreOptions withProcessAges(long expire, long minAge) {
+        return new CoreOptions(dataDir, frequency, flushIntervalMs, scanIntervalMs, profiling, rules, hostIp, hostName,
+                expire, minAge);
     }
 }

@@ -68,8 +68,9 @@ public final class SwprofCore implements AutoCloseable {
             labels[i] = r.labels() == null || r.labels().isEmpty() ? null : utf8s("labels", r.labels(), false);
         }
         long h = open0(utf8("dataDir", options.dataDir().toString()), options.frequency(), options.flushIntervalMs(),
-                options.scanIntervalMs(), options.profiling(), fields, labels, utf8("hostIp", options.hostIp()),
-                utf8("hostName", options.hostName()));
+                options.scanIntervalMs(), options.profiling().ordinal(), fields, labels,
+                utf8("hostIp", options.hostIp()), utf8("hostName", options.hostName()), options.expireMs(),
+                options.minAgeMs());
         if (h == 0) {
             throw new SwprofException("swp_core_open returned no core", 5);
         }
@@ -145,18 +146,24 @@ public final class SwprofCore implements AutoCloseable {
         return call(h -> services0(h, l));
     }
 
-    /** {@code [instance]} of a service. */
-    public byte[] instances(String serviceId) {
+    /**
+     * {@code [instance]} of a service: those with a process running or gone less than the expiry ago, or with
+     * startMs..endMs (ms; both 0 = none) those with a process that ran at some time in it.
+     */
+    public byte[] instances(String serviceId, long startMs, long endMs) {
         byte[] s = utf8("serviceId", required("serviceId", serviceId));
-        return call(h -> instances0(h, s));
+        return call(h -> instances0(h, s, startMs, endMs));
     }
 
-    /** {@code [process]} filtered by every non-null, non-empty argument. */
-    public byte[] processes(String serviceId, String instanceId, String processId) {
+    /**
+     * {@code [process]} filtered by every non-null, non-empty argument; running or gone less than the expiry ago,
+     * or with startMs..endMs (ms; both 0 = none) those that ran at some time in it.
+     */
+    public byte[] processes(String serviceId, String instanceId, String processId, long startMs, long endMs) {
         byte[] s = utf8("serviceId", emptyToNull(serviceId));
         byte[] i = utf8("instanceId", emptyToNull(instanceId));
         byte[] p = utf8("processId", emptyToNull(processId));
-        return call(h -> processes0(h, s, i, p));
+        return call(h -> processes0(h, s, i, p, startMs, endMs));
     }
 
     /** One process object, or the JSON {@code null} when unknown. */
@@ -334,8 +341,9 @@ public final class SwprofCore implements AutoCloseable {
 
     private static native void setLog0(int minLevel);
 
-    private static native long open0(byte[] dataDir, int frequency, int flushMs, int scanMs, boolean profiling,
-                                     byte[][] ruleFields, Object[] ruleLabels, byte[] hostIp, byte[] hostName);
+    private static native long open0(byte[] dataDir, int frequency, int flushMs, int scanMs, int profiling,
+                                     byte[][] ruleFields, Object[] ruleLabels, byte[] hostIp, byte[] hostName,
+                                     long expireMs, long minAgeMs);
 
     private static native void close0(long handle);
 
@@ -346,9 +354,10 @@ public final class SwprofCore implements AutoCloseable {
 
     private static native byte[] services0(long handle, byte[] layer);
 
-    private static native byte[] instances0(long handle, byte[] serviceId);
+    private static native byte[] instances0(long handle, byte[] serviceId, long startMs, long endMs);
 
-    private static native byte[] processes0(long handle, byte[] serviceId, byte[] instanceId, byte[] processId);
+    private static native byte[] processes0(long handle, byte[] serviceId, byte[] instanceId, byte[] processId,
+                                            long startMs, long endMs);
 
     private static native byte[] process0(long handle, byte[] processId);
 

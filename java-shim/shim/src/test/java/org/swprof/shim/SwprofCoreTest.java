@@ -53,7 +53,7 @@ class SwprofCoreTest {
                 started.countDown();
                 while (true) {
                     try {
-                        byte[] b = t.core.processes(null, null, null);
+                        byte[] b = t.core.processes(null, null, null, 0, 0);
                         assertTrue(b.length > 2);
                         ok.incrementAndGet();
                     } catch (IllegalStateException closed) {
@@ -85,7 +85,7 @@ class SwprofCoreTest {
             assertThrows(IllegalArgumentException.class, () -> t.core.process("a\0b"));
             assertThrows(IllegalArgumentException.class, () -> t.core.process(null));
             assertThrows(IllegalArgumentException.class, () -> t.core.schedules(null, 0, 0));
-            assertThrows(IllegalArgumentException.class, () -> t.core.instances(null));
+            assertThrows(IllegalArgumentException.class, () -> t.core.instances(null, 0, 0));
             assertThrows(IllegalArgumentException.class,
                     () -> new Requests.ProcessSpec(0, "svc", null, null, null, null));
             assertThrows(IllegalArgumentException.class, () -> t.core.createTask(

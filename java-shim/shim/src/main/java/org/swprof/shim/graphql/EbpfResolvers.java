@@ -36,7 +36,8 @@ final class EbpfResolvers {
                 finder != null,
                 finderType == null ? null : finderType.toString(),
                 processId == null ? null : processId.toString(),
-                Args.str(req.get("serviceId")),
+                // "" stays "": a current-shaped request with an empty service ("service could not be empty")
+                req.get("serviceId") == null ? null : req.get("serviceId").toString(),
                 Args.strings(req.get("processLabels"), false),
                 Args.num(req.get("startTime"), 0),
                 Args.num(req.get("duration"), 0),

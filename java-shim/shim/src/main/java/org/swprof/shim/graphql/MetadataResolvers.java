@@ -15,7 +15,7 @@ import graphql.schema.DataFetchingEnvironment;
 import org.swprof.shim.SwprofCore;
 
 /**
- * Metadata (PROTOCOL.md §5) from the core's process registry, and the shell of SkyWalking's UI (§7): its start-up
+ * Metadata (docs/protocol.md §5) from the core's process registry, and the shell of SkyWalking's UI (§7): its start-up
  * calls (menu, time info, TTLs, traces-v2 support) and its dashboards, one set per layer of the registry.
  */
 final class MetadataResolvers {
@@ -44,6 +44,39 @@ final class MetadataResolvers {
         return Json.parseList(core.services(Args.str(env.getArgument("layer"))));
     }
 
+    /** getAllServices(duration, group): every service; swprof's services are all in group "". */
+    Object allServices(DataFetchingEnvironment env) {
+        String group = Args.str(env.getArgument("group"));
+        return group == null ? Json.parseList(core.services(null)) : List.of();
+    }
+
+    /** searchServices(duration, keyword): the services whose name contains the keyword. */
+    Object searchServices(DataFetchingEnvironment env) {
+        String keyword = env.getArgument("keyword");
+        List<Object> out = new ArrayList<>();
+        for (Object s : Json.parseList(core.services(null))) {
+            Object name = Args.map(s).get("name");
+            if (keyword == null || (name != null && name.toString().contains(keyword))) {
+                out.add(s);
+            }
+        }
+        return out;
+    }
+
+    /** searchService(serviceCode): one service by name. */
+    Object searchService(DataFetchingEnvironment env) {
+        return first(Json.parseList(core.services(null)), "name", env.getArgument("serviceCode"));
+    }
+
+    /** Browser services, endpoints and databases: swprof has none. */
+    Object none(DataFetchingEnvironment env) {
+        return List.of();
+    }
+
+    Object nothing(DataFetchingEnvironment env) {
+        return null;
+    }
+
     /** listLayers: every layer that has a service (not the empty ones the UI is given a menu entry for). */
     Object listLayers(DataFetchingEnvironment env) {
         return new ArrayList<>(registryLayers());
@@ -57,9 +90,21 @@ final class MetadataResolvers {
         return first(Json.parseList(core.services(null)), "name", env.getArgument("serviceName"));
     }
 
-    /** listInstances / getServiceInstances(duration, serviceId): the duration is ignored. */
+    /** listInstances / getServiceInstances(duration, serviceId): with a process that ran in the duration. */
     Object listInstances(DataFetchingEnvironment env) {
-        return Json.parseList(core.instances(env.getArgument("serviceId")));
+        Durations.Range r = range(env);
+        return r == null ? List.of() : Json.parseList(core.instances(env.getArgument("serviceId"), r.startMs(),
+                r.endMs()));
+    }
+
+    /** The optional duration argument as ms: {0, 0} (listed now) when absent, null when it is empty. */
+    private static Durations.Range range(DataFetchingEnvironment env) {
+        Map<String, Object> duration = Args.map(env.getArgument("duration"));
+        if (duration == null) {
+            return new Durations.Range(0, 0);
+        }
+        Durations.Range r = Durations.toRange(duration);
+        return r.isEmpty() ? null : r;
     }
 
     /** getInstance(instanceId): instance id = service id + "_" + base64(name); base64 has no "_". */
@@ -69,12 +114,14 @@ final class MetadataResolvers {
         if (cut <= 0) {
             return null;
         }
-        return first(Json.parseList(core.instances(instanceId.substring(0, cut))), "id", instanceId);
+        return first(Json.parseList(core.instances(instanceId.substring(0, cut), 0, 0)), "id", instanceId);
     }
 
+    /** listProcesses(duration, serviceId, instanceId): with a duration, the processes that ran in it. */
     Object listProcesses(DataFetchingEnvironment env) {
-        return Json.parseList(core.processes(Args.str(env.getArgument("serviceId")),
-                Args.str(env.getArgument("instanceId")), null));
+        Durations.Range r = range(env);
+        return r == null ? List.of() : Json.parseList(core.processes(Args.str(env.getArgument("serviceId")),
+                Args.str(env.getArgument("instanceId")), null, r.startMs(), r.endMs()));
     }
 
     Object getProcess(DataFetchingEnvironment env) {
@@ -89,7 +136,7 @@ final class MetadataResolvers {
     Object estimateProcessScale(DataFetchingEnvironment env) {
         List<String> want = Args.strings(env.getArgument("labels"), false);
         long n = 0;
-        for (Object p : Json.parseList(core.processes(env.getArgument("serviceId"), null, null))) {
+        for (Object p : Json.parseList(core.processes(env.getArgument("serviceId"), null, null, 0, 0))) {
             Object labels = Args.map(p).get("labels");
             if (labels instanceof List<?> have && (want == null || have.containsAll(want))) {
                 n++;
@@ -172,6 +219,14 @@ final class MetadataResolvers {
     }
 
     Object metricsTTL(DataFetchingEnvironment env) {
+        return metricsTtl();
+    }
+
+    Object recordsTTL(DataFetchingEnvironment env) {
+        return recordsTtl();
+    }
+
+    static Map<String, Object> metricsTtl() {
         Map<String, Object> m = new LinkedHashMap<>();
         for (String k : List.of("metadata", "minute", "hour", "day", "coldMinute", "coldHour", "coldDay")) {
             m.put(k, KEPT_UNTIL_DELETED);
@@ -179,7 +234,7 @@ final class MetadataResolvers {
         return m;
     }
 
-    Object recordsTTL(DataFetchingEnvironment env) {
+    static Map<String, Object> recordsTtl() {
         Map<String, Object> m = new LinkedHashMap<>();
         for (String k : List.of("normal", "trace", "zipkinTrace", "log", "browserErrorLog", "coldNormal",
                 "coldTrace", "coldZipkinTrace", "coldLog", "coldBrowserErrorLog")) {

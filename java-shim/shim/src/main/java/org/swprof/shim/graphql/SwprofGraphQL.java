@@ -53,7 +53,7 @@ public final class SwprofGraphQL {
 
     /** The schema files, in the order they are merged; common.graphqls declares the root types. */
     public static final List<String> SCHEMA_FILES = List.of("common.graphqls", "ebpf-profiling.graphqls",
-            "metadata.graphqls");
+            "metadata.graphqls", "ui-pages.graphqls");
     /** System property: read the schema from this directory instead of the classpath (development). */
     public static final String SCHEMA_DIR_PROPERTY = "swprof.schema.dir";
 
@@ -102,6 +102,19 @@ public final class SwprofGraphQL {
     }
 
     /**
+     * The TTLs as OAP's {@code GET /status/config/ttl} answers them ({@code {"metrics": {...}, "records": {...}}}),
+     * the same figures as the GraphQL fields getMetricsTTL and getRecordsTTL.
+     */
+    public static Map<String, Object> ttlDefinition() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        Map<String, Object> metrics = MetadataResolvers.metricsTtl();
+        metrics.remove("metadata"); // OAP's REST answer has no metadata TTL
+        m.put("metrics", metrics);
+        m.put("records", MetadataResolvers.recordsTtl());
+        return m;
+    }
+
+    /**
      * Executes one request and answers the reply object: {@code {"data": ..}} plus {@code "errors": [{"message",
      * ..}]} when there are any. "data" is always present (null when execution did not start).
      */
@@ -132,6 +145,7 @@ public final class SwprofGraphQL {
     private static RuntimeWiring wiring(SwprofCore core, Ui ui) {
         EbpfResolvers ebpf = new EbpfResolvers(core);
         MetadataResolvers meta = new MetadataResolvers(core, ui.templates(), ui.ruleLayers());
+        UiPagesResolvers pages = new UiPagesResolvers();
         DataFetcher<Object> version = env -> Version.TEXT;
         return RuntimeWiring.newRuntimeWiring()
                 .scalar(ExtendedScalars.GraphQLLong)
@@ -143,7 +157,18 @@ public final class SwprofGraphQL {
                         .dataFetcher("queryEBPFProfilingSchedules", ebpf::schedules)
                         .dataFetcher("getEBPFProfilingAnalyzation", ebpf::analyzeTask)
                         .dataFetcher("analysisEBPFProfilingResult", ebpf::analyzeSchedules)
-                        // metadata
+                        // metadata v1 (OAP 9.0 served it beside v2)
+                        .dataFetcher("getAllServices", meta::allServices)
+                        .dataFetcher("searchServices", meta::searchServices)
+                        .dataFetcher("searchService", meta::searchService)
+                        .dataFetcher("getAllBrowserServices", meta::none)
+                        .dataFetcher("searchBrowserServices", meta::none)
+                        .dataFetcher("searchBrowserService", meta::nothing)
+                        .dataFetcher("searchEndpoint", meta::none)
+                        .dataFetcher("getAllDatabases", meta::none)
+                        // metadata v2
+                        .dataFetcher("findEndpoint", meta::none)
+                        .dataFetcher("getEndpointInfo", meta::nothing)
                         .dataFetcher("listLayers", meta::listLayers)
                         .dataFetcher("listServices", meta::listServices)
                         .dataFetcher("getService", meta::getService)
@@ -154,16 +179,27 @@ public final class SwprofGraphQL {
                         .dataFetcher("listProcesses", meta::listProcesses)
                         .dataFetcher("getProcess", meta::getProcess)
                         .dataFetcher("estimateProcessScale", meta::estimateProcessScale)
-                        // the UI's shell: start-up calls and dashboards (PROTOCOL.md §7)
+                        // the UI's shell: start-up calls and dashboards (docs/protocol.md §7)
                         .dataFetcher("getTimeInfo", meta::timeInfo)
                         .dataFetcher("getMetricsTTL", meta::metricsTTL)
                         .dataFetcher("getRecordsTTL", meta::recordsTTL)
                         .dataFetcher("getMenuItems", meta::menuItems)
                         .dataFetcher("hasQueryTracesV2Support", env -> false)
-                        .dataFetcher("getAllTemplates", meta::allTemplates))
+                        .dataFetcher("getAllTemplates", meta::allTemplates)
+                        // the UI's other pages: OAP's types, empty (ui-pages.graphqls)
+                        .dataFetcher("getServiceHierarchy", pages::serviceHierarchy)
+                        .dataFetcher("getInstanceHierarchy", pages::instanceHierarchy)
+                        .dataFetcher("listLayerLevels", pages::layerLevels)
+                        .dataFetcher("execExpression", pages::expression)
+                        .dataFetcher("getAlarm", pages::alarms)
+                        .dataFetcher("queryAlarmTagAutocompleteKeys", pages::noTags)
+                        .dataFetcher("queryAlarmTagAutocompleteValues", pages::noTags))
                 .type("Mutation", t -> t
                         .dataFetcher("version", version)
-                        .dataFetcher("createEBPFProfilingFixedTimeTask", ebpf::createTask))
+                        .dataFetcher("createEBPFProfilingFixedTimeTask", ebpf::createTask)
+                        .dataFetcher("addTemplate", pages::templateChange)
+                        .dataFetcher("changeTemplate", pages::templateChange)
+                        .dataFetcher("disableTemplate", pages::templateChange))
                 // the analysis is the one large answer (100k+ elements): its records are read by light fetchers,
                 // without reflection and without a DataFetchingEnvironment per field
                 .type("EBPFProfilingAnalyzation", t -> t

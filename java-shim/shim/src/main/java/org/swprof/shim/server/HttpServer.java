@@ -27,7 +27,9 @@ import org.swprof.shim.graphql.SwprofGraphQL;
 
 /**
  * The HTTP face of swprof, as a SkyWalking OAP's: {@code POST /graphql} with a JSON body
- * {@code {"query", "variables", "operationName"}}, and {@code GET /healthz}.
+ * {@code {"query", "variables", "operationName"}}, {@code GET /healthz}, and the status endpoints OAP serves on the
+ * same port, which the SkyWalking UI's Settings page reads: {@code GET /status/cluster/nodes} (this one node),
+ * {@code /status/config/ttl} and {@code /debugging/config/dump} (the effective configuration).
  *
  * <p>Every reply is JSON; a failed request answers {@code {"data": null, "errors": [{"message": ..}]}} (clients
  * read {@code errors[0].message} whatever the status). Requests run on Undertow's worker threads, each
@@ -52,17 +54,41 @@ public final class HttpServer implements AutoCloseable {
      */
     public static final String PASS_THROUGH_PROPERTY = "swprof.graphql.passThrough";
 
+    /**
+     * What the status endpoints answer besides the TTLs: the cluster's nodes ({@code {host, port, self}}, OAP lists
+     * its gRPC address) and the effective configuration, flat {@code key -> value}.
+     */
+    public record Status(List<Map<String, Object>> nodes, Map<String, String> config) {
+        public Status {
+            nodes = List.copyOf(nodes);
+            config = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(config));
+        }
+
+        /** This server alone, with no configuration to show (tests). */
+        public static Status self(String host, int port) {
+            return new Status(List.of(node(host, port)), Map.of());
+        }
+
+        public static Map<String, Object> node(String host, int port) {
+            Map<String, Object> n = new LinkedHashMap<>();
+            n.put("host", host);
+            n.put("port", port);
+            n.put("self", true);
+            return n;
+        }
+    }
+
     /** Binds host:port (port 0 = any free port) and starts serving. */
     public static HttpServer start(String host, int port, int workerThreads, int maxBodyBytes, SwprofGraphQL graphQL,
-                                   SwprofCore core) {
-        return start(host, port, workerThreads, maxBodyBytes, graphQL, core,
+                                   SwprofCore core, Status status) {
+        return start(host, port, workerThreads, maxBodyBytes, graphQL, core, status,
                 !"false".equalsIgnoreCase(System.getProperty(PASS_THROUGH_PROPERTY)));
     }
 
     /** The same, choosing whether analysis answers pass through ({@link AnalysisPassThrough}). */
     public static HttpServer start(String host, int port, int workerThreads, int maxBodyBytes, SwprofGraphQL graphQL,
-                                   SwprofCore core, boolean passThrough) {
-        Handler h = new Handler(graphQL, core, maxBodyBytes, passThrough);
+                                   SwprofCore core, Status status, boolean passThrough) {
+        Handler h = new Handler(graphQL, core, status, maxBodyBytes, passThrough);
         Undertow u = Undertow.builder()
                 .addHttpListener(port, host)
                 .setIoThreads(Math.max(2, Runtime.getRuntime().availableProcessors()))
@@ -94,12 +120,14 @@ public final class HttpServer implements AutoCloseable {
     static final class Handler implements HttpHandler {
         private final SwprofGraphQL graphQL;
         private final SwprofCore core;
+        private final Status status;
         private final int maxBodyBytes;
         private final boolean passThrough;
 
-        Handler(SwprofGraphQL graphQL, SwprofCore core, int maxBodyBytes, boolean passThrough) {
+        Handler(SwprofGraphQL graphQL, SwprofCore core, Status status, int maxBodyBytes, boolean passThrough) {
             this.graphQL = graphQL;
             this.core = core;
+            this.status = status;
             this.maxBodyBytes = maxBodyBytes;
             this.passThrough = passThrough;
         }
@@ -116,7 +144,11 @@ public final class HttpServer implements AutoCloseable {
                 switch (path) {
                     case "/graphql", "/graphql/" -> graphql(ex);
                     case "/healthz", "/health" -> health(ex);
-                    default -> error(ex, 404, "no such endpoint: " + path + " (POST /graphql, GET /healthz)");
+                    case "/status/cluster/nodes" -> statusGet(ex, Map.of("nodes", status.nodes()));
+                    case "/status/config/ttl" -> statusGet(ex, SwprofGraphQL.ttlDefinition());
+                    case "/debugging/config/dump" -> statusGet(ex, status.config());
+                    default -> error(ex, 404, "no such endpoint: " + path + " (POST /graphql, GET /healthz, "
+                            + "GET /status/cluster/nodes, /status/config/ttl, /debugging/config/dump)");
                 }
             } catch (Exception e) {
                 LOG.log(Level.SEVERE, "request " + ex.getRequestPath() + " failed", e);
@@ -134,6 +166,43 @@ public final class HttpServer implements AutoCloseable {
             m.put("status", up ? "UP" : "DOWN");
             m.put("version", Version.NUMBER);
             reply(ex, up ? 200 : 503, m);
+        }
+
+        /**
+         * A status endpoint: GET only; JSON (what the UI asks for, {@code accept: application/json}), or OAP's
+         * {@code key=value} lines for a client that asks for text/plain.
+         */
+        private static void statusGet(HttpServerExchange ex, Map<String, ?> body) throws IOException {
+            if (!Methods.GET.equals(ex.getRequestMethod())) {
+                ex.getResponseHeaders().put(Headers.ALLOW, "GET");
+                error(ex, 405, "use GET " + ex.getRequestPath());
+                return;
+            }
+            String accept = String.valueOf(ex.getRequestHeaders().getFirst(Headers.ACCEPT)).toLowerCase(Locale.ROOT);
+            if (!accept.contains("text/plain") || accept.contains("json")) {
+                reply(ex, 200, body);
+                return;
+            }
+            StringBuilder text = new StringBuilder();
+            flatten("", body, text);
+            ex.setStatusCode(200);
+            ex.getResponseHeaders().put(Headers.CONTENT_TYPE, "text/plain; charset=utf-8");
+            ex.getOutputStream().write(text.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        }
+
+        private static void flatten(String prefix, Object v, StringBuilder out) {
+            if (v instanceof Map<?, ?> m) {
+                for (Map.Entry<?, ?> e : m.entrySet()) {
+                    flatten(prefix.isEmpty() ? String.valueOf(e.getKey()) : prefix + "." + e.getKey(), e.getValue(),
+                            out);
+                }
+            } else if (v instanceof List<?> l) {
+                for (int i = 0; i < l.size(); i++) {
+                    flatten(prefix + "." + i, l.get(i), out);
+                }
+            } else {
+                out.append(prefix).append('=').append(v).append('\n');
+            }
         }
 
         private void graphql(HttpServerExchange ex) throws IOException {

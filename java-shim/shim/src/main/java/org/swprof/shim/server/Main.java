@@ -1,10 +1,12 @@
 package org.swprof.shim.server;
 
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
+import org.swprof.shim.CoreOptions;
 import org.swprof.shim.NativeLibrary;
 import org.swprof.shim.SwprofCore;
 import org.swprof.shim.Version;
@@ -74,6 +76,14 @@ public final class Main {
 
     /** Opens the core and starts serving; what main does, without signals (tests use it too). */
     public static Main start(ServerConfig cfg) {
+        return start(cfg, cfg.coreOptions());
+    }
+
+    /**
+     * The same with the core's options given (tests: a server whose tasks are filled by imports, which a
+     * configuration does not offer).
+     */
+    public static Main start(ServerConfig cfg, CoreOptions options) {
         SwprofCore.setNativeLogLevel(switch (cfg.logLevel) {
             case "DEBUG" -> SwprofCore.LOG_DEBUG;
             case "WARN" -> SwprofCore.LOG_WARN;
@@ -81,14 +91,15 @@ public final class Main {
             default -> SwprofCore.LOG_INFO;
         });
         LOG.info(() -> Version.TEXT + " starting: " + cfg + "; native library from " + NativeLibrary.loadedFrom());
-        SwprofCore core = SwprofCore.open(cfg.coreOptions());
+        SwprofCore core = SwprofCore.open(options);
         try {
             UiTemplates templates = UiTemplates.load(cfg.templatesDir);
             LOG.info(() -> "UI dashboards: " + templates);
             SwprofGraphQL gql = new SwprofGraphQL(core,
                     new SwprofGraphQL.Limits(cfg.maxQueryDepth, cfg.maxQueryComplexity),
                     new SwprofGraphQL.Ui(templates, UiTemplates.ruleLayers(cfg.rules)));
-            HttpServer http = HttpServer.start(cfg.host, cfg.port, cfg.workerThreads, cfg.maxBodyBytes, gql, core);
+            HttpServer http = HttpServer.start(cfg.host, cfg.port, cfg.workerThreads, cfg.maxBodyBytes, gql, core,
+                    new HttpServer.Status(List.of(HttpServer.Status.node(cfg.host, cfg.port)), cfg.dump()));
             LOG.info(() -> "serving GraphQL on http://" + http.address().getHostString() + ":" + http.port()
                     + "/graphql (health: /healthz)");
             return new Main(core, http);

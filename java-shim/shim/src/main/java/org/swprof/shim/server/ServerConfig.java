@@ -40,6 +40,8 @@ import org.yaml.snakeyaml.error.YAMLException;
  * discovery.scanInterval      SWPROF_SCAN_INTERVAL               5s   (0 = the core's default; "never")
  * discovery.hostIp            SWPROF_HOST_IP                     detected
  * discovery.hostName          SWPROF_HOST_NAME                   the host name
+ * discovery.minAge            SWPROF_DISCOVERY_MIN_AGE           3s   (a process is registered once it is this old)
+ * discovery.expireAfter       SWPROF_DISCOVERY_EXPIRE_AFTER      10m  (an exited process leaves the listings)
  * discovery.rules             SWPROF_DISCOVERY_RULES             (YAML/JSON list, e.g. [{cmdRegex: sqrt, service: sqrt}])
  * log.level                   SWPROF_LOG_LEVEL                   INFO (DEBUG, INFO, WARN, ERROR)
  * ui.templatesDir             SWPROF_UI_TEMPLATES_DIR            the dashboards packed in the jar
@@ -63,6 +65,8 @@ public final class ServerConfig {
         ENV.put("discovery.scanInterval", "SWPROF_SCAN_INTERVAL");
         ENV.put("discovery.hostIp", "SWPROF_HOST_IP");
         ENV.put("discovery.hostName", "SWPROF_HOST_NAME");
+        ENV.put("discovery.minAge", "SWPROF_DISCOVERY_MIN_AGE");
+        ENV.put("discovery.expireAfter", "SWPROF_DISCOVERY_EXPIRE_AFTER");
         ENV.put("discovery.rules", "SWPROF_DISCOVERY_RULES");
         ENV.put("log.level", "SWPROF_LOG_LEVEL");
         ENV.put("ui.templatesDir", "SWPROF_UI_TEMPLATES_DIR");
@@ -84,6 +88,10 @@ public final class ServerConfig {
     public final int scanIntervalMs;
     public final String hostIp;
     public final String hostName;
+    /** a process found by the rules is registered once it has run this long (0 ms: at once) */
+    public final long minAgeMs;
+    /** an exited process leaves the listings this long after it was last seen */
+    public final long expireMs;
     public final List<DiscoveryRule> rules;
     public final String logLevel;
     /** The UI's dashboard templates ({@code *.json}); null = the ones packed in the jar. */
@@ -108,6 +116,11 @@ public final class ServerConfig {
                 : millis(m, "discovery.scanInterval", 5000);
         hostIp = str(m, "discovery.hostIp", null);
         hostName = str(m, "discovery.hostName", null);
+        minAgeMs = millis(m, "discovery.minAge", 3000);
+        expireMs = millis(m, "discovery.expireAfter", 10 * 60 * 1000);
+        if (expireMs < 1000) {
+            throw new IllegalArgumentException("discovery.expireAfter must be at least 1s, not " + expireMs + " ms");
+        }
         rules = rules(m.get("discovery.rules"));
         logLevel = str(m, "log.level", "INFO").toUpperCase(Locale.ROOT);
         String templates = str(m, "ui.templatesDir", null);
@@ -189,7 +202,9 @@ public final class ServerConfig {
     }
 
     public CoreOptions coreOptions() {
-        return new CoreOptions(dataDir, frequency, flushIntervalMs, scanIntervalMs, profiling, rules, hostIp, hostName);
+        return new CoreOptions(dataDir, frequency, flushIntervalMs, scanIntervalMs,
+                profiling ? CoreOptions.Profiling.ON : CoreOptions.Profiling.OFF, rules, hostIp, hostName, expireMs,
+                minAgeMs == 0 ? -1 : minAgeMs);
     }
 
     // ---- typed values -------------------------------------------------------------------------------
@@ -302,6 +317,35 @@ public final class ServerConfig {
     private static String ruleStr(Map<?, ?> r, String key) {
         Object v = r.get(key);
         return v == null ? null : v.toString();
+    }
+
+    /**
+     * The effective configuration, flat, as OAP's {@code /debugging/config/dump} answers it: every key, with its
+     * value as the server uses it (defaults included; durations in ms; the rules as one YAML-ish line each).
+     */
+    public Map<String, String> dump() {
+        Map<String, String> m = new LinkedHashMap<>();
+        m.put("rest.host", host);
+        m.put("rest.port", String.valueOf(port));
+        m.put("rest.maxBodyBytes", String.valueOf(maxBodyBytes));
+        m.put("rest.workerThreads", String.valueOf(workerThreads));
+        m.put("rest.maxQueryDepth", String.valueOf(maxQueryDepth));
+        m.put("rest.maxQueryComplexity", String.valueOf(maxQueryComplexity));
+        m.put("storage.dataDir", dataDir.toAbsolutePath().normalize().toString());
+        m.put("profiling.enabled", String.valueOf(profiling));
+        m.put("profiling.frequency", String.valueOf(frequency));
+        m.put("profiling.flushInterval", flushIntervalMs + "ms");
+        m.put("discovery.scanInterval", scanIntervalMs < 0 ? "never" : scanIntervalMs + "ms");
+        m.put("discovery.hostIp", hostIp == null ? "(detected)" : hostIp);
+        m.put("discovery.hostName", hostName == null ? "(the host name)" : hostName);
+        m.put("discovery.minAge", minAgeMs + "ms");
+        m.put("discovery.expireAfter", expireMs + "ms");
+        for (int i = 0; i < rules.size(); i++) {
+            m.put("discovery.rules." + i, rules.get(i).toString());
+        }
+        m.put("log.level", logLevel);
+        m.put("ui.templatesDir", templatesDir == null ? "(built in)" : templatesDir.toString());
+        return m;
     }
 
     @Override

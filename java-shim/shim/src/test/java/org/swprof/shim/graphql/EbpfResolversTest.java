@@ -547,11 +547,29 @@ class EbpfResolversTest {
         assertEquals(Boolean.FALSE, r.get("status"));
         assertEquals("the fixed time duration must be greater than or equals 60s", r.get("errorReason"));
 
+        // OAP 10.1's texts, in its order
         req.put("duration", 600);
-        req.put("serviceId", TestCore.serviceId("no-such-service"));
+        req.put("serviceId", "");
+        assertEquals("service could not be empty", map(gql.field(UI_CREATE, "request", req)).get("errorReason"));
+        req.put("serviceId", serviceId);
+        req.put("processLabels", List.of("nope", "none"));
+        assertEquals("The service doesn't have processes with label(s) nope, none.",
+                map(gql.field(UI_CREATE, "request", req)).get("errorReason"));
+        req.put("processLabels", List.of());
+        assertEquals("Task's time range overlaps with other tasks",
+                map(gql.field(UI_CREATE, "request", req)).get("errorReason"));
+        // the UI's "set start time" default, 30 minutes ago, for 10 minutes: over, so refused
+        req.put("startTime", System.currentTimeMillis() - 30 * 60_000L);
         r = map(gql.field(UI_CREATE, "request", req));
         assertEquals(Boolean.FALSE, r.get("status"), r::toString);
-        assertFalse(((String) r.get("errorReason")).isEmpty());
+        assertTrue(((String) r.get("errorReason")).startsWith("the task's time window is already over"), r::toString);
+        // an unknown service is accepted, as OAP accepts it: its processes may be found later
+        req.put("startTime", FUTURE);
+        req.put("serviceId", TestCore.serviceId("no-such-service"));
+        r = map(gql.field(UI_CREATE, "request", req));
+        assertEquals(Boolean.TRUE, r.get("status"), r::toString);
+        assertEquals("no-such-service", map(list(gql.field("query ($s: ID) { queryEBPFProfilingTasks(serviceId: $s) "
+                + "{ serviceName } }", "s", TestCore.serviceId("no-such-service"))).get(0)).get("serviceName"));
     }
 
     @Test

@@ -78,7 +78,11 @@ class MetadataResolversTest {
         String q = "query ($duration: Duration!, $serviceId: ID!) { "
                 + "instances: listInstances(duration: $duration, serviceId: $serviceId) "
                 + "{ id name attributes { name value } language instanceUUID layer } }";
-        Map<String, Object> duration = Map.of("start", "2022-03-30 1010", "end", "2022-03-30 1025", "step", "MINUTE");
+        // the last 30 minutes, as the UI and the CLI ask: the instance's processes run now
+        java.time.format.DateTimeFormatter minute = java.time.format.DateTimeFormatter.ofPattern("yyyy-MM-dd HHmm");
+        java.time.LocalDateTime now = java.time.LocalDateTime.now();
+        Map<String, Object> duration = Map.of("start", now.minusMinutes(30).format(minute), "end", now.format(minute),
+                "step", "MINUTE");
         List<Object> inst = list(gql.field(q, "duration", duration, "serviceId", sqrt));
         assertEquals(1, inst.size());
         Map<String, Object> i = map(inst.get(0));
@@ -92,6 +96,11 @@ class MetadataResolversTest {
                 + "duration: $duration, serviceId: $serviceId) { id name attributes { name value } language "
                 + "instanceUUID layer } }", "duration", duration, "serviceId", sqrt));
         assertEquals(List.of(), gql.field("{ listInstances(serviceId: \"bm9wZQ==.1\") { id } }"));
+        // a duration long before the processes ran lists nothing
+        assertEquals(List.of(), gql.field(q, "duration", Map.of("start", "2022-03-30 1010", "end", "2022-03-30 1025",
+                "step", "MINUTE"), "serviceId", sqrt));
+        // an instance of host processes has no attributes (host_ip is each process's)
+        assertEquals(List.of(), i.get("attributes"));
         assertEquals(TestCore.HOST, map(gql.field("{ getInstance(instanceId: \"" + sqrtInstance + "\") { name } }"))
                 .get("name"));
         assertNull(gql.field("{ getInstance(instanceId: \"garbage\") { name } }"));
@@ -114,10 +123,14 @@ class MetadataResolversTest {
         assertEquals(TestCore.HOST_IP, attrs.get("host_ip"));
         assertTrue(attrs.get("pid").matches("\\d+"), attrs::toString);
         assertTrue(attrs.get("command_line").startsWith("sleep"), attrs::toString);
-        // v2: by instance, with a duration
-        assertEquals(2, list(gql.field("query ($duration: Duration!, $instanceId: ID!) { listProcesses(duration: "
-                + "$duration, instanceId: $instanceId) { id } }", "duration", Map.of("start", "2022-03-30",
-                "end", "2022-03-30", "step", "DAY"), "instanceId", sqrtInstance)).size());
+        // v2: by instance, with a duration: today's, and one long ago
+        String today = java.time.LocalDate.now().toString();
+        String byInstance = "query ($duration: Duration!, $instanceId: ID!) { listProcesses(duration: $duration, "
+                + "instanceId: $instanceId) { id } }";
+        assertEquals(2, list(gql.field(byInstance, "duration", Map.of("start", today, "end", today, "step", "DAY"),
+                "instanceId", sqrtInstance)).size());
+        assertEquals(0, list(gql.field(byInstance, "duration", Map.of("start", "2022-03-30", "end", "2022-03-30",
+                "step", "DAY"), "instanceId", sqrtInstance)).size());
         // one process
         Map<String, Object> p = map(gql.field("{ getProcess(processId: \"" + helper.get("id") + "\") { "
                 + PROCESS_FIELDS + " } }"));

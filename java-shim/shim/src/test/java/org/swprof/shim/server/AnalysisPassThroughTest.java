@@ -65,6 +65,7 @@ class AnalysisPassThroughTest {
         Map<?, ?> created = (Map<?, ?>) Json.parse(t.core.createTask(new TaskCreate(true, "PROCESS_ID", processId, null,
                 null, 1_000_000L, 3600, "ON_CPU", 1_000_000L)));
         task = created.get("id").toString();
+        // one process per schedule: the imports of one process go on in its schedule
         plainSchedule = importAt(processId, 1_001_000L, """
                 main;work;spin 7
                 main;work 3
@@ -72,17 +73,22 @@ class AnalysisPassThroughTest {
                 thread_start;loop;poll 5
                 """);
         // quotes, backslashes, a tab, '/', DEL and UTF-8 of 2 and 3 bytes: canonical, passed through
-        oddSchedule = importAt(processId, 1_002_000L,
+        oddSchedule = importAt(other("odd"), 1_002_000L,
                 "main;q\"uote;back\\slash;t\tab;a/b;del\u007f;caf\u00e9;\u4e2d\u6587;\ufffd 4\n"
                         + "main;std::vector<int>::at(unsigned long) 2\n");
         // control characters: the core writes them as backslash-u00XX escapes, Jackson as \b or with upper-case
         // hex digits; a character above U+FFFF: Jackson writes a pair of escaped surrogates. Not canonical:
         // built by graphql-java
-        controlSchedule = importAt(processId, 1_003_000L, "main;bell\u0007;esc\u001b;bs\b 3\nmain 1\n");
-        astralSchedule = importAt(processId, 1_004_000L, "main;smile\ud83d\ude00 2\n");
+        controlSchedule = importAt(other("control"), 1_003_000L, "main;bell\u0007;esc\u001b;bs\b 3\nmain 1\n");
+        astralSchedule = importAt(other("astral"), 1_004_000L, "main;smile\ud83d\ude00 2\n");
         SwprofGraphQL gql = new SwprofGraphQL(t.core);
-        with = HttpServer.start("127.0.0.1", 0, 2, 1 << 20, gql, t.core, true);
-        without = HttpServer.start("127.0.0.1", 0, 2, 1 << 20, gql, t.core, false);
+        with = HttpServer.start("127.0.0.1", 0, 2, 1 << 20, gql, t.core, HttpServer.Status.self("127.0.0.1", 0), true);
+        without = HttpServer.start("127.0.0.1", 0, 2, 1 << 20, gql, t.core, HttpServer.Status.self("127.0.0.1", 0),
+                false);
+    }
+
+    static String other(String name) {
+        return (String) t.register("sqrt", name, List.of("a")).get("id");
     }
 
     static String importAt(String processId, long timeMs, String folded) {
@@ -208,7 +214,7 @@ class AnalysisPassThroughTest {
     void randomSymbolsAreIdentical() throws Exception {
         java.util.Random rnd = new java.util.Random(5);
         String processId = null;
-        for (Object o : (List<?>) Json.parse(t.core.processes(null, null, null))) {
+        for (Object o : (List<?>) Json.parse(t.core.processes(null, null, null, 0, 0))) {
             processId = (String) ((Map<?, ?>) o).get("id");
         }
         long passed = 0;
