@@ -114,7 +114,7 @@ def _local(ms, fmt):
 
 
 FUNCTIONS = {
-    # Duration strings in the server's (= the runner's) local time zone, by step (PROTOCOL.md §1)
+    # Duration strings in the server's (= the runner's) local time zone, by step (docs/protocol.md §1)
     "second": lambda ms: _local(ms, "%Y-%m-%d %H%M%S"),
     "minute": lambda ms: _local(ms, "%Y-%m-%d %H%M"),
     "hour": lambda ms: _local(ms, "%Y-%m-%d %H"),
@@ -448,7 +448,7 @@ class Matcher:
                 self.fail(path, "expected no symbol matching /%s/ in the trees, found %s" % (rx, short(hits)))
 
     def well_formed(self, trees, path):
-        """The shape SkyWalking's UI relies on (PROTOCOL.md §2, §7) and the tree semantics of §3."""
+        """The shape SkyWalking's UI relies on (docs/protocol.md §2, §7) and the tree semantics of §3."""
         roots = set()
         for t, tree in enumerate(trees):
             p = "%s[%d].elements" % (path, t)
@@ -618,11 +618,13 @@ class Http:
         self.port = u.port or 80
         self.prefix = u.path.rstrip("/")
 
-    def request(self, method, path, body=None, content_type=None, timeout=60.0):
+    def request(self, method, path, body=None, content_type=None, timeout=60.0, accept=None):
         conn = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
         headers = {}
         if content_type is not None:
             headers["Content-Type"] = content_type
+        if accept is not None:
+            headers["Accept"] = accept
         t0 = time.monotonic()
         try:
             conn.request(method, self.prefix + path, body=body, headers=headers)
@@ -990,7 +992,7 @@ class Runner:
             tries += 1
             method, path, body, ctype, shown = self.build_request(step, variables)
             try:
-                reply = self.server.http.request(method, path, body, ctype)
+                reply = self.server.http.request(method, path, body, ctype, accept=step.get("http", {}).get("accept"))
             except (OSError, http.client.HTTPException) as e:
                 reply, errors = None, ["no reply: %s: %s" % (type(e).__name__, e)]
             else:

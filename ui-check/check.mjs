@@ -25,6 +25,19 @@ function check(what, ok, detail = "") {
   ok ? passed++ : failed++;
 }
 
+const queries = path.join(here, "..", "e2e", "cases", "queries");
+/** The pages' own files, and the e2e documents under /ui-check/queries/; everything else reaches the server. */
+async function serveOwnFiles(route) {
+  const name = new URL(route.request().url()).pathname.replace(/^\/ui-check\//, "") || "index.html";
+  const file = name.startsWith("queries/") ? path.join(queries, name.slice(8)) : path.join(here, "page", name);
+  const type = name.endsWith(".js") ? "text/javascript" : name.endsWith(".html") ? "text/html" : "text/plain";
+  try {
+    route.fulfill({ status: 200, contentType: type, body: await readFile(file) });
+  } catch {
+    route.fulfill({ status: 404, contentType: "text/plain", body: `no ${name}` });
+  }
+}
+
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
   args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -36,11 +49,7 @@ try {
   page.on("console", (m) => logs.push(`console.${m.type()}: ${m.text()}`));
   page.on("pageerror", (e) => logs.push(`pageerror: ${e.message}`));
   // the page's own files; everything else (POST /graphql) reaches the server
-  await page.route(`${base}/ui-check/**`, async (route) => {
-    const name = new URL(route.request().url()).pathname.replace(/^\/ui-check\//, "") || "index.html";
-    const type = name.endsWith(".js") ? "text/javascript" : "text/html";
-    route.fulfill({ status: 200, contentType: type, body: await readFile(path.join(here, "page", name)) });
-  });
+  await page.route(`${base}/ui-check/**`, serveOwnFiles);
   const url = `${base}/ui-check/index.html?service=${encodeURIComponent(service)}&expect=${encodeURIComponent(hot)}`;
   await page.goto(url);
   await page.waitForFunction(() => document.body.dataset.state !== "loading", null, { timeout: 90000 });
@@ -81,6 +90,27 @@ try {
     check("the task the UI created covers every process of the service for 600 s",
       /ON_CPU 600 s, labels \[\]/.test(task), task);
   }
+
+  // ---- every page of the UI's menu ----
+  const walk = await browser.newPage({ viewport: { width: 1280, height: 720 } });
+  const problems = [];
+  walk.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
+  walk.on("console", (m) => m.type() === "error" && problems.push(`console error: ${m.text()}`));
+  walk.on("requestfailed", (r) => problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`));
+  walk.on("response", (r) => r.status() >= 400 && problems.push(`${r.status()} from ${r.url()}`));
+  await walk.route(`${base}/ui-check/**`, serveOwnFiles);
+  await walk.goto(`${base}/ui-check/walk.html?service=${encodeURIComponent(service)}`);
+  await walk.waitForFunction(() => document.body.dataset.state === "done", null, { timeout: 60000 });
+  await walk.screenshot({ path: path.join(out, "pages.png"), fullPage: true });
+  const pages = await walk.$$eval("tr.page", (rows) => rows.map((r) => ({ page: r.dataset.page,
+    ok: r.classList.contains("ok"), result: r.lastChild.textContent })));
+  for (const p of pages) {
+    check(`page "${p.page}" opens without an error`, p.ok, p.result);
+  }
+  check("every menu page was walked", pages.length >= 10, `${pages.length} pages`);
+  const toasts = await walk.locator(".toast.error").count();
+  check("no error toast, no page error, no failed request", toasts === 0 && problems.length === 0,
+    [...problems, `${toasts} toast(s)`].join("; "));
 } finally {
   await browser.close();
 }

@@ -1,5 +1,5 @@
 /*
- * The analyzer: collapsed stacks -> the protocol's call trees (PROTOCOL.md §3).
+ * The analyzer: collapsed stacks -> the protocol's call trees (docs/protocol.md §3).
  *
  * 1. Hand-written cases: the protocol's example, kernel frames, ordering ties, several roots,
  *    breadth-first ids, JSON escaping, malformed input, empty input, zero counts.
@@ -987,7 +987,7 @@ static void test_store_round_trip(void)
 
 		/*
 		 * An import recorded at a time that is not a whole second is found by a range starting at
-		 * that very time (PROTOCOL.md §3: samples are selected by the time they were recorded;
+		 * that very time (docs/protocol.md §3: samples are selected by the time they were recorded;
 		 * the import's schedule starts at time_ms, and the UI asks from a schedule's start).
 		 */
 		const int64_t t1 = T0 + 100500;

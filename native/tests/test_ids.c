@@ -1,5 +1,5 @@
 /* ids: SHA-256 and base64 against published vectors and against coreutils' sha256sum/base64,
- * and the id composition of PROTOCOL.md §2. */
+ * and the id composition of docs/protocol.md §2. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -100,7 +100,7 @@ SWP_API int swp_core_open(const struct swp_config *cfg, swp_core **out);
 /* Stops profiling (with a last flush), closes the store. NULL is accepted. */
 SWP_API void swp_core_close(swp_core *core);
 
-/* ---- processes (PROTOCOL.md §2 and §5) ---------------------------------------------------- */
+/* ---- processes (docs/protocol.md §2 and §5) ---------------------------------------------------- */
 
 /* Rescans /proc now with the configured rules. */
 SWP_API int swp_processes_rescan(swp_core *core);

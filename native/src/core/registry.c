@@ -1,5 +1,5 @@
 /* The process registry: processes found by the discovery rules (or registered explicitly),
- * persisted, with ids and attributes as PROTOCOL.md §2. */
+ * persisted, with ids and attributes as docs/protocol.md §2. */
 #include <inttypes.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -110,7 +110,7 @@ static struct swp_process *upsert(swp_core *c, const struct swp_discovered *d, i
 	}
 	swp_buf_free(&sid);
 	swp_buf_free(&iid);
-	/* Processes of one name on one instance share an id (PROTOCOL.md §2): the first one a scan
+	/* Processes of one name on one instance share an id (docs/protocol.md §2): the first one a scan
 	 * finds keeps it, so the registry does not flap between their pids. */
 	if (p->seen_ms == now && p->pid && p->pid != d->pid)
 		return p;

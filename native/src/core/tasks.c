@@ -199,7 +199,7 @@ static bool runnable(const swp_core *c)
 
 /*
  * The protocol's checks, in the order and with the texts of the generation the request is shaped
- * as (PROTOCOL.md §3 for the seed shape, OAP 10.1 for the current one); then swprof's own: the
+ * as (docs/protocol.md §3 for the seed shape, OAP 10.1 for the current one); then swprof's own: the
  * target it supports, a window that is already over, a task nothing would run. Returns NULL when
  * the request is valid, else the reason (static text, or written to why).
  */

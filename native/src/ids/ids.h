@@ -1,5 +1,5 @@
 /*
- * Identifiers that agree with a real SkyWalking OAP for the same names (PROTOCOL.md §2):
+ * Identifiers that agree with a real SkyWalking OAP for the same names (docs/protocol.md §2):
  *
  *   service id   base64("sqrt") + ".1"                         "c3FydA==.1"
  *   instance id  service id + "_" + base64(instance name)       "c3FydA==.1_aG9zdA=="

@@ -1,13 +1,13 @@
 /*
  * The bookkeeping records: processes, tasks and schedules, their store encoding and their JSON
- * (field names are the GraphQL field names of PROTOCOL.md).
+ * (field names are the GraphQL field names of docs/protocol.md).
  */
 #ifndef SWP_MODEL_H
 #define SWP_MODEL_H
 
 #include "common/common.h"
 
-/* A process of the registry (PROTOCOL.md §2). Its id is derived from its names, so a restarted
+/* A process of the registry (docs/protocol.md §2). Its id is derived from its names, so a restarted
  * program keeps its id and gets its new pid. */
 struct swp_process {
 	char *id;            /* sha256 hex of "<name>_<instance id>" */

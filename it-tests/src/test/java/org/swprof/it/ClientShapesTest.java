@@ -15,7 +15,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * The exact request bodies real clients send (PROTOCOL.md §3–5 and §7), from a service name to a tree, once as
+ * The exact request bodies real clients send (docs/protocol.md §3–5 and §7), from a service name to a tree, once as
  * a seed-era CLI and once as today's UI. Samples are imported into the schedule (no BPF needed here; see
  * ProfilingEndToEndTest for the real profiler).
  */

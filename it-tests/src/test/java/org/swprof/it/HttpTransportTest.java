@@ -17,7 +17,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-/** PROTOCOL.md §1 over real HTTP: what every client relies on, and the protections. */
+/** docs/protocol.md §1 over real HTTP: what every client relies on, and the protections. */
 class HttpTransportTest {
     static Server server;
 

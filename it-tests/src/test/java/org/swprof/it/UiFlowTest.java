@@ -25,7 +25,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * SkyWalking's UI against a running server, as PROTOCOL.md §7 describes it: its documents and variables, in its
+ * SkyWalking's UI against a running server, as docs/protocol.md §7 describes it: its documents and variables, in its
  * order, from start-up (menu, time, version, TTLs, traces-v2 support, dashboards) through a layer's root dashboard
  * (its service list) and a service dashboard's eBPF widget (tasks, "New Task", create, schedules, analysis) to a
  * flame-graph tree of a real busy process that a discovery rule found and the BPF profiler sampled. Every answer is

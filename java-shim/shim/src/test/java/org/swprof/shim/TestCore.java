@@ -84,7 +84,7 @@ public final class TestCore implements AutoCloseable {
         }
     }
 
-    // ---- ids as PROTOCOL.md §2 defines them, computed independently of the core ----
+    // ---- ids as docs/protocol.md §2 defines them, computed independently of the core ----
 
     public static String serviceId(String name) {
         return Base64.getEncoder().encodeToString(name.getBytes(StandardCharsets.UTF_8)) + ".1";

@@ -117,11 +117,18 @@ final class MetadataResolvers {
         return first(Json.parseList(core.instances(instanceId.substring(0, cut), 0, 0)), "id", instanceId);
     }
 
-    /** listProcesses(duration, serviceId, instanceId): with a duration, the processes that ran in it. */
+    /**
+     * listProcesses(duration, serviceId, instanceId): with a duration, the processes that ran in it. Neither id
+     * given: none, as OAP answers.
+     */
     Object listProcesses(DataFetchingEnvironment env) {
         Durations.Range r = range(env);
-        return r == null ? List.of() : Json.parseList(core.processes(Args.str(env.getArgument("serviceId")),
-                Args.str(env.getArgument("instanceId")), null, r.startMs(), r.endMs()));
+        String service = Args.str(env.getArgument("serviceId"));
+        String instance = Args.str(env.getArgument("instanceId"));
+        if (r == null || (service == null && instance == null)) {
+            return List.of();
+        }
+        return Json.parseList(core.processes(service, instance, null, r.startMs(), r.endMs()));
     }
 
     Object getProcess(DataFetchingEnvironment env) {

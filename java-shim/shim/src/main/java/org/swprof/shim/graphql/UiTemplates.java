@@ -31,7 +31,7 @@ import org.swprof.shim.DiscoveryRule;
 public final class UiTemplates {
     /** The placeholder a per-layer template uses for its layer. */
     public static final String LAYER = "${layer}";
-    /** The layer of host processes, always served (PROTOCOL.md §5). */
+    /** The layer of host processes, always served (docs/protocol.md §5). */
     public static final String DEFAULT_LAYER = "OS_LINUX";
     /** Where the built-in templates are, in the jar (or target/classes). */
     static final String RESOURCE_DIR = "templates";

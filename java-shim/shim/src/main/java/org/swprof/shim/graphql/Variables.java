@@ -21,7 +21,7 @@ import graphql.parser.Parser;
 /**
  * A leniency SkyWalking's UI needs: it declares {@code $scheduleIdList: [ID!]!} and then, for schedules of
  * processes without labels, sends {@code null} entries in that list. By the GraphQL spec such a variable is
- * rejected; the UI expects the nulls to be skipped (PROTOCOL.md §7). So before execution, null entries are
+ * rejected; the UI expects the nulls to be skipped (docs/protocol.md §7). So before execution, null entries are
  * removed from the value of every variable declared as a list of non-null items.
  *
  * <p>The document is parsed here only when some variable value is a list holding a null.

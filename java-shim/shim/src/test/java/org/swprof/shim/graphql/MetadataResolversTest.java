@@ -15,7 +15,7 @@ import org.junit.jupiter.api.Test;
 import org.swprof.shim.TestCore;
 import org.swprof.shim.Version;
 
-/** Metadata (PROTOCOL.md §5) and the UI's start-up calls (§7) through GraphQL and a real core. */
+/** Metadata (docs/protocol.md §5) and the UI's start-up calls (§7) through GraphQL and a real core. */
 class MetadataResolversTest {
     static final String PROCESS_FIELDS = "id name serviceId serviceName instanceId instanceName agentId detectType "
             + "attributes { name value } labels layer";

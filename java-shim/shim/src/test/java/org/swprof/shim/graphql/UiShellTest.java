@@ -32,7 +32,7 @@ import org.swprof.shim.TestCore;
 import org.swprof.shim.Version;
 
 /**
- * The shell of SkyWalking's UI (PROTOCOL.md §7) through GraphQL and a real core: the start-up calls as booster-ui
+ * The shell of SkyWalking's UI (docs/protocol.md §7) through GraphQL and a real core: the start-up calls as booster-ui
  * writes them, the menu and the dashboards per layer, and the templates as data files (built in, or from a
  * directory, with every kind of mistake refused with the file's name).
  */
