@@ -260,7 +260,9 @@ int main(void)
 	check_reason(c, past, "the task's time window is already over (it would have ended 1200 s ago), so nothing "
 			      "would run it: leave the start time out, or give one that is not that far in the past");
 	past.start_time_ms = past.now_ms - 5 * 60 * 1000;
-	CHECK_CONTAINS(create(c, past), "\"status\":true");
+	const char *open_past = create(c, past);
+	CHECK_CONTAINS(open_past, "\"status\":true,\"errorReason\":\"the task started 300 s ago: it runs for the 300 s "
+				  "left of its 600 s\"");
 
 	/* task queries */
 	struct swp_buf tj = {0};

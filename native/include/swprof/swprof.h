@@ -91,6 +91,9 @@ struct swp_config {
 	/* A process found by the rules is registered once it has run this long, so that short
 	 * commands never become services; 0 = 3 s, < 0 = at once. */
 	int64_t process_min_age_ms;
+	/* A process an agent reports counts as running while the agent's reports or keep-alives come
+	 * at least this often; 0 = 60 s (SkyWalking Rover sends one every 20 s). */
+	int64_t agent_timeout_ms;
 };
 
 /* Opens (or creates) the store in cfg->data_dir. A store with another format is refused
@@ -248,6 +251,33 @@ struct swp_record_req {
 	volatile int *stop; /* optional: set to non-zero to end early */
 };
 SWP_API int swp_record(const struct swp_record_req *req, struct swp_buf *out);
+
+/* ---- SkyWalking's eBPF agent protocol, the backend's side (docs/protocol.md §6) -------------
+ * A host's gRPC server (grpc-java in the server and the OAP module) hands every message over as
+ * it came, protobuf bytes, and sends back the answer as the core wrote it: what the messages
+ * mean is the core's. A request that does not decode or breaks a limit fails with -EINVAL (or
+ * -E2BIG) and the reason, which the host answers with the gRPC status INVALID_ARGUMENT
+ * (RESOURCE_EXHAUSTED); nothing of it is kept. */
+enum swp_agent_call {
+	SWP_AGENT_REPORT_PROCESSES = 1, /* EBPFProcessService.reportProcesses: EBPFProcessReportList ->
+					   EBPFReportProcessDownstream */
+	SWP_AGENT_KEEP_ALIVE = 2,       /* EBPFProcessService.keepAlive: EBPFProcessPingPkgList -> Commands */
+	SWP_AGENT_QUERY_TASKS = 3,      /* EBPFProfilingService.queryTasks: EBPFProfilingTaskQuery -> Commands */
+};
+SWP_API int swp_agent_call(swp_core *core, int call, const void *req, size_t len, struct swp_buf *out);
+
+/* EBPFProfilingService.collectProfilingData, a client stream of EBPFProfilingData messages: one
+ * swp_data_stream per call, fed the messages as they come (a batch at a time), closed with the
+ * stream's answer (Commands). A message that does not decode, or names a task or process the
+ * core does not know, fails its feed (-EINVAL, -ENOENT) with the reason: the host ends the call
+ * with that status; what the messages before it carried is kept. A stream is not tied to a core:
+ * close it whatever became of the core. */
+typedef struct swp_data_stream swp_data_stream;
+SWP_API swp_data_stream *swp_data_stream_open(void);
+SWP_API int swp_data_stream_feed(swp_core *core, swp_data_stream *s, const void *const *msgs, const size_t *lens,
+				 size_t n);
+/* out (may be NULL): the answer, an empty Commands; frees s */
+SWP_API int swp_data_stream_close(swp_data_stream *s, struct swp_buf *out);
 
 /* Statistics of the running profiler as JSON (samples, lost stacks, flushes, targets). */
 SWP_API int swp_core_stats_json(swp_core *core, struct swp_buf *out);

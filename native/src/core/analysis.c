@@ -332,35 +332,11 @@ SWP_API int swp_analyze_folded(const char *text, size_t len, struct swp_buf *out
 	return n < 0 ? (int)n : 0;
 }
 
-uint64_t swp__block_encode(const struct swp_stacks *t, const struct swp_u64map *counts, int pid, struct swp_buf *out)
-{
-	uint64_t n = 0, total = 0;
-	swp__buf_reset(out);
-	for (uint32_t s = 0; s <= counts->mask; s++)
-		if (counts->keys[s] != UINT64_MAX && (int)(counts->keys[s] >> 32) == pid)
-			n++;
-	if (!n)
-		return 0;
-	swp__buf_put_uvar(out, n);
-	for (uint32_t s = 0; s <= counts->mask; s++) {
-		uint64_t key = counts->keys[s];
-		if (key == UINT64_MAX || (int)(key >> 32) != pid)
-			continue;
-		swp__buf_put_u64(out, t->hash[(uint32_t)key]);
-		swp__buf_put_uvar(out, counts->vals[s]);
-		total += counts->vals[s];
-	}
-	return total;
-}
-
-struct import_ctx {
-	struct swp_u64map *m; /* swp__pid_stack_key(0, stack idx) -> count */
-};
-
 static void import_add(void *ctx, uint32_t idx, uint64_t count)
 {
-	struct import_ctx *ic = ctx;
-	*swp__u64map_slot(ic->m, swp__pid_stack_key(0, idx)) += count;
+	struct swp_pending_block *blk = ctx;
+	*swp__u64map_slot(&blk->counts, idx) += count;
+	blk->samples += count;
 }
 
 SWP_API int swp_import_folded(swp_core *c, const struct swp_import_req *q, struct swp_buf *out)
@@ -369,27 +345,27 @@ SWP_API int swp_import_folded(swp_core *c, const struct swp_import_req *q, struc
 	if (!c || !q || q->sz < sizeof(*q) || (!q->text && q->len))
 		return swp__fail(EINVAL, "core and request are required");
 	int64_t now = q->time_ms > 0 ? q->time_ms : swp__now_ms();
-	struct swp_u64map m;
-	swp__u64map_init(&m, 1024);
-	struct import_ctx ic = {&m};
+	/* one block, written at once (synced) by the function that writes every pending block */
+	struct swp_pending_block blk = {.sec = (uint64_t)(now / 1000)};
+	swp__u64map_init(&blk.counts, 1024);
 
 	pthread_mutex_lock(&c->mu);
 	struct swp_task *t = swp__task_find(c, q->task_id);
 	if (!t) {
 		pthread_mutex_unlock(&c->mu);
-		swp__u64map_free(&m);
+		swp__u64map_free(&blk.counts);
 		return swp__fail(ENOENT, "could not found task %s", q->task_id ? q->task_id : "(null)");
 	}
 	const struct swp_process *p = swp__registry_find(c, q->process_id ? q->process_id : t->process_id);
 	if (q->process_id && !p) {
 		pthread_mutex_unlock(&c->mu);
-		swp__u64map_free(&m);
+		swp__u64map_free(&blk.counts);
 		return swp__fail(ENOENT, "could not found process %s", q->process_id);
 	}
-	int64_t n = swp__parse_folded(&c->stacks, q->text ? q->text : "", q->len, import_add, &ic);
+	int64_t n = swp__parse_folded(&c->stacks, q->text ? q->text : "", q->len, import_add, &blk);
 	if (n < 0) {
 		pthread_mutex_unlock(&c->mu);
-		swp__u64map_free(&m);
+		swp__u64map_free(&blk.counts);
 		return (int)n;
 	}
 	struct swp_batch *b = swp__batch_new();
@@ -399,31 +375,28 @@ SWP_API int swp_import_folded(swp_core *c, const struct swp_import_req *q, struc
 	swp__stacks_persist(c, b, &upto);
 	struct swp_schedule *s = swp__schedule_for(c, t, p, p ? p->pid : 0, now, b);
 	struct swp_schedule before = *s;
-	struct swp_buf blk = {0};
-	swp__stacks_rdlock(&c->stacks);
-	uint64_t total = swp__block_encode(&c->stacks, &m, 0, &blk);
-	swp__stacks_unlock(&c->stacks);
-	if (total) {
-		uint8_t k[SWP_RECORD_KEY_LEN];
-		swp__block_key(c, s, (uint64_t)(now / 1000), k);
-		swp__batch_put(b, k, sizeof(k), blk.data, blk.len);
-		swp__seq_put(b, "block", c->next_block);
-	}
-	s->samples += total;
+	blk.sched = s->id;
 	/* the imported block stands for its whole second */
 	if (now < s->start_ms)
 		s->start_ms = now;
 	if (now / 1000 * 1000 + 999 > s->end_ms)
 		s->end_ms = now / 1000 * 1000 + 999;
-	swp__schedule_put(b, s);
+	s->samples += blk.samples;
+	struct swp_buf scratch = {0};
+	if (blk.samples) {
+		swp__stacks_rdlock(&c->stacks);
+		swp__block_put(c, s, &blk, b, &scratch);
+		swp__stacks_unlock(&c->stacks);
+		swp__seq_put(b, "block", c->next_block);
+	} else {
+		swp__schedule_put(b, s);
+	}
 	int r = swp__batch_commit(c->store, b, true);
 	if (r) {
 		/* nothing was written: the schedule is as it was, or forgotten again when it is new */
 		if (c->scheds.n > n_scheds) {
-			c->scheds.n--;
+			swp__schedule_forget_last(c);
 			c->next_sched = next;
-			swp__schedule_free(s);
-			free(s);
 		} else {
 			*s = before;
 		}
@@ -432,11 +405,11 @@ SWP_API int swp_import_folded(swp_core *c, const struct swp_import_req *q, struc
 		char sid[SWP_EXT_ID_SIZE];
 		if (out)
 			swp__buf_printf(out, "{\"scheduleId\":\"%s\",\"samples\":%" PRIu64 ",\"stacks\":%u}",
-					swp__ext_id(s->id, sid), total, m.n);
+					swp__ext_id(s->id, sid), blk.samples, blk.counts.n);
 	}
 	pthread_mutex_unlock(&c->mu);
 	swp__batch_free(b);
-	swp_buf_free(&blk);
-	swp__u64map_free(&m);
+	swp_buf_free(&scratch);
+	swp__u64map_free(&blk.counts);
 	return r;
 }

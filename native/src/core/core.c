@@ -87,10 +87,13 @@ SWP_API int swp_core_open(const struct swp_config *cfg, swp_core **out)
 	bool has_ages = cfg->sz >= offsetof(struct swp_config, process_min_age_ms) + sizeof(cfg->process_min_age_ms);
 	c->expire_ms = has_ages && cfg->process_expire_ms > 0 ? cfg->process_expire_ms : 10 * 60 * 1000;
 	c->min_age_ms = !has_ages || !cfg->process_min_age_ms ? 3000 : cfg->process_min_age_ms < 0 ? 0 : cfg->process_min_age_ms;
+	bool has_agents = cfg->sz >= offsetof(struct swp_config, agent_timeout_ms) + sizeof(cfg->agent_timeout_ms);
+	c->agent_timeout_ms = has_agents && cfg->agent_timeout_ms > 0 ? cfg->agent_timeout_ms : 60000;
 	c->host_ip = cfg->host_ip ? swp__xstrdup(cfg->host_ip) : detect_host_ip();
 	pthread_mutex_init(&c->mu, NULL);
 	pthread_cond_init(&c->cond, NULL);
 	swp__stacks_init(&c->stacks);
+	swp__u64map_init(&c->sched_index, 64);
 
 	r = swp__discovery_new(cfg->rules, cfg->n_rules, cfg->host_name, &c->disc);
 	bool has_min_free = cfg->sz >= offsetof(struct swp_config, min_free_bytes) + sizeof(cfg->min_free_bytes);
@@ -106,7 +109,9 @@ SWP_API int swp_core_open(const struct swp_config *cfg, swp_core **out)
 		r = swp__tasks_load(c);
 	if (!r)
 		r = swp__stacks_load(c);
-	if (!r && c->profiling)
+	/* the scheduler thread flushes what every producer adds (agents' streams too); it profiles
+	 * only with profiling on. A core whose directory another process profiles has none. */
+	if (!r && !c->runs_elsewhere)
 		r = swp__scheduler_start(c);
 	if (r) {
 		char why[512];
@@ -142,6 +147,9 @@ SWP_API void swp_core_close(swp_core *c)
 	free(c->procs.v);
 	free(c->tasks.v);
 	free(c->scheds.v);
+	swp__u64map_free(&c->sched_index);
+	swp__pending_clear(c);
+	free(c->pending.v);
 	free(c->runs.v);
 	swp__stacks_free(&c->stacks);
 	pthread_mutex_destroy(&c->mu);

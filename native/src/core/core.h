@@ -29,6 +29,18 @@ struct swp_run {
 		(vec).v[(vec).n++] = (x);                                                           \
 	} while (0)
 
+/* Samples of one schedule recorded in one second, not written yet (pending.c). */
+struct swp_pending_block {
+	uint64_t sched;           /* schedule id */
+	uint64_t sec;             /* the second they were recorded in */
+	struct swp_u64map counts; /* stack idx -> samples */
+	uint64_t samples;         /* their sum */
+};
+
+/* Where a core without a store (an agent) sends each flushed block (called with mu held); 0 or
+ * -errno (the block stays pending and is offered again at the next flush). */
+typedef int (*swp_block_sink)(void *ctx, swp_core *c, const struct swp_pending_block *blk);
+
 struct swp_core {
 	char *data_dir;
 	int frequency, flush_ms, scan_ms;
@@ -37,6 +49,7 @@ struct swp_core {
 	char *host_ip;
 	int64_t expire_ms;  /* an exited process leaves the listings this long after it was last seen */
 	int64_t min_age_ms; /* a process found by the rules is registered once it is this old */
+	int64_t agent_timeout_ms; /* an agent's process runs while its keep-alives come this often */
 
 	struct swp_store *store;
 	struct swp_stacks stacks;
@@ -48,7 +61,13 @@ struct swp_core {
 	SWP_VEC(struct swp_process *) procs;
 	SWP_VEC(struct swp_task *) tasks;
 	SWP_VEC(struct swp_schedule *) scheds;
+	struct swp_u64map sched_index; /* schedule id -> index in scheds */
 	SWP_VEC(struct swp_run) runs;
+	SWP_VEC(struct swp_pending_block) pending; /* samples of every producer, until a flush writes them */
+	size_t pending_last;       /* the block the last sample went to */
+	uint64_t pending_samples;  /* their total */
+	swp_block_sink sink;       /* no store (an agent): where flushed blocks go */
+	void *sink_ctx;
 	uint64_t next_task, next_sched;
 	/* the sequence number of the next sample block key: unique across the store's life, so two
 	 * blocks of one schedule recorded in the same second never share a key (store/layout.h) */
@@ -65,10 +84,17 @@ struct swp_core {
 	uint64_t st_flushes, st_samples, st_lost, st_write_errors;
 };
 
+/* how often the time a running process was last seen is written to the store */
+#define SWP_SEEN_SAVE_MS 60000
+
 /* registry.c */
 int swp__registry_load(swp_core *c);
+/* the process record into b (a registry change) */
+void swp__registry_put(struct swp_batch *b, struct swp_process *p);
 int swp__registry_rescan(swp_core *c);
 struct swp_process *swp__registry_find(swp_core *c, const char *id);
+/* Does p run now? A local one while its pid lives; an agent's while its keep-alives come. */
+bool swp__process_running(const swp_core *c, const struct swp_process *p, int64_t now);
 /* Is p in the listings for [from, to] (both 0: now)? */
 bool swp__registry_listed(const swp_core *c, const struct swp_process *p, int64_t now, int64_t from, int64_t to);
 /* still the same process? (pid alive with the same start time) */
@@ -78,6 +104,10 @@ bool swp__process_alive(int pid, int64_t start_ticks);
 int swp__tasks_load(swp_core *c);
 struct swp_task *swp__task_find(swp_core *c, const char *id);
 struct swp_schedule *swp__schedule_find(swp_core *c, const char *id);
+struct swp_schedule *swp__schedule_by_id(swp_core *c, uint64_t id);
+/* adds a schedule to c->scheds and its index; forget_last takes the last one back (a failed write) */
+void swp__schedule_add(swp_core *c, struct swp_schedule *s);
+void swp__schedule_forget_last(swp_core *c);
 /* The schedule of task t on process p (p NULL: the task's own process): the existing one, which a
  * new run of the process goes on in, or a new one starting at now. Persisted in batch b. */
 struct swp_schedule *swp__schedule_for(swp_core *c, const struct swp_task *t, const struct swp_process *p, int pid,
@@ -93,16 +123,24 @@ bool swp__task_targets(const struct swp_task *t, const struct swp_process *p);
 void swp__stacks_persist(swp_core *c, struct swp_batch *b, uint32_t *upto);
 int swp__stacks_load(swp_core *c);
 
-/* The sample block (store/layout.h) of pid's entries in counts (keys swp__pid_stack_key): written
- * to out (reset first); returns the samples it holds, 0 (and out empty) when pid has none. The
- * caller holds the stacks' read lock. */
-uint64_t swp__block_encode(const struct swp_stacks *t, const struct swp_u64map *counts, int pid, struct swp_buf *out);
+/* pending.c: the one path of samples into the store. Adds count samples of stack idx to schedule
+ * s in second sec (mu held). */
+void swp__pending_add(swp_core *c, const struct swp_schedule *s, uint64_t sec, uint32_t idx, uint64_t count);
+void swp__pending_clear(swp_core *c);
+/* The sample block (store/layout.h) of a pending block, written to out (reset first); returns the
+ * samples it holds. The caller holds the stacks' read lock. */
+uint64_t swp__block_encode(const struct swp_stacks *t, const struct swp_pending_block *blk, struct swp_buf *out);
+/* The block and its schedule into b (the caller holds the stacks' read lock; the batch also
+ * needs the "block" sequence). */
+void swp__block_put(swp_core *c, const struct swp_schedule *s, const struct swp_pending_block *blk, struct swp_batch *b,
+		    struct swp_buf *scratch);
 
 /* scheduler.c */
 int swp__scheduler_start(swp_core *c);
 void swp__scheduler_stop(swp_core *c);
-/* writes what the collector holds: new stacks + one block per run, one commit (mu held) */
-int swp__scheduler_flush(swp_core *c, int64_t now, struct swp_batch *b);
+/* Writes what is pending: the new stacks, one block per pending (schedule, second), the schedules
+ * in b, one commit, synced when asked (mu held). On success the pending blocks are cleared. */
+int swp__scheduler_flush(swp_core *c, struct swp_batch *b, bool sync);
 
 /* the next id of a sequence; its new value is put in b */
 uint64_t swp__seq_next(const char *name, uint64_t *next, struct swp_batch *b);

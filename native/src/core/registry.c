@@ -8,10 +8,7 @@
 #include "ids/ids.h"
 #include "store/layout.h"
 
-/* how often the time a running process was last seen is written to the store */
-#define SEEN_SAVE_MS 60000
-
-static void put_process(struct swp_batch *b, struct swp_process *p)
+void swp__registry_put(struct swp_batch *b, struct swp_process *p)
 {
 	p->saved_seen_ms = p->seen_ms;
 	struct swp_buf k = {0}, v = {0};
@@ -90,6 +87,24 @@ static struct swp_process *upsert(swp_core *c, const struct swp_discovered *d, i
 	swp__process_id(d->process, iid.data, pid_hex);
 	struct swp_process *p = swp__registry_find(c, pid_hex);
 	bool changed = false;
+	if (p && p->agent_id) {
+		/* an agent reports a process of these names: it keeps it while its keep-alives come */
+		if (swp__process_running(c, p, now)) {
+			swp_buf_free(&sid);
+			swp_buf_free(&iid);
+			return p;
+		}
+		swp_info("process %s (%s): found here, no longer reported by agent %s", p->name, p->service, p->agent_id);
+		free(p->agent_id);
+		free(p->detect_type);
+		swp__strv_free(p->prop_keys, p->n_props);
+		swp__strv_free(p->prop_vals, p->n_props);
+		p->agent_id = p->detect_type = NULL;
+		p->prop_keys = p->prop_vals = NULL;
+		p->n_props = 0;
+		p->pid = 0;
+		changed = true;
+	}
 	if (!p && only_known) {
 		swp_buf_free(&sid);
 		swp_buf_free(&iid);
@@ -146,8 +161,8 @@ static struct swp_process *upsert(swp_core *c, const struct swp_discovered *d, i
 	p->seen_ms = now;
 	/* the last time seen goes to the store now and then, so a restarted core ages out what exited
 	 * while it was down from about the right time */
-	if (changed || now - p->saved_seen_ms >= SEEN_SAVE_MS)
-		put_process(b, p);
+	if (changed || now - p->saved_seen_ms >= SWP_SEEN_SAVE_MS)
+		swp__registry_put(b, p);
 	return p;
 }
 
@@ -168,7 +183,7 @@ static void expire(swp_core *c, int64_t now, struct swp_batch *b)
 {
 	for (size_t i = 0; i < c->procs.n;) {
 		struct swp_process *p = c->procs.v[i];
-		if (p->pid || now - p->seen_ms <= c->expire_ms || referenced(c, p)) {
+		if (swp__process_running(c, p, now) || now - p->seen_ms <= c->expire_ms || referenced(c, p)) {
 			i++;
 			continue;
 		}
@@ -202,10 +217,10 @@ int swp__registry_rescan(swp_core *c)
 	/* a process not seen by this scan keeps its record; its pid goes when it is gone */
 	for (size_t i = 0; i < c->procs.n; i++) {
 		struct swp_process *p = c->procs.v[i];
-		if (p->pid && p->seen_ms != now && !swp__process_alive(p->pid, p->start_ticks)) {
+		if (!p->agent_id && p->pid && p->seen_ms != now && !swp__process_alive(p->pid, p->start_ticks)) {
 			p->pid = 0;
 			p->start_ticks = 0;
-			put_process(b, p);
+			swp__registry_put(b, p);
 		}
 	}
 	expire(c, now, b);
@@ -279,11 +294,17 @@ static bool matches(const char *filter, const char *value)
 	return swp__empty(filter) || strcmp(filter, value) == 0;
 }
 
+bool swp__process_running(const swp_core *c, const struct swp_process *p, int64_t now)
+{
+	return p->agent_id ? now - p->seen_ms <= c->agent_timeout_ms : p->pid != 0;
+}
+
 bool swp__registry_listed(const swp_core *c, const struct swp_process *p, int64_t now, int64_t from, int64_t to)
 {
+	bool running = swp__process_running(c, p, now);
 	if (!from && !to)
-		return p->pid || now - p->seen_ms <= c->expire_ms;
-	int64_t last = p->pid ? now : p->seen_ms;
+		return running || now - p->seen_ms <= c->expire_ms;
+	int64_t last = running ? now : p->seen_ms;
 	return p->first_seen_ms <= to && last >= from;
 }
 

@@ -1,9 +1,10 @@
 /*
  * The scheduler thread: every flush interval it rescans processes (every scan interval), starts
- * a run (a schedule) for each running target of each open task, drains the profiler, writes one
- * sample block per running schedule, and ends the runs whose task closed or whose process
- * exited. A write that fails (a full disk) keeps the drained samples in memory and retries them
- * at the next flush.
+ * a run for each running local target of each open task (going on in the task's schedule of that
+ * process), drains the profiler into the pending blocks (pending.c), writes every pending block
+ * (the local runs' and what agents sent since the last flush), and ends the runs whose task
+ * closed or whose process exited. A write that fails (a full disk) keeps the pending blocks, with
+ * their seconds, and retries them at the next flush.
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -54,7 +55,7 @@ static void start_runs(swp_core *c, int64_t now, struct swp_batch *b)
 			continue;
 		for (size_t k = 0; k < c->procs.n; k++) {
 			struct swp_process *p = c->procs.v[k];
-			if (!p->pid || !swp__task_targets(t, p) || run_index(c, t, p) >= 0)
+			if (p->agent_id || !p->pid || !swp__task_targets(t, p) || run_index(c, t, p) >= 0)
 				continue;
 			if (!ensure_profiler(c))
 				return;
@@ -75,51 +76,79 @@ static void start_runs(swp_core *c, int64_t now, struct swp_batch *b)
 	}
 }
 
-/* Writes the drained samples: one block per running schedule whose pid has samples. */
-static void write_blocks(swp_core *c, int64_t now, struct swp_batch *b)
+/* The local profiler's samples of this flush, drained and symbolized per pid by the collector,
+ * to the pending blocks of the schedules running on their pids (every run of a pid gets them:
+ * tasks of both generations, or of two targets, may profile one process at once). */
+static void take_local_samples(swp_core *c, int64_t now)
 {
 	struct swp_collector *co = &c->coll;
-	struct swp_buf blk = {0};
 	uint64_t sec = (uint64_t)(now / 1000);
-	swp__stacks_rdlock(&c->stacks);
 	for (size_t i = 0; i < c->runs.n; i++) {
 		struct swp_run *run = &c->runs.v[i];
 		uint64_t *lost = swp__u64map_get(&co->lost, (uint64_t)(uint32_t)run->pid);
 		if (lost)
 			run->sched->lost += *lost;
 		run->sched->end_ms = now;
-		uint64_t total = swp__block_encode(&c->stacks, &co->counts, run->pid, &blk);
-		if (total) {
-			uint8_t k[SWP_RECORD_KEY_LEN];
-			swp__block_key(c, run->sched, sec, k);
-			swp__batch_put(b, k, sizeof(k), blk.data, blk.len);
-			run->sched->samples += total;
-		}
-		swp__schedule_put(b, run->sched);
 	}
-	swp__stacks_unlock(&c->stacks);
-	swp__seq_put(b, "block", c->next_block);
-	swp_buf_free(&blk);
+	for (uint32_t s = 0; s <= co->counts.mask; s++) {
+		uint64_t key = co->counts.keys[s];
+		if (key == UINT64_MAX)
+			continue;
+		int pid = (int)(key >> 32);
+		for (size_t i = 0; i < c->runs.n; i++)
+			if (c->runs.v[i].pid == pid)
+				swp__pending_add(c, c->runs.v[i].sched, sec, (uint32_t)key, co->counts.vals[s]);
+	}
+	c->st_samples += co->samples;
+	for (uint32_t s = 0; s <= co->lost.mask; s++)
+		if (co->lost.keys[s] != UINT64_MAX)
+			c->st_lost += co->lost.vals[s];
+	swp__collector_reset(co);
 }
 
-/* The write half of a flush (call with mu held): the new stacks and one block per running
- * schedule into b, committed at once; then the collector starts over. On a failed write the
- * collector keeps its counts (merged with the next drain) and the stacks stay unpersisted. */
-int swp__scheduler_flush(swp_core *c, int64_t now, struct swp_batch *b)
+/* The pending blocks into b (a store) or to the sink (no store); the schedules they and the
+ * running ones belong to into b. Returns 0 or the sink's error. */
+static int write_pending(swp_core *c, struct swp_batch *b)
+{
+	struct swp_buf blk = {0};
+	int r = 0;
+	swp__stacks_rdlock(&c->stacks);
+	for (size_t i = 0; i < c->pending.n && !r; i++) {
+		const struct swp_pending_block *p = &c->pending.v[i];
+		struct swp_schedule *s = swp__schedule_by_id(c, p->sched);
+		if (!s)
+			continue; /* cannot happen: schedules are never forgotten */
+		if (c->sink) {
+			r = c->sink(c->sink_ctx, c, p);
+			continue;
+		}
+		swp__block_put(c, s, p, b, &blk);
+	}
+	swp__stacks_unlock(&c->stacks);
+	for (size_t i = 0; i < c->runs.n; i++)
+		swp__schedule_put(b, c->runs.v[i].sched);
+	swp__seq_put(b, "block", c->next_block);
+	swp_buf_free(&blk);
+	return r;
+}
+
+int swp__scheduler_flush(swp_core *c, struct swp_batch *b, bool sync)
 {
 	uint32_t upto;
 	swp__stacks_persist(c, b, &upto);
-	write_blocks(c, now, b);
-	int r = swp__batch_commit(c->store, b, false);
+	int r = write_pending(c, b);
+	if (!r)
+		r = swp__batch_commit(c->store, b, sync);
 	if (r)
 		return r;
 	c->stacks_persisted = upto;
 	c->st_flushes++;
-	c->st_samples += c->coll.samples;
-	for (uint32_t s = 0; s <= c->coll.lost.mask; s++)
-		if (c->coll.lost.keys[s] != UINT64_MAX)
-			c->st_lost += c->coll.lost.vals[s];
-	swp__collector_reset(&c->coll);
+	for (size_t i = 0; i < c->pending.n; i++) {
+		struct swp_schedule *s = swp__schedule_by_id(c, c->pending.v[i].sched);
+		if (s)
+			s->samples += c->pending.v[i].samples;
+	}
+	swp__pending_clear(c);
 	return 0;
 }
 
@@ -163,14 +192,15 @@ static void tick(swp_core *c, bool final)
 		c->last_scan_ms = swp__mono_ms();
 	}
 	struct swp_batch *b = swp__batch_new();
-	if (!final)
+	if (!final && c->profiling)
 		start_runs(c, now, b);
 	if (c->prof) {
 		int64_t n = swp__collector_drain(&c->coll, c->prof);
 		if (n < 0)
 			swp_warn("profiler drain failed: %s", swp_last_error());
+		take_local_samples(c, now);
 	}
-	int r = swp__scheduler_flush(c, now, b);
+	int r = swp__scheduler_flush(c, b, false);
 	swp__batch_free(b);
 	if (r) {
 		c->st_write_errors++;

@@ -28,7 +28,7 @@ static int load_schedule(void *ctx, const uint8_t *k, size_t kl, const uint8_t *
 		swp_warn("skipping an unreadable schedule record");
 		return 0;
 	}
-	SWP_VEC_PUSH(c->scheds, s);
+	swp__schedule_add(c, s);
 	return 0;
 }
 
@@ -62,15 +62,33 @@ struct swp_task *swp__task_find(swp_core *c, const char *id)
 	return NULL;
 }
 
+void swp__schedule_add(swp_core *c, struct swp_schedule *s)
+{
+	*swp__u64map_slot(&c->sched_index, s->id) = c->scheds.n;
+	SWP_VEC_PUSH(c->scheds, s);
+}
+
+void swp__schedule_forget_last(swp_core *c)
+{
+	struct swp_schedule *s = c->scheds.v[--c->scheds.n];
+	/* the index has no delete: rebuild it (a failed write, rare) */
+	swp__u64map_clear(&c->sched_index);
+	for (size_t i = 0; i < c->scheds.n; i++)
+		*swp__u64map_slot(&c->sched_index, c->scheds.v[i]->id) = i;
+	swp__schedule_free(s);
+	free(s);
+}
+
+struct swp_schedule *swp__schedule_by_id(swp_core *c, uint64_t id)
+{
+	const uint64_t *i = swp__u64map_get(&c->sched_index, id);
+	return i ? c->scheds.v[*i] : NULL;
+}
+
 struct swp_schedule *swp__schedule_find(swp_core *c, const char *id)
 {
 	uint64_t v;
-	if (!swp__ext_id_parse(id, &v))
-		return NULL;
-	for (size_t i = 0; i < c->scheds.n; i++)
-		if (c->scheds.v[i]->id == v)
-			return c->scheds.v[i];
-	return NULL;
+	return swp__ext_id_parse(id, &v) ? swp__schedule_by_id(c, v) : NULL;
 }
 
 void swp__schedule_put(struct swp_batch *b, const struct swp_schedule *s)
@@ -104,7 +122,7 @@ struct swp_schedule *swp__schedule_for(swp_core *c, const struct swp_task *t, co
 	s->start_ms = now;
 	s->end_ms = now;
 	swp__schedule_put(b, s);
-	SWP_VEC_PUSH(c->scheds, s);
+	swp__schedule_add(c, s);
 	return s;
 }
 
@@ -136,6 +154,9 @@ static void creation_result(struct swp_buf *out, bool ok, const char *reason, ui
 	swp__json_kv_str(out, &f, "id", ok ? swp__ext_id(id, text) : NULL);
 	swp__buf_putc(out, '}');
 }
+
+/* a start time more than this before now is noted in the answer */
+#define PAST_START_NOTE_MS 5000
 
 /* OAP refuses labels whose JSON text is longer than this (EBPFProfilingTaskRecord) */
 #define LABELS_JSON_MAX 500
@@ -336,15 +357,18 @@ SWP_API int swp_task_create(swp_core *c, const struct swp_task_create *q, struct
 	pthread_cond_signal(&c->cond); /* the scheduler starts it at once when due */
 	pthread_mutex_unlock(&c->mu);
 	char text[SWP_EXT_ID_SIZE];
-	if (start < now)
-		swp_info("task %s created: %s %s; it started %" PRId64 " s ago and runs for the %" PRId64
-			 " s left of its %" PRId64 " s",
-			 swp__ext_id(t->id, text), t->target, t->process_id ? t->process_id : t->service, (now - start) / 1000,
-			 (swp__task_end_ms(t) - now) / 1000, t->duration_s);
-	else
-		swp_info("task %s created: %s %s for %" PRId64 " s", swp__ext_id(t->id, text), t->target,
-			 t->process_id ? t->process_id : t->service, t->duration_s);
-	creation_result(out, true, NULL, t->id);
+	swp__ext_id(t->id, text);
+	/* a task that started in the past runs for what is left of it, and the answer says so (clients show
+	 * errorReason only when status is false; the CLI prints it). A start a few seconds back is a client's
+	 * "now" on another clock, not a choice. */
+	struct swp_buf note = {0};
+	if (start < now - PAST_START_NOTE_MS)
+		swp__buf_printf(&note, "the task started %" PRId64 " s ago: it runs for the %" PRId64 " s left of its %" PRId64
+				" s", (now - start) / 1000, (swp__task_end_ms(t) - now) / 1000, t->duration_s);
+	swp_info("task %s created: %s %s for %" PRId64 " s%s%s", text, t->target,
+		 t->process_id ? t->process_id : t->service, t->duration_s, note.len ? "; " : "", note.len ? note.data : "");
+	creation_result(out, true, note.data, t->id);
+	swp_buf_free(&note);
 	return 0;
 }
 

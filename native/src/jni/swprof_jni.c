@@ -176,6 +176,28 @@ static const char **strv_of(JNIEnv *env, struct arena *a, jobjectArray arr, size
 	return v;
 }
 
+/* byte[] -> a copy of its bytes (a protobuf message: NULs allowed) and its length; NULL -> NULL.
+ * *ok as str_of. */
+static const void *blob_of(JNIEnv *env, struct arena *a, jbyteArray arr, size_t *len, int *ok)
+{
+	*len = 0;
+	if (!*ok || !arr)
+		return NULL;
+	jsize n = (*env)->GetArrayLength(env, arr);
+	void *m = arena_alloc(env, a, (size_t)n);
+	if (!m) {
+		*ok = 0;
+		return NULL;
+	}
+	(*env)->GetByteArrayRegion(env, arr, 0, n, (jbyte *)m);
+	if ((*env)->ExceptionCheck(env)) {
+		*ok = 0;
+		return NULL;
+	}
+	*len = (size_t)n;
+	return m;
+}
+
 /* swp_buf -> byte[]; frees the buffer in every case. */
 static jbyteArray bytes_of(JNIEnv *env, struct swp_buf *b)
 {
@@ -270,7 +292,7 @@ static void JNICALL setLog0(JNIEnv *env, jclass cls, jint min_level)
 
 static jlong JNICALL open0(JNIEnv *env, jclass cls, jbyteArray data_dir, jint frequency, jint flush_ms, jint scan_ms,
                            jint profiling, jobjectArray rule_fields, jobjectArray rule_labels, jbyteArray host_ip,
-                           jbyteArray host_name, jlong expire_ms, jlong min_age_ms)
+                           jbyteArray host_name, jlong expire_ms, jlong min_age_ms, jlong agent_timeout_ms)
 {
 	(void)cls;
 	struct arena a = {0};
@@ -284,6 +306,7 @@ static jlong JNICALL open0(JNIEnv *env, jclass cls, jbyteArray data_dir, jint fr
 	cfg.profiling = profiling;
 	cfg.process_expire_ms = expire_ms;
 	cfg.process_min_age_ms = min_age_ms;
+	cfg.agent_timeout_ms = agent_timeout_ms;
 	cfg.data_dir = str_of(env, &a, data_dir, &ok);
 	cfg.host_ip = str_of(env, &a, host_ip, &ok);
 	cfg.host_name = str_of(env, &a, host_name, &ok);
@@ -681,13 +704,86 @@ static jbyteArray JNICALL stats0(JNIEnv *env, jclass cls, jlong handle)
 	return finish(env, swp_core_stats_json(core, &b), &b, &a);
 }
 
+/* ---- the agent protocol (backend side): protobuf bytes in and out ---------------------------- */
+
+static jbyteArray JNICALL agentCall0(JNIEnv *env, jclass cls, jlong handle, jint call, jbyteArray req)
+{
+	(void)cls;
+	swp_core *core = core_of(env, handle);
+	if (!core)
+		return NULL;
+	struct arena a = {0};
+	struct swp_buf b = {0};
+	int ok = 1;
+	size_t len;
+	const void *msg = blob_of(env, &a, req, &len, &ok);
+	if (!ok) {
+		arena_free(&a);
+		return NULL;
+	}
+	return finish(env, swp_agent_call(core, (int)call, msg, len, &b), &b, &a);
+}
+
+static jlong JNICALL streamOpen0(JNIEnv *env, jclass cls)
+{
+	(void)cls;
+	swp_data_stream *s = swp_data_stream_open();
+	if (!s)
+		throw_oom(env);
+	return (jlong)(intptr_t)s;
+}
+
+static void JNICALL streamFeed0(JNIEnv *env, jclass cls, jlong handle, jlong stream, jobjectArray msgs)
+{
+	(void)cls;
+	swp_core *core = core_of(env, handle);
+	if (!core)
+		return;
+	if (!stream || !msgs) {
+		throw_class(env, g_iae_class, "swprof: a data stream and its messages are required");
+		return;
+	}
+	struct arena a = {0};
+	int ok = 1;
+	jsize n = (*env)->GetArrayLength(env, msgs);
+	const void **v = arena_alloc(env, &a, ((size_t)n + 1) * sizeof(*v));
+	size_t *lens = arena_alloc(env, &a, ((size_t)n + 1) * sizeof(*lens));
+	ok = v && lens;
+	for (jsize i = 0; ok && i < n; i++) {
+		jbyteArray e = (jbyteArray)(*env)->GetObjectArrayElement(env, msgs, i);
+		if ((*env)->ExceptionCheck(env))
+			ok = 0;
+		else if (!e) {
+			throw_class(env, g_iae_class, "swprof: a null message");
+			ok = 0;
+		} else {
+			v[i] = blob_of(env, &a, e, &lens[i], &ok);
+			(*env)->DeleteLocalRef(env, e);
+		}
+	}
+	if (ok) {
+		int rc = swp_data_stream_feed(core, (swp_data_stream *)(intptr_t)stream, v, lens, (size_t)n);
+		if (rc < 0)
+			throw_swp(env, rc);
+	}
+	arena_free(&a);
+}
+
+static jbyteArray JNICALL streamClose0(JNIEnv *env, jclass cls, jlong stream)
+{
+	(void)cls;
+	struct arena a = {0};
+	struct swp_buf b = {0};
+	return finish(env, swp_data_stream_close((swp_data_stream *)(intptr_t)stream, &b), &b, &a);
+}
+
 /* ---- registration ----------------------------------------------------------------------------- */
 
 #define B  "[B"
 #define BB "[[B"
 static const JNINativeMethod g_methods[] = {
     {"setLog0", "(I)V", (void *)setLog0},
-    {"open0", "(" B "IIII" BB "[Ljava/lang/Object;" B B "JJ)J", (void *)open0},
+    {"open0", "(" B "IIII" BB "[Ljava/lang/Object;" B B "JJJ)J", (void *)open0},
     {"close0", "(J)V", (void *)close0},
     {"rescan0", "(J)V", (void *)rescan0},
     {"registerProcess0", "(JI" B B B B BB ")" B, (void *)registerProcess0},
@@ -703,6 +799,10 @@ static const JNINativeMethod g_methods[] = {
     {"analyzeFolded0", "(" B ")" B, (void *)analyzeFolded0},
     {"importFolded0", "(J" B B "J" B ")" B, (void *)importFolded0},
     {"stats0", "(J)" B, (void *)stats0},
+    {"agentCall0", "(JI" B ")" B, (void *)agentCall0},
+    {"streamOpen0", "()J", (void *)streamOpen0},
+    {"streamFeed0", "(JJ" BB ")V", (void *)streamFeed0},
+    {"streamClose0", "(J)" B, (void *)streamClose0},
 };
 #undef B
 #undef BB

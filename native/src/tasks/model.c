@@ -104,6 +104,10 @@ void swp__process_encode(const struct swp_process *p, struct swp_buf *out)
 	swp__buf_put_uvar(out, (uint64_t)p->start_ticks);
 	swp__buf_put_uvar(out, (uint64_t)p->seen_ms);
 	swp__buf_put_uvar(out, (uint64_t)p->first_seen_ms);
+	swp__buf_put_str(out, p->agent_id);
+	swp__buf_put_str(out, p->detect_type);
+	put_strv(out, p->prop_keys, p->n_props);
+	put_strv(out, p->prop_vals, p->n_props);
 }
 
 int swp__process_decode(const uint8_t *v, size_t n, struct swp_process *p)
@@ -127,6 +131,15 @@ int swp__process_decode(const uint8_t *v, size_t n, struct swp_process *p)
 	p->seen_ms = (int64_t)swp__rd_uvar(&r);
 	if (r.p < r.end) /* fields appended later */
 		p->first_seen_ms = (int64_t)swp__rd_uvar(&r);
+	if (r.p < r.end) {
+		p->agent_id = rd_opt(&r);
+		p->detect_type = rd_opt(&r);
+		uint32_t nv = 0;
+		p->prop_keys = rd_strv(&r, &p->n_props);
+		p->prop_vals = rd_strv(&r, &nv);
+		if (nv != p->n_props)
+			r.bad = true;
+	}
 	p->saved_seen_ms = p->seen_ms;
 	if (r.bad) {
 		swp__process_free(p);
@@ -149,6 +162,10 @@ void swp__process_free(struct swp_process *p)
 	free(p->host_ip);
 	free(p->cmdline);
 	swp__strv_free(p->labels, p->n_labels);
+	free(p->agent_id);
+	free(p->detect_type);
+	swp__strv_free(p->prop_keys, p->n_props);
+	swp__strv_free(p->prop_vals, p->n_props);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -163,18 +180,28 @@ void swp__process_json(const struct swp_process *p, struct swp_buf *out)
 	swp__json_kv_str(out, &f, "instanceId", p->instance_id);
 	swp__json_kv_str(out, &f, "instanceName", p->instance);
 	swp__json_kv_str(out, &f, "layer", p->layer);
-	swp__json_kv_str(out, &f, "agentId", p->instance_id);
-	swp__json_kv_str(out, &f, "detectType", "VM");
+	/* a local process's agent is this host's swprof: its instance id names it */
+	swp__json_kv_str(out, &f, "agentId", p->agent_id ? p->agent_id : p->instance_id);
+	swp__json_kv_str(out, &f, "detectType", p->detect_type ? p->detect_type : "VM");
 	swp__json_key(out, &f, "attributes");
 	char pid[24];
 	snprintf(pid, sizeof(pid), "%d", p->pid);
 	swp__buf_puts(out, "[{\"name\":\"host_ip\",\"value\":");
-	swp__json_str(out, p->host_ip);
+	swp__json_str(out, p->host_ip ? p->host_ip : "");
 	swp__buf_puts(out, "},{\"name\":\"pid\",\"value\":");
 	swp__json_str(out, pid);
 	swp__buf_puts(out, "},{\"name\":\"command_line\",\"value\":");
-	swp__json_str(out, p->cmdline);
-	swp__buf_puts(out, "}]");
+	swp__json_str(out, p->cmdline ? p->cmdline : "");
+	swp__buf_putc(out, '}');
+	/* what else an agent reported, in its order */
+	for (uint32_t i = 0; i < p->n_props; i++) {
+		swp__buf_puts(out, ",{\"name\":");
+		swp__json_str(out, p->prop_keys[i]);
+		swp__buf_puts(out, ",\"value\":");
+		swp__json_str(out, p->prop_vals[i]);
+		swp__buf_putc(out, '}');
+	}
+	swp__buf_putc(out, ']');
 	swp__json_key(out, &f, "labels");
 	json_strv(out, p->labels, p->n_labels);
 	swp__buf_putc(out, '}');
@@ -228,6 +255,7 @@ void swp__task_free(struct swp_task *t)
 {
 	if (!t)
 		return;
+	free(t->ext_id);
 	free(t->target);
 	free(t->process_id);
 	free(t->service_id);
@@ -249,7 +277,7 @@ void swp__task_json(const struct swp_task *t, struct swp_buf *out)
 	bool f = true;
 	char id[SWP_EXT_ID_SIZE];
 	swp__buf_putc(out, '{');
-	swp__json_kv_str(out, &f, "taskId", swp__ext_id(t->id, id));
+	swp__json_kv_str(out, &f, "taskId", t->ext_id ? t->ext_id : swp__ext_id(t->id, id));
 	swp__json_kv_str(out, &f, "processFinderType", "PROCESS_ID");
 	swp__json_kv_str(out, &f, "serviceId", t->service_id);
 	swp__json_kv_str(out, &f, "serviceName", t->service);

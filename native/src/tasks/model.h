@@ -24,12 +24,22 @@ struct swp_process {
 	int64_t seen_ms;     /* last time a scan saw it running */
 	int64_t first_seen_ms; /* when it was registered (0 in records written before it was kept) */
 	int64_t saved_seen_ms; /* seen_ms as last written to the store (not persisted itself) */
+	/* A process an agent reports (SkyWalking Rover, `swprof agent`) rather than one this host's
+	 * discovery found: its agent's id (NULL = local), and the properties the agent reported
+	 * (host_ip, pid, command_line are kept in the fields above). seen_ms is the agent's last
+	 * report or keep-alive; pid is its pid on the agent's host. */
+	char *agent_id;
+	char **prop_keys, **prop_vals;
+	uint32_t n_props;
+	char *detect_type;     /* VM (host processes), KUBERNETES; NULL = VM */
 };
 
 /* A FIXED_TIME task: on one process (seed) or on every process of a service carrying all the
  * labels (current protocol). */
 struct swp_task {
 	uint64_t id;
+	char *ext_id;        /* an agent's task: the backend's id (not stored; NULL = the id's text) */
+	int64_t update_ms;   /* an agent's task: the backend's TaskUpdateTime */
 	int64_t create_ms;
 	int64_t start_ms;    /* resolved: a request's <= 0 became the creation time */
 	int64_t duration_s;

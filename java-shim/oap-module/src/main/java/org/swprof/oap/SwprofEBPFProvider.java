@@ -63,7 +63,7 @@ public class SwprofEBPFProvider extends ModuleProvider {
                 : Path.of(c.configFile), System.getenv());
         CoreOptions options = new CoreOptions(Path.of(c.dataDir), file.frequency, file.flushIntervalMs,
                 file.scanIntervalMs, c.profiling ? CoreOptions.Profiling.ON : CoreOptions.Profiling.OFF, file.rules,
-                file.hostIp, file.hostName, file.expireMs, file.minAgeMs);
+                file.hostIp, file.hostName, file.expireMs, file.minAgeMs, file.agentTimeoutMs);
         try {
             core = SwprofCore.open(options);
         } catch (RuntimeException | UnsatisfiedLinkError e) {

@@ -18,9 +18,11 @@ import java.util.Objects;
  * @param expireMs        an exited process leaves the listings this long after it was last seen; 0 = 10 minutes
  * @param minAgeMs        a process found by the rules is registered once it has run this long; 0 = 3 s, negative
  *                        = at once
+ * @param agentTimeoutMs  an agent's process runs while its keep-alives come this often; 0 = 60 s
  */
 public record CoreOptions(Path dataDir, int frequency, int flushIntervalMs, int scanIntervalMs, Profiling profiling,
-                          List<DiscoveryRule> rules, String hostIp, String hostName, long expireMs, long minAgeMs) {
+                          List<DiscoveryRule> rules, String hostIp, String hostName, long expireMs, long minAgeMs,
+                          long agentTimeoutMs) {
     /** {@code enum swp_profiling}: who runs the tasks of this core's local processes. */
     public enum Profiling {
         /** nobody: the core serves stored data (a task nothing would run is refused) */
@@ -51,31 +53,36 @@ public record CoreOptions(Path dataDir, int frequency, int flushIntervalMs, int 
      * another process or filled by imports (tests, tools).
      */
     public static CoreOptions storeOnly(Path dataDir) {
-        return new CoreOptions(dataDir, 0, 0, -1, Profiling.ELSEWHERE, List.of(), null, null, 0, 0);
+        return new CoreOptions(dataDir, 0, 0, -1, Profiling.ELSEWHERE, List.of(), null, null, 0, 0, 0);
     }
 
     public CoreOptions withRules(List<DiscoveryRule> r) {
         return new CoreOptions(dataDir, frequency, flushIntervalMs, scanIntervalMs, profiling, r, hostIp, hostName,
-                expireMs, minAgeMs);
+                expireMs, minAgeMs, agentTimeoutMs);
     }
 
     public CoreOptions withProfiling(Profiling p) {
         return new CoreOptions(dataDir, frequency, flushIntervalMs, scanIntervalMs, p, rules, hostIp, hostName,
-                expireMs, minAgeMs);
+                expireMs, minAgeMs, agentTimeoutMs);
     }
 
     public CoreOptions withHost(String ip, String name) {
         return new CoreOptions(dataDir, frequency, flushIntervalMs, scanIntervalMs, profiling, rules, ip, name,
-                expireMs, minAgeMs);
+                expireMs, minAgeMs, agentTimeoutMs);
     }
 
     public CoreOptions withIntervals(int flushMs, int scanMs) {
         return new CoreOptions(dataDir, frequency, flushMs, scanMs, profiling, rules, hostIp, hostName, expireMs,
-                minAgeMs);
+                minAgeMs, agentTimeoutMs);
+    }
+
+    public CoreOptions withAgentTimeout(long ms) {
+        return new CoreOptions(dataDir, frequency, flushIntervalMs, scanIntervalMs, profiling, rules, hostIp, hostName,
+                expireMs, minAgeMs, ms);
     }
 
     public CoreOptions withProcessAges(long expire, long minAge) {
         return new CoreOptions(dataDir, frequency, flushIntervalMs, scanIntervalMs, profiling, rules, hostIp, hostName,
-                expire, minAge);
+                expire, minAge, agentTimeoutMs);
     }
 }

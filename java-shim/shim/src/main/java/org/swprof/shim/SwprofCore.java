@@ -70,7 +70,7 @@ public final class SwprofCore implements AutoCloseable {
         long h = open0(utf8("dataDir", options.dataDir().toString()), options.frequency(), options.flushIntervalMs(),
                 options.scanIntervalMs(), options.profiling().ordinal(), fields, labels,
                 utf8("hostIp", options.hostIp()), utf8("hostName", options.hostName()), options.expireMs(),
-                options.minAgeMs());
+                options.minAgeMs(), options.agentTimeoutMs());
         if (h == 0) {
             throw new SwprofException("swp_core_open returned no core", 5);
         }
@@ -272,6 +272,70 @@ public final class SwprofCore implements AutoCloseable {
         return call(SwprofCore::stats0);
     }
 
+    // ---- SkyWalking's eBPF agent protocol, the backend's side (protobuf bytes in, out) -------------------
+
+    /** {@code enum swp_agent_call}. */
+    public static final int AGENT_REPORT_PROCESSES = 1;
+    public static final int AGENT_KEEP_ALIVE = 2;
+    public static final int AGENT_QUERY_TASKS = 3;
+
+    /**
+     * One unary call of an agent (EBPFProcessService.reportProcesses, keepAlive, EBPFProfilingService.queryTasks):
+     * the request's protobuf bytes in, the reply's out. A request that does not decode or breaks a limit throws
+     * {@link SwprofException} (errno EINVAL or E2BIG) with the reason.
+     */
+    public byte[] agentCall(int call, byte[] request) {
+        Objects.requireNonNull(request, "request");
+        return call(h -> agentCall0(h, call, request));
+    }
+
+    /**
+     * EBPFProfilingService.collectProfilingData: one stream per call, fed batches of EBPFProfilingData messages as
+     * they come. A batch that fails throws {@link SwprofException} (what earlier messages brought is kept); the
+     * stream must be closed whatever happened.
+     */
+    public DataStream openDataStream() {
+        return new DataStream(streamOpen0());
+    }
+
+    /** A data stream of the agent protocol; {@link #finish()} frees it and answers its reply (Commands bytes). */
+    public final class DataStream implements AutoCloseable {
+        private long stream;
+
+        private DataStream(long stream) {
+            this.stream = stream;
+        }
+
+        /** The messages, in order, in one crossing. */
+        public synchronized void feed(List<byte[]> messages) {
+            if (stream == 0) {
+                throw new IllegalStateException("the data stream is closed");
+            }
+            byte[][] v = messages.toArray(new byte[0][]);
+            long s = stream;
+            call(h -> {
+                streamFeed0(h, s, v);
+                return null;
+            });
+        }
+
+        /** Frees the stream (also after the core closed) and answers its reply; null when it was freed before. */
+        public synchronized byte[] finish() {
+            if (stream == 0) {
+                return null;
+            }
+            long s = stream;
+            stream = 0;
+            return streamClose0(s);
+        }
+
+        /** {@link #finish()}, without the reply. */
+        @Override
+        public void close() {
+            finish();
+        }
+    }
+
     // ---- argument checks, before crossing --------------------------------------------------------------
 
     private static String required(String what, String s) {
@@ -343,7 +407,7 @@ public final class SwprofCore implements AutoCloseable {
 
     private static native long open0(byte[] dataDir, int frequency, int flushMs, int scanMs, int profiling,
                                      byte[][] ruleFields, Object[] ruleLabels, byte[] hostIp, byte[] hostName,
-                                     long expireMs, long minAgeMs);
+                                     long expireMs, long minAgeMs, long agentTimeoutMs);
 
     private static native void close0(long handle);
 
@@ -382,4 +446,12 @@ public final class SwprofCore implements AutoCloseable {
                                                byte[] text);
 
     private static native byte[] stats0(long handle);
+
+    private static native byte[] agentCall0(long handle, int call, byte[] request);
+
+    private static native long streamOpen0();
+
+    private static native void streamFeed0(long handle, long stream, byte[][] messages);
+
+    private static native byte[] streamClose0(long stream);
 }

@@ -11,6 +11,7 @@ import org.swprof.shim.NativeLibrary;
 import org.swprof.shim.SwprofCore;
 import org.swprof.shim.Version;
 import org.swprof.shim.graphql.SwprofGraphQL;
+import org.swprof.shim.grpc.AgentServer;
 import org.swprof.shim.graphql.UiTemplates;
 
 /**
@@ -23,12 +24,14 @@ public final class Main {
 
     private final SwprofCore core;
     private final HttpServer http;
+    private final AgentServer grpc; // null when grpc.enabled is false
     private final CountDownLatch stopped = new CountDownLatch(1);
     private boolean down;
 
-    private Main(SwprofCore core, HttpServer http) {
+    private Main(SwprofCore core, HttpServer http, AgentServer grpc) {
         this.core = core;
         this.http = http;
+        this.grpc = grpc;
     }
 
     public static void main(String[] args) {
@@ -98,11 +101,24 @@ public final class Main {
             SwprofGraphQL gql = new SwprofGraphQL(core,
                     new SwprofGraphQL.Limits(cfg.maxQueryDepth, cfg.maxQueryComplexity),
                     new SwprofGraphQL.Ui(templates, UiTemplates.ruleLayers(cfg.rules)));
-            HttpServer http = HttpServer.start(cfg.host, cfg.port, cfg.workerThreads, cfg.maxBodyBytes, gql, core,
-                    new HttpServer.Status(List.of(HttpServer.Status.node(cfg.host, cfg.port)), cfg.dump()));
+            AgentServer grpc = cfg.grpcEnabled ? AgentServer.start(cfg.grpcHost, cfg.grpcPort,
+                    cfg.grpcMaxMessageBytes, core) : null;
+            HttpServer http;
+            try {
+                // OAP lists its cluster's nodes by their gRPC address
+                HttpServer.Status status = new HttpServer.Status(List.of(HttpServer.Status.node(
+                        grpc != null ? cfg.grpcHost : cfg.host, grpc != null ? grpc.port() : cfg.port)), cfg.dump());
+                http = HttpServer.start(cfg.host, cfg.port, cfg.workerThreads, cfg.maxBodyBytes, gql, core, status);
+            } catch (RuntimeException e) {
+                if (grpc != null) {
+                    grpc.close();
+                }
+                throw e;
+            }
             LOG.info(() -> "serving GraphQL on http://" + http.address().getHostString() + ":" + http.port()
-                    + "/graphql (health: /healthz)");
-            return new Main(core, http);
+                    + "/graphql (health: /healthz)" + (grpc == null ? "" : "; agents (SkyWalking's eBPF agent "
+                    + "protocol) on gRPC " + cfg.grpcHost + ":" + grpc.port()));
+            return new Main(core, http, grpc);
         } catch (RuntimeException e) {
             core.close();
             throw e;
@@ -111,6 +127,11 @@ public final class Main {
 
     public int port() {
         return http.port();
+    }
+
+    /** The agents' gRPC port, -1 when grpc.enabled is false. */
+    public int grpcPort() {
+        return grpc == null ? -1 : grpc.port();
     }
 
     public SwprofCore core() {
@@ -128,6 +149,10 @@ public final class Main {
             http.close();
         } catch (RuntimeException e) {
             LOG.log(Level.WARNING, "stopping the HTTP server", e);
+        }
+        if (grpc != null) {
+            LOG.info("stopping: the agents' gRPC server");
+            grpc.close();
         }
         LOG.info("stopping: profiling, last flush, store");
         core.close();

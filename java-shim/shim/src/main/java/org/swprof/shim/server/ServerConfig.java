@@ -33,6 +33,11 @@ import org.yaml.snakeyaml.error.YAMLException;
  * rest.workerThreads          SWPROF_REST_WORKER_THREADS         16
  * rest.maxQueryDepth          SWPROF_REST_MAX_QUERY_DEPTH        20
  * rest.maxQueryComplexity     SWPROF_REST_MAX_QUERY_COMPLEXITY   5000
+ * grpc.enabled                SWPROF_GRPC_ENABLED                true (the agents' port: SkyWalking Rover, swprof agent)
+ * grpc.host                   SWPROF_GRPC_HOST                   127.0.0.1
+ * grpc.port                   SWPROF_GRPC_PORT                   11800
+ * grpc.maxMessageBytes        SWPROF_GRPC_MAX_MESSAGE_BYTES      16777216
+ * agents.keepAliveTimeout     SWPROF_AGENTS_KEEP_ALIVE_TIMEOUT   60s (an agent's process runs while its keep-alives come)
  * storage.dataDir             SWPROF_DATA_DIR                    ./data
  * profiling.enabled           SWPROF_PROFILING                   true
  * profiling.frequency         SWPROF_FREQUENCY                   99   (Hz, 1..1000)
@@ -58,6 +63,11 @@ public final class ServerConfig {
         ENV.put("rest.workerThreads", "SWPROF_REST_WORKER_THREADS");
         ENV.put("rest.maxQueryDepth", "SWPROF_REST_MAX_QUERY_DEPTH");
         ENV.put("rest.maxQueryComplexity", "SWPROF_REST_MAX_QUERY_COMPLEXITY");
+        ENV.put("grpc.enabled", "SWPROF_GRPC_ENABLED");
+        ENV.put("grpc.host", "SWPROF_GRPC_HOST");
+        ENV.put("grpc.port", "SWPROF_GRPC_PORT");
+        ENV.put("grpc.maxMessageBytes", "SWPROF_GRPC_MAX_MESSAGE_BYTES");
+        ENV.put("agents.keepAliveTimeout", "SWPROF_AGENTS_KEEP_ALIVE_TIMEOUT");
         ENV.put("storage.dataDir", "SWPROF_DATA_DIR");
         ENV.put("profiling.enabled", "SWPROF_PROFILING");
         ENV.put("profiling.frequency", "SWPROF_FREQUENCY");
@@ -81,6 +91,12 @@ public final class ServerConfig {
     public final int workerThreads;
     public final int maxQueryDepth;
     public final int maxQueryComplexity;
+    /** The agents' gRPC port (OAP's 11800). */
+    public final boolean grpcEnabled;
+    public final String grpcHost;
+    public final int grpcPort;
+    public final int grpcMaxMessageBytes;
+    public final long agentTimeoutMs;
     public final Path dataDir;
     public final boolean profiling;
     public final int frequency;
@@ -107,6 +123,15 @@ public final class ServerConfig {
         workerThreads = integer(m, "rest.workerThreads", 16, 1, 1024);
         maxQueryDepth = integer(m, "rest.maxQueryDepth", 20, 2, 1000);
         maxQueryComplexity = integer(m, "rest.maxQueryComplexity", 5000, 10, Integer.MAX_VALUE);
+        grpcEnabled = bool(m, "grpc.enabled", true);
+        grpcHost = str(m, "grpc.host", "127.0.0.1");
+        grpcPort = integer(m, "grpc.port", 11800, 0, 65535);
+        grpcMaxMessageBytes = integer(m, "grpc.maxMessageBytes", 16 << 20, 64 * 1024, Integer.MAX_VALUE);
+        agentTimeoutMs = millis(m, "agents.keepAliveTimeout", 60_000);
+        if (agentTimeoutMs < 1000) {
+            throw new IllegalArgumentException("agents.keepAliveTimeout must be at least 1s, not " + agentTimeoutMs
+                    + " ms");
+        }
         dataDir = Path.of(str(m, "storage.dataDir", "./data"));
         profiling = bool(m, "profiling.enabled", true);
         frequency = integer(m, "profiling.frequency", 99, 1, 1000);
@@ -204,7 +229,7 @@ public final class ServerConfig {
     public CoreOptions coreOptions() {
         return new CoreOptions(dataDir, frequency, flushIntervalMs, scanIntervalMs,
                 profiling ? CoreOptions.Profiling.ON : CoreOptions.Profiling.OFF, rules, hostIp, hostName, expireMs,
-                minAgeMs == 0 ? -1 : minAgeMs);
+                minAgeMs == 0 ? -1 : minAgeMs, agentTimeoutMs);
     }
 
     // ---- typed values -------------------------------------------------------------------------------
@@ -331,6 +356,11 @@ public final class ServerConfig {
         m.put("rest.workerThreads", String.valueOf(workerThreads));
         m.put("rest.maxQueryDepth", String.valueOf(maxQueryDepth));
         m.put("rest.maxQueryComplexity", String.valueOf(maxQueryComplexity));
+        m.put("grpc.enabled", String.valueOf(grpcEnabled));
+        m.put("grpc.host", grpcHost);
+        m.put("grpc.port", String.valueOf(grpcPort));
+        m.put("grpc.maxMessageBytes", String.valueOf(grpcMaxMessageBytes));
+        m.put("agents.keepAliveTimeout", agentTimeoutMs + "ms");
         m.put("storage.dataDir", dataDir.toAbsolutePath().normalize().toString());
         m.put("profiling.enabled", String.valueOf(profiling));
         m.put("profiling.frequency", String.valueOf(frequency));
@@ -350,7 +380,8 @@ public final class ServerConfig {
 
     @Override
     public String toString() {
-        return "rest " + host + ":" + port + ", dataDir " + dataDir + ", profiling " + (profiling ? "on" : "off")
+        return "rest " + host + ":" + port + (grpcEnabled ? ", grpc " + grpcHost + ":" + grpcPort : ", no grpc")
+                + ", dataDir " + dataDir + ", profiling " + (profiling ? "on" : "off")
                 + " at " + frequency + " Hz, flush every " + flushIntervalMs + " ms, " + rules.size()
                 + " discovery rule(s) (" + source + ")";
     }
