@@ -6,7 +6,8 @@ cd "$(dirname "$0")/.."
 
 pkgs=(build-essential cmake ninja-build pkg-config clang llvm bpftool libbpf-dev libelf-dev
       libunwind-dev librocksdb-dev zlib1g-dev openjdk-17-jdk-headless maven linux-perf
-      libclang-rt-14-dev libc6-dbg procps iproute2 util-linux)
+      libclang-rt-14-dev libc6-dbg procps iproute2 util-linux
+      libprotobuf-c-dev protobuf-c-compiler libgrpc-dev)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -21,6 +22,14 @@ fi
 # tracefs for tracepoints (harmless when already mounted or not permitted)
 if [ "$(id -u)" -eq 0 ] && [ -d /sys/kernel/tracing ] && ! mountpoint -q /sys/kernel/tracing; then
   mount -t tracefs nodev /sys/kernel/tracing 2>/dev/null || true
+fi
+
+# SkyWalking's agent protocol: the .proto files ship in the Maven artifact apm-network (the native build
+# compiles them with protoc-c; the Java build uses its stubs)
+jar=~/.m2/repository/org/apache/skywalking/apm-network/10.1.0/apm-network-10.1.0.jar
+if [ ! -f "$jar" ]; then
+  echo "setup: fetching org.apache.skywalking:apm-network:10.1.0 (the agent protocol's .proto files)"
+  mvn -B -q dependency:get -Dartifact=org.apache.skywalking:apm-network:10.1.0 -Dtransitive=false
 fi
 
 [ "${1:-}" = "--no-build" ] && exit 0
