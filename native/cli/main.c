@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "agent/agent.h"
 #include "swprof/swprof.h"
 
 static const char *prog = "swprof";
@@ -23,6 +24,12 @@ static const char usage_main[] =
 	"                          profile a process with eBPF and print its stacks\n"
 	"  tree [FILE]             read collapsed stacks (\"a;b;c_[k] COUNT\" lines) from FILE or\n"
 	"                          stdin and print the analysis JSON the GraphQL API returns\n"
+	"\n"
+	"An agent for a backend (the swprof server or a SkyWalking OAP) on another host:\n"
+	"  agent --backend HOST:PORT [--rule REGEX=SERVICE]... [--agent-id ID] [--freq HZ]\n"
+	"        [--flush-ms MS] [--heartbeat-ms MS] [--poll-ms MS] [--buffer-mb N]\n"
+	"                          report this host's processes, run the backend's tasks, send their\n"
+	"                          stacks (SkyWalking's eBPF agent protocol over gRPC) until SIGTERM\n"
 	"\n"
 	"Working with a data directory (--data DIR, default $SWPROF_DATA_DIR or ./data):\n"
 	"  run [--rule REGEX=SERVICE]... [--freq HZ] [--flush-ms MS] [--scan-ms MS] [--min-age-ms MS]\n"
@@ -121,6 +128,7 @@ enum {
 	O_HELP = 'h',
 	O_DATA = 1000, O_PID, O_DURATION, O_FREQ, O_FORMAT, O_SERVICE, O_INSTANCE, O_PROCESS, O_LABEL, O_START,
 	O_TASK, O_SCHEDULE, O_FROM, O_TO, O_TIME, O_RULE, O_FLUSH, O_SCAN, O_LAYER, O_MIN_AGE,
+	O_BACKEND, O_AGENT_ID, O_HEARTBEAT, O_POLL, O_BUFFER, O_HOST_NAME, O_HOST_IP,
 };
 
 static const struct option long_opts[] = {
@@ -135,6 +143,10 @@ static const struct option long_opts[] = {
 	{"rule", required_argument, 0, O_RULE},   {"flush-ms", required_argument, 0, O_FLUSH},
 	{"scan-ms", required_argument, 0, O_SCAN}, {"layer", required_argument, 0, O_LAYER},
 	{"min-age-ms", required_argument, 0, O_MIN_AGE},
+	{"backend", required_argument, 0, O_BACKEND}, {"agent-id", required_argument, 0, O_AGENT_ID},
+	{"heartbeat-ms", required_argument, 0, O_HEARTBEAT}, {"poll-ms", required_argument, 0, O_POLL},
+	{"buffer-mb", required_argument, 0, O_BUFFER}, {"host-name", required_argument, 0, O_HOST_NAME},
+	{"host-ip", required_argument, 0, O_HOST_IP},
 	{0, 0, 0, 0},
 };
 
@@ -142,7 +154,8 @@ static const struct option long_opts[] = {
 
 struct args {
 	const char *data, *format, *service, *instance, *process, *task, *layer;
-	int64_t pid, duration, freq, start, from, to, time, flush, scan, min_age;
+	const char *backend, *agent_id, *host_name, *host_ip;
+	int64_t pid, duration, freq, start, from, to, time, flush, scan, min_age, heartbeat, poll, buffer_mb;
 	bool has_pid, has_duration, has_from, has_to, has_min_age;
 	const char *labels[MAX_MULTI + 1];
 	int n_labels;
@@ -184,6 +197,13 @@ static int parse_args(int argc, char **argv, struct args *a)
 		case O_FLUSH: num = &a->flush; break;
 		case O_SCAN: num = &a->scan; break;
 		case O_MIN_AGE: num = &a->min_age; a->has_min_age = true; break;
+		case O_BACKEND: a->backend = optarg; break;
+		case O_AGENT_ID: a->agent_id = optarg; break;
+		case O_HOST_NAME: a->host_name = optarg; break;
+		case O_HOST_IP: a->host_ip = optarg; break;
+		case O_HEARTBEAT: num = &a->heartbeat; break;
+		case O_POLL: num = &a->poll; break;
+		case O_BUFFER: num = &a->buffer_mb; break;
 		case O_LABEL:
 		case O_SCHEDULE:
 		case O_RULE: {
@@ -265,6 +285,20 @@ static int cmd_tree(const struct args *a)
 	return print_buf(&out);
 }
 
+/* --rule REGEX=SERVICE (the last '=' splits) into rules; copies hold the strings */
+static int parse_rules(const struct args *a, struct swp_rule *rules, char **copies)
+{
+	for (int i = 0; i < a->n_rules; i++) {
+		copies[i] = strdup(a->rules[i]);
+		char *eq = strrchr(copies[i], '=');
+		if (!eq || eq == copies[i] || !eq[1])
+			return fail("--rule expects REGEX=SERVICE, got \"%s\"", a->rules[i]);
+		*eq = 0;
+		rules[i] = (struct swp_rule){.sz = sizeof(struct swp_rule), .cmd_regex = copies[i], .service = eq + 1};
+	}
+	return 0;
+}
+
 static volatile sig_atomic_t stop_run;
 static void on_signal(int sig)
 {
@@ -282,16 +316,11 @@ static int cmd_run(const struct args *a)
 		       0;
 	struct swp_rule rules[MAX_MULTI];
 	char *copies[MAX_MULTI] = {0};
-	for (int i = 0; i < a->n_rules; i++) {
-		copies[i] = strdup(a->rules[i]);
-		char *eq = strrchr(copies[i], '=');
-		if (!eq || eq == copies[i] || !eq[1])
-			return fail("--rule expects REGEX=SERVICE, got \"%s\"", a->rules[i]);
-		*eq = 0;
-		rules[i] = (struct swp_rule){.sz = sizeof(struct swp_rule), .cmd_regex = copies[i], .service = eq + 1};
-	}
+	int r = parse_rules(a, rules, copies);
+	if (r)
+		return r;
 	swp_core *c;
-	int r = open_core(a, SWP_PROFILING_ON, rules, (size_t)a->n_rules, &c);
+	r = open_core(a, SWP_PROFILING_ON, rules, (size_t)a->n_rules, &c);
 	if (r)
 		return r;
 	struct sigaction sa = {.sa_handler = on_signal};
@@ -304,6 +333,50 @@ static int cmd_run(const struct args *a)
 	for (int i = 0; i < a->n_rules; i++)
 		free(copies[i]);
 	return 0;
+}
+
+static volatile int stop_agent;
+static void on_agent_signal(int sig)
+{
+	stop_agent = 1;
+}
+
+static int cmd_agent(const struct args *a)
+{
+	if (a->help)
+		return printf("usage: swprof agent --backend HOST:PORT [--rule REGEX=SERVICE]... [--agent-id ID]\n"
+			      "       [--freq HZ] [--flush-ms MS] [--scan-ms MS] [--min-age-ms MS] [--heartbeat-ms MS]\n"
+			      "       [--poll-ms MS] [--buffer-mb N] [--host-name NAME] [--host-ip IP]\n"
+			      "An eBPF agent of SkyWalking's protocol (gRPC, as SkyWalking Rover): discovers this host's\n"
+			      "processes with the rules (REGEX=SERVICE, the command line's regex; the last '=' splits),\n"
+			      "reports them to the backend (the swprof server or a SkyWalking OAP, port 11800) and keeps\n"
+			      "them alive (--heartbeat-ms, 20000), asks it for tasks (--poll-ms, 10000), profiles them\n"
+			      "here and sends their stacks every --flush-ms (1000). While the backend is away it keeps up\n"
+			      "to --buffer-mb (32) of stacks, then drops the oldest, counted and reported. The agent id\n"
+			      "(--agent-id) defaults to swprof-agent@<host name>; instance names default to the host\n"
+			      "name (--host-name). Needs root or CAP_BPF+CAP_PERFMON. Stops on SIGINT/SIGTERM.\n"),
+		       0;
+	if (!a->backend)
+		return fail("agent needs --backend HOST:PORT (the backend's gRPC port, 11800 by default)");
+	struct swp_rule rules[MAX_MULTI];
+	char *copies[MAX_MULTI] = {0};
+	int r = parse_rules(a, rules, copies);
+	if (r)
+		return r;
+	struct swp_agent_config cfg = {.sz = sizeof(cfg), .backend = a->backend, .agent_id = a->agent_id,
+				       .rules = rules, .n_rules = (size_t)a->n_rules, .frequency = (int)a->freq,
+				       .flush_ms = (int)a->flush, .scan_ms = (int)a->scan,
+				       .min_age_ms = a->has_min_age ? (a->min_age > 0 ? a->min_age : -1) : 0,
+				       .heartbeat_ms = (int)a->heartbeat, .poll_ms = (int)a->poll,
+				       .buffer_bytes = (uint64_t)a->buffer_mb << 20, .host_name = a->host_name,
+				       .host_ip = a->host_ip};
+	struct sigaction sa = {.sa_handler = on_agent_signal};
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	r = swp_agent_run(&cfg, &stop_agent, NULL);
+	for (int i = 0; i < a->n_rules; i++)
+		free(copies[i]);
+	return r ? lib_fail("agent", r) : 0;
 }
 
 static int with_core(const struct args *a, int (*fn)(const struct args *, swp_core *))
@@ -432,6 +505,7 @@ static const struct command commands[] = {
 	{"record", NULL, cmd_record, NULL},
 	{"tree", NULL, cmd_tree, NULL},
 	{"run", NULL, cmd_run, NULL},
+	{"agent", NULL, cmd_agent, NULL},
 	{"processes", do_processes, NULL, "usage: swprof processes [--data DIR] [--service ID] [--instance ID] [--process ID] [--from MS --to MS]\n"
 	 "Lists the running processes and those that exited in the last 10 minutes; with --from/--to, those\n"
 	 "that ran at some time between the two (ms since the epoch).\n"},
@@ -458,7 +532,7 @@ int main(int argc, char **argv)
 		return argc < 2 ? 2 : 0;
 	}
 	/* progress for the long-running commands, warnings only for the queries */
-	bool chatty = strcmp(argv[1], "run") == 0 || strcmp(argv[1], "record") == 0;
+	bool chatty = strcmp(argv[1], "run") == 0 || strcmp(argv[1], "record") == 0 || strcmp(argv[1], "agent") == 0;
 	swp_set_log(log_stderr, NULL, getenv("SWPROF_DEBUG") ? SWP_LOG_DEBUG : chatty ? SWP_LOG_INFO : SWP_LOG_WARN);
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
 		const struct command *cmd = &commands[i];

@@ -267,17 +267,19 @@ enum swp_agent_call {
 SWP_API int swp_agent_call(swp_core *core, int call, const void *req, size_t len, struct swp_buf *out);
 
 /* EBPFProfilingService.collectProfilingData, a client stream of EBPFProfilingData messages: one
- * swp_data_stream per call, fed the messages as they come (a batch at a time), closed with the
- * stream's answer (Commands). A message that does not decode, or names a task or process the
- * core does not know, fails its feed (-EINVAL, -ENOENT) with the reason: the host ends the call
- * with that status; what the messages before it carried is kept. A stream is not tied to a core:
- * close it whatever became of the core. */
+ * swp_data_stream per call, fed the messages as they come (a batch at a time), ended when the
+ * client ends the stream (out: the answer, an empty Commands), freed in every case. A message
+ * that does not decode, or names a task or process the core does not know, fails its feed
+ * (-EINVAL, -ENOENT) with the reason: the host ends the call with that status. A stream takes in
+ * whole blocks only (a task's metadata and the stack pairs after it): the blocks before a failure
+ * are kept, a partial one is not, and a block sent again is counted once. A stream is not tied to
+ * a core: free it whatever became of the core. */
 typedef struct swp_data_stream swp_data_stream;
 SWP_API swp_data_stream *swp_data_stream_open(void);
 SWP_API int swp_data_stream_feed(swp_core *core, swp_data_stream *s, const void *const *msgs, const size_t *lens,
 				 size_t n);
-/* out (may be NULL): the answer, an empty Commands; frees s */
-SWP_API int swp_data_stream_close(swp_data_stream *s, struct swp_buf *out);
+SWP_API int swp_data_stream_end(swp_core *core, swp_data_stream *s, struct swp_buf *out);
+SWP_API void swp_data_stream_free(swp_data_stream *s);
 
 /* Statistics of the running profiler as JSON (samples, lost stacks, flushes, targets). */
 SWP_API int swp_core_stats_json(swp_core *core, struct swp_buf *out);

@@ -63,8 +63,17 @@ SWP_API int swp_core_open(const struct swp_config *cfg, swp_core **out)
 	if (!out)
 		return swp__fail(EINVAL, "out is NULL");
 	*out = NULL;
-	if (!cfg || cfg->sz < offsetof(struct swp_config, host_name) || !cfg->data_dir)
+	if (!cfg || !cfg->data_dir)
 		return swp__fail(EINVAL, "a configuration with a data directory is required");
+	return swp__core_open(cfg, NULL, NULL, out);
+}
+
+int swp__core_open(const struct swp_config *cfg, swp_block_sink sink, void *sink_ctx, swp_core **out)
+{
+	swp__clear_error();
+	*out = NULL;
+	if (!cfg || cfg->sz < offsetof(struct swp_config, host_name) || (!cfg->data_dir && !sink))
+		return swp__fail(EINVAL, "a configuration with a data directory (or a sink) is required");
 	int freq = cfg->frequency ? cfg->frequency : 99;
 	if (freq < 1 || freq > 1000)
 		return swp__fail(EINVAL, "frequency %d Hz is out of range (1 to 1000)", freq);
@@ -78,7 +87,9 @@ SWP_API int swp_core_open(const struct swp_config *cfg, swp_core **out)
 		return r;
 
 	swp_core *c = swp__xcalloc(1, sizeof(*c));
-	c->data_dir = swp__xstrdup(cfg->data_dir);
+	c->data_dir = cfg->data_dir ? swp__xstrdup(cfg->data_dir) : NULL;
+	c->sink = sink;
+	c->sink_ctx = sink_ctx;
 	c->frequency = freq;
 	c->flush_ms = flush;
 	c->scan_ms = cfg->scan_interval_ms ? cfg->scan_interval_ms : 5000;
@@ -97,7 +108,7 @@ SWP_API int swp_core_open(const struct swp_config *cfg, swp_core **out)
 
 	r = swp__discovery_new(cfg->rules, cfg->n_rules, cfg->host_name, &c->disc);
 	bool has_min_free = cfg->sz >= offsetof(struct swp_config, min_free_bytes) + sizeof(cfg->min_free_bytes);
-	if (!r)
+	if (!r && cfg->data_dir)
 		r = swp__store_open(cfg->data_dir, has_min_free ? cfg->min_free_bytes : 0, &c->store);
 	if (!r) {
 		c->next_task = seq_load(c, "task");
@@ -119,8 +130,9 @@ SWP_API int swp_core_open(const struct swp_config *cfg, swp_core **out)
 		swp_core_close(c);
 		return swp__fail(r, "%s", why);
 	}
-	swp_info("store %s open: %zu processes, %zu tasks, %zu schedules, %u stacks", c->data_dir, c->procs.n, c->tasks.n,
-		 c->scheds.n, c->stacks.n);
+	if (c->store)
+		swp_info("store %s open: %zu processes, %zu tasks, %zu schedules, %u stacks", c->data_dir, c->procs.n,
+			 c->tasks.n, c->scheds.n, c->stacks.n);
 	*out = c;
 	return 0;
 }

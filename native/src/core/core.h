@@ -35,6 +35,7 @@ struct swp_pending_block {
 	uint64_t sec;             /* the second they were recorded in */
 	struct swp_u64map counts; /* stack idx -> samples */
 	uint64_t samples;         /* their sum */
+	int64_t last_ms;          /* when the last of them was added */
 };
 
 /* Where a core without a store (an agent) sends each flushed block (called with mu held); 0 or
@@ -86,6 +87,10 @@ struct swp_core {
 
 /* how often the time a running process was last seen is written to the store */
 #define SWP_SEEN_SAVE_MS 60000
+
+/* core.c: a core; without cfg->data_dir, one with no store whose flushed blocks go to the sink
+ * (an agent's: nothing it keeps is written anywhere) */
+int swp__core_open(const struct swp_config *cfg, swp_block_sink sink, void *sink_ctx, swp_core **out);
 
 /* registry.c */
 int swp__registry_load(swp_core *c);

@@ -32,6 +32,7 @@ void swp__pending_add(swp_core *c, const struct swp_schedule *s, uint64_t sec, u
 	}
 	*swp__u64map_slot(&blk->counts, idx) += count;
 	blk->samples += count;
+	blk->last_ms = swp__now_ms();
 	c->pending_samples += count;
 }
 

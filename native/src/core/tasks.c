@@ -211,11 +211,22 @@ static bool overlaps(swp_core *c, const struct swp_task_create *q, int64_t start
 	return false;
 }
 
-/* Will anything run a task on local processes? This core's profiler, or the process that profiles
- * for its data directory. */
-static bool runnable(const swp_core *c)
+/* Will anything run the task q asks for? This core's profiler or the process profiling for its
+ * data directory (local processes, now or later), or the agent of a process it targets. */
+static bool runnable(const swp_core *c, const struct swp_task_create *q, bool seed, int64_t now)
 {
-	return c->profiling || c->runs_elsewhere;
+	if (c->profiling || c->runs_elsewhere)
+		return true;
+	struct swp_task t = {.process_id = seed ? (char *)q->process_id : NULL, .service_id = (char *)q->service_id,
+			     .labels = (char **)q->labels};
+	while (q->labels && q->labels[t.n_labels])
+		t.n_labels++;
+	for (size_t i = 0; i < c->procs.n; i++) {
+		const struct swp_process *p = c->procs.v[i];
+		if (p->agent_id && swp__process_running(c, p, now) && swp__task_targets(&t, p))
+			return true;
+	}
+	return false;
 }
 
 /*
@@ -264,7 +275,7 @@ static const char *validate(swp_core *c, const struct swp_task_create *q, int64_
 				(now - end) / 1000);
 		return why->data;
 	}
-	if (!runnable(c))
+	if (!runnable(c, q, seed, now))
 		return seed ? "nothing can run this task: profiling is off on this server (profiling.enabled: false) and no "
 			      "agent reports this process"
 			    : "nothing can run this task: profiling is off on this server (profiling.enabled: false) and no "

@@ -769,12 +769,22 @@ static void JNICALL streamFeed0(JNIEnv *env, jclass cls, jlong handle, jlong str
 	arena_free(&a);
 }
 
-static jbyteArray JNICALL streamClose0(JNIEnv *env, jclass cls, jlong stream)
+static jbyteArray JNICALL streamEnd0(JNIEnv *env, jclass cls, jlong handle, jlong stream)
 {
 	(void)cls;
+	swp_core *core = core_of(env, handle);
+	if (!core)
+		return NULL;
 	struct arena a = {0};
 	struct swp_buf b = {0};
-	return finish(env, swp_data_stream_close((swp_data_stream *)(intptr_t)stream, &b), &b, &a);
+	return finish(env, swp_data_stream_end(core, (swp_data_stream *)(intptr_t)stream, &b), &b, &a);
+}
+
+static void JNICALL streamFree0(JNIEnv *env, jclass cls, jlong stream)
+{
+	(void)env;
+	(void)cls;
+	swp_data_stream_free((swp_data_stream *)(intptr_t)stream);
 }
 
 /* ---- registration ----------------------------------------------------------------------------- */
@@ -802,7 +812,8 @@ static const JNINativeMethod g_methods[] = {
     {"agentCall0", "(JI" B ")" B, (void *)agentCall0},
     {"streamOpen0", "()J", (void *)streamOpen0},
     {"streamFeed0", "(JJ" BB ")V", (void *)streamFeed0},
-    {"streamClose0", "(J)" B, (void *)streamClose0},
+    {"streamEnd0", "(JJ)" B, (void *)streamEnd0},
+    {"streamFree0", "(J)V", (void *)streamFree0},
 };
 #undef B
 #undef BB

@@ -21,15 +21,13 @@
 #include <sys/random.h>
 
 #include "ids/ids.h"
-#include "protocol/protocol.h"
+#include "protocol/agent.h"
 #include "store/layout.h"
 
 #include "common/Command.pb-c.h"
 #include "ebpf/profiling/Process.pb-c.h"
 #include "ebpf/profiling/Profile.pb-c.h"
 
-/* the property swprof's agent reports its dropped samples in (agent.c) */
-#define DROPPED_PROPERTY "swprof_dropped_samples"
 
 static int check_name(const char *what, const char *v, bool required)
 {
@@ -138,7 +136,7 @@ static void account_dropped(swp_core *c, struct swp_process *p, const char *now_
 {
 	const char *before = NULL;
 	for (uint32_t i = 0; i < p->n_props; i++)
-		if (!strcmp(p->prop_keys[i], DROPPED_PROPERTY))
+		if (!strcmp(p->prop_keys[i], SWP_DROPPED_PROPERTY))
 			before = p->prop_vals[i];
 	uint64_t was = before ? strtoull(before, NULL, 10) : 0, is = strtoull(now_text, NULL, 10);
 	if (is <= was)
@@ -202,7 +200,7 @@ static struct swp_process *register_remote(swp_core *c, const char *agent, const
 		set_str(&p->host_ip, host_ip, &changed);
 	if (cmd)
 		set_str(&p->cmdline, cmd, &changed);
-	const char *dropped = prop(kv, n_kv, DROPPED_PROPERTY);
+	const char *dropped = prop(kv, n_kv, SWP_DROPPED_PROPERTY);
 	if (dropped)
 		account_dropped(c, p, dropped, now, b);
 	merge_props(p, kv, n_kv, &changed);
@@ -484,13 +482,28 @@ int swp__proto_query_tasks(swp_core *c, const uint8_t *req, size_t len, struct s
 	return 0;
 }
 
-/* ---- data streams ---- */
+/* ---- data streams ----
+ *
+ * A stream holds blocks: a message with task metadata opens one (the task, the process, the
+ * report time), the messages after it add its stack pairs, and the next block's first message or
+ * the stream's successful end closes it. Only a whole block is taken in (into the pending blocks,
+ * where the local profiler's samples go): a stream that breaks loses its last, partial block,
+ * which the agent sends again, whole. A block whose schedule and report time were taken in before
+ * is a block sent twice (the agent did not hear the answer) and is left out.
+ */
+
+struct sample {
+	uint32_t idx;
+	uint64_t count;
+};
 
 struct swp_data_stream {
 	bool have_task;     /* a message with task metadata came */
 	char *task_id, *process_id;
 	int64_t start_ms, current_ms;
-	uint64_t messages, samples;
+	/* the open block: its stack pairs (stack idx, count) */
+	SWP_VEC(struct sample) block;
+	uint64_t messages, samples, blocks, duplicates;
 	struct swp_buf name;  /* scratch */
 	uint32_t *frames;
 	uint32_t fcap;
@@ -501,18 +514,54 @@ SWP_API swp_data_stream *swp_data_stream_open(void)
 	return swp__xcalloc(1, sizeof(swp_data_stream));
 }
 
-SWP_API int swp_data_stream_close(swp_data_stream *s, struct swp_buf *out)
+static bool seen(struct swp_schedule *s, int64_t current)
 {
-	if (!s)
+	uint32_t n = s->n_recent < SWP_ARRAY_SIZE(s->recent) ? s->n_recent : (uint32_t)SWP_ARRAY_SIZE(s->recent);
+	for (uint32_t i = 0; i < n; i++)
+		if (s->recent[i] == current)
+			return true;
+	s->recent[s->n_recent++ % SWP_ARRAY_SIZE(s->recent)] = current;
+	return false;
+}
+
+/* The open block into the pending blocks of its schedule (mu held). */
+static int take_block(swp_core *c, swp_data_stream *s, struct swp_batch *b)
+{
+	if (!s->have_task || !s->block.n)
 		return 0;
-	if (out)
-		empty_commands(out);
+	struct swp_task *t = swp__task_find(c, s->task_id);
+	struct swp_process *p = swp__registry_find(c, s->process_id);
+	if (!t || !p) /* checked when the block opened; gone since only if it was forgotten */
+		return swp__fail(ENOENT, "task %s or process %s is gone", s->task_id, s->process_id);
+	struct swp_schedule *sc = swp__schedule_for(c, t, p, p->pid, s->start_ms > 0 ? s->start_ms : s->current_ms, b);
+	s->blocks++;
+	if (seen(sc, s->current_ms)) {
+		s->duplicates++;
+		s->block.n = 0;
+		return 0;
+	}
+	if (s->start_ms > 0 && s->start_ms < sc->start_ms)
+		sc->start_ms = s->start_ms;
+	if (s->current_ms > sc->end_ms)
+		sc->end_ms = s->current_ms;
+	swp__schedule_put(b, sc);
+	for (size_t i = 0; i < s->block.n; i++) {
+		swp__pending_add(c, sc, (uint64_t)(s->current_ms / 1000), s->block.v[i].idx, s->block.v[i].count);
+		s->samples += s->block.v[i].count;
+		c->st_samples += s->block.v[i].count;
+	}
+	s->block.n = 0;
+	return 0;
+}
+
+static void stream_free(swp_data_stream *s)
+{
 	free(s->task_id);
 	free(s->process_id);
 	free(s->frames);
+	free(s->block.v);
 	swp_buf_free(&s->name);
 	free(s);
-	return 0;
 }
 
 static const Skywalking__V3__EBPFProfilingStackMetadata *last_of(Skywalking__V3__EBPFProfilingStackMetadata **st, size_t n,
@@ -552,15 +601,25 @@ static void push(swp_core *c, swp_data_stream *s, uint32_t *n, uint8_t type, con
 	s->frames[(*n)++] = swp__intern(&c->stacks.in, type, sym, strlen(sym));
 }
 
-/* One EBPFProfilingData message into the pending blocks (mu held). */
+/* One EBPFProfilingData message (mu held). */
 static int ingest(swp_core *c, swp_data_stream *s, const Skywalking__V3__EBPFProfilingData *d, struct swp_batch *b)
 {
 	if (d->task) {
 		int r = check_name("task.taskId", d->task->taskid, true);
 		if (!r)
 			r = check_name("task.processId", d->task->processid, true);
+		if (!r)
+			r = take_block(c, s, b); /* the block before is whole */
 		if (r)
 			return r;
+		struct swp_task *t = swp__task_find(c, d->task->taskid);
+		if (!t)
+			return swp__fail(ENOENT, "unknown task %s", d->task->taskid);
+		struct swp_process *p = swp__registry_find(c, d->task->processid);
+		if (!p)
+			return swp__fail(ENOENT, "unknown process %s", d->task->processid);
+		if (!swp__task_targets(t, p))
+			return swp__fail(EINVAL, "task %s does not profile process %s", d->task->taskid, d->task->processid);
 		if (!s->task_id || strcmp(s->task_id, d->task->taskid)) {
 			free(s->task_id);
 			s->task_id = swp__xstrdup(d->task->taskid);
@@ -592,14 +651,6 @@ static int ingest(swp_core *c, swp_data_stream *s, const Skywalking__V3__EBPFPro
 	int r = check_stacks(st, nst);
 	if (r)
 		return r;
-	struct swp_task *t = swp__task_find(c, s->task_id);
-	if (!t)
-		return swp__fail(ENOENT, "unknown task %s", s->task_id);
-	struct swp_process *p = swp__registry_find(c, s->process_id);
-	if (!p)
-		return swp__fail(ENOENT, "unknown process %s", s->process_id);
-	if (!swp__task_targets(t, p))
-		return swp__fail(EINVAL, "task %s does not profile process %s", s->task_id, s->process_id);
 	const Skywalking__V3__EBPFProfilingStackMetadata *user = last_of(st, nst,
 		SKYWALKING__V3__EBPFPROFILING_STACK_TYPE__PROCESS_USER_SPACE);
 	const Skywalking__V3__EBPFProfilingStackMetadata *kern = last_of(st, nst,
@@ -615,23 +666,14 @@ static int ingest(swp_core *c, swp_data_stream *s, const Skywalking__V3__EBPFPro
 	if (!n || !count)
 		return 0; /* nothing to count (OAP drops empty stacks too) */
 	uint64_t h = swp__stack_hash(&c->stacks.in, s->frames, n, &s->name);
-	uint32_t idx = swp__stacks_add(&c->stacks, h, s->frames, n, NULL);
-	struct swp_schedule *sc = swp__schedule_for(c, t, p, p->pid, s->start_ms > 0 ? s->start_ms : s->current_ms, b);
-	if (s->start_ms > 0 && s->start_ms < sc->start_ms)
-		sc->start_ms = s->start_ms;
-	if (s->current_ms > sc->end_ms)
-		sc->end_ms = s->current_ms;
-	swp__pending_add(c, sc, (uint64_t)(s->current_ms / 1000), idx, count);
-	s->samples += count;
-	c->st_samples += count;
+	struct sample x = {.idx = swp__stacks_add(&c->stacks, h, s->frames, n, NULL), .count = count};
+	SWP_VEC_PUSH(s->block, x);
 	return 0;
 }
 
-SWP_API int swp_data_stream_feed(swp_core *c, swp_data_stream *s, const void *const *msgs, const size_t *lens, size_t n)
+/* Feeds msgs, then takes the open block in when the stream ended well (end). */
+static int feed(swp_core *c, swp_data_stream *s, const void *const *msgs, const size_t *lens, size_t n, bool end)
 {
-	swp__clear_error();
-	if (!c || !s || (n && (!msgs || !lens)))
-		return swp__fail(EINVAL, "core, stream and messages are required");
 	struct swp_batch *b = swp__batch_new();
 	int r = 0;
 	pthread_mutex_lock(&c->mu);
@@ -650,11 +692,40 @@ SWP_API int swp_data_stream_feed(swp_core *c, swp_data_stream *s, const void *co
 			r = swp__fail(-r, "collectProfilingData: message %" PRIu64 ": %s", s->messages + 1, why);
 		}
 	}
-	/* new schedules (and their bounds) now; the samples go with the next flush */
+	if (!r && end)
+		r = take_block(c, s, b);
+	/* new schedules and their bounds now; the samples go with the next flush */
 	int w = swp__batch_count(b) ? swp__batch_commit(c->store, b, false) : 0;
 	pthread_mutex_unlock(&c->mu);
 	swp__batch_free(b);
 	return r ? r : w;
+}
+
+SWP_API int swp_data_stream_feed(swp_core *c, swp_data_stream *s, const void *const *msgs, const size_t *lens, size_t n)
+{
+	swp__clear_error();
+	if (!c || !s || (n && (!msgs || !lens)))
+		return swp__fail(EINVAL, "core, stream and messages are required");
+	return feed(c, s, msgs, lens, n, false);
+}
+
+SWP_API int swp_data_stream_end(swp_core *c, swp_data_stream *s, struct swp_buf *out)
+{
+	swp__clear_error();
+	if (!c || !s)
+		return swp__fail(EINVAL, "core and stream are required");
+	int r = feed(c, s, NULL, NULL, 0, true);
+	if (!r && out)
+		empty_commands(out);
+	if (!r && s->duplicates)
+		swp_debug("a data stream brought %" PRIu64 " block(s) sent before: left out", s->duplicates);
+	return r;
+}
+
+SWP_API void swp_data_stream_free(swp_data_stream *s)
+{
+	if (s)
+		stream_free(s);
 }
 
 SWP_API int swp_agent_call(swp_core *c, int call, const void *req, size_t len, struct swp_buf *out)

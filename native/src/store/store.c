@@ -147,6 +147,8 @@ void swp__store_close(struct swp_store *s)
 
 int swp__store_get(struct swp_store *s, const void *key, size_t klen, struct swp_buf *val)
 {
+	if (!s)
+		return -ENOENT; /* a core without a store (an agent) */
 	char *err = NULL;
 	size_t vlen = 0;
 	char *v = rocksdb_get(s->db, s->ro, key, klen, &vlen, &err);
@@ -183,6 +185,8 @@ size_t swp__batch_count(const struct swp_batch *b)
 
 int swp__batch_commit(struct swp_store *s, struct swp_batch *b, bool sync)
 {
+	if (!s)
+		return 0; /* a core without a store (an agent) keeps nothing */
 	if (s->broken)
 		return swp__fail(EIO, "the store %s refuses writes after a failed one (%s); restart swprof", s->dir,
 				 s->broken);
@@ -215,6 +219,8 @@ void swp__batch_free(struct swp_batch *b)
 int swp__store_scan(struct swp_store *s, const void *from, size_t flen, const void *to, size_t tlen, swp_scan_fn fn,
 		    void *ctx)
 {
+	if (!s)
+		return 0;
 	rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
 	if (to)
 		rocksdb_readoptions_set_iterate_upper_bound(ro, to, tlen);

@@ -11,6 +11,8 @@
 struct swp_store;
 struct swp_batch;
 
+/* A NULL store (a core without one, an agent's) reads as empty and takes every write as done. */
+
 /* Opens or creates dir. A store written with another format version, or a RocksDB that is not a
  * swprof store, is refused with -EPROTO and a message; a directory locked by another process
  * gives -EBUSY. min_free (0 = 256 MiB) is the free space the store leaves on its file system: a

@@ -32,6 +32,12 @@ struct swp_process {
 	char **prop_keys, **prop_vals;
 	uint32_t n_props;
 	char *detect_type;     /* VM (host processes), KUBERNETES; NULL = VM */
+	/* In an agent (memory only): whether the backend took the process (its report's answer named
+	 * it), when it was last reported, and the samples the agent dropped for it (its buffer was full
+	 * while the backend was away), which its reports carry. */
+	bool acked;
+	int64_t reported_ms;
+	uint64_t dropped;
 };
 
 /* A FIXED_TIME task: on one process (seed) or on every process of a service carrying all the
@@ -63,6 +69,10 @@ struct swp_schedule {
 	int64_t start_ms, end_ms;
 	uint64_t samples;   /* samples recorded */
 	uint64_t lost;      /* samples lost in the kernel (stack or count map full) */
+	/* an agent's schedule: the report times (currentTime) of its last blocks taken in, so a block
+	 * sent again (the agent did not hear the answer) is not counted twice (memory only) */
+	int64_t recent[16];
+	uint32_t n_recent;
 };
 
 void swp__process_encode(const struct swp_process *p, struct swp_buf *out);

@@ -298,7 +298,10 @@ public final class SwprofCore implements AutoCloseable {
         return new DataStream(streamOpen0());
     }
 
-    /** A data stream of the agent protocol; {@link #finish()} frees it and answers its reply (Commands bytes). */
+    /**
+     * A data stream of the agent protocol: {@link #end()} when the agent ended it well (the last block is taken in,
+     * the reply answered), {@link #close()} in every case (frees it; a partial last block is dropped).
+     */
     public final class DataStream implements AutoCloseable {
         private long stream;
 
@@ -319,20 +322,23 @@ public final class SwprofCore implements AutoCloseable {
             });
         }
 
-        /** Frees the stream (also after the core closed) and answers its reply; null when it was freed before. */
-        public synchronized byte[] finish() {
+        /** The agent ended the stream: its last block is taken in; answers the reply (Commands bytes). */
+        public synchronized byte[] end() {
             if (stream == 0) {
-                return null;
+                throw new IllegalStateException("the data stream is closed");
             }
             long s = stream;
-            stream = 0;
-            return streamClose0(s);
+            return call(h -> streamEnd0(h, s));
         }
 
-        /** {@link #finish()}, without the reply. */
+        /** Frees the stream, also after the core closed; idempotent. */
         @Override
-        public void close() {
-            finish();
+        public synchronized void close() {
+            if (stream != 0) {
+                long s = stream;
+                stream = 0;
+                streamFree0(s);
+            }
         }
     }
 
@@ -453,5 +459,7 @@ public final class SwprofCore implements AutoCloseable {
 
     private static native void streamFeed0(long handle, long stream, byte[][] messages);
 
-    private static native byte[] streamClose0(long stream);
+    private static native byte[] streamEnd0(long handle, long stream);
+
+    private static native void streamFree0(long stream);
 }

@@ -162,37 +162,31 @@ public final class AgentServices {
             }
         }
 
-        private byte[] close() {
-            byte[] reply = stream == null ? null : stream.finish();
-            stream = null;
-            return reply;
+        private void close() {
+            if (stream != null) {
+                stream.close();
+                stream = null;
+            }
         }
 
         @Override
         public void onError(Throwable t) {
-            // the agent went away or cancelled: what it sent so far is kept
-            if (!failed && feedQuietly()) {
-                LOG.fine(() -> "a data stream ended early: " + t);
-            }
-            failed = true;
-            close();
-        }
-
-        private boolean feedQuietly() {
-            try {
-                if (!batch.isEmpty()) {
+            // the agent went away or cancelled: the whole blocks it sent are kept (fed as they came, the rest of the
+            // batch now); a partial last block is not (swprof's agent sends it again, whole)
+            LOG.fine(() -> "a data stream ended early: " + t);
+            if (!failed && !batch.isEmpty()) {
+                try {
                     if (stream == null) {
                         stream = core.openDataStream();
                     }
                     stream.feed(batch);
+                } catch (RuntimeException e) {
+                    LOG.fine(() -> "the rest of a broken data stream was refused: " + e.getMessage());
                 }
-                return true;
-            } catch (RuntimeException e) {
-                LOG.fine(() -> "the rest of a broken data stream was refused: " + e.getMessage());
-                return false;
-            } finally {
-                batch.clear();
             }
+            failed = true;
+            batch.clear();
+            close();
         }
 
         @Override
@@ -200,10 +194,17 @@ public final class AgentServices {
             if (failed || !feed()) {
                 return;
             }
-            byte[] reply = close();
-            if (reply == null) {
-                // an empty stream: its answer is an empty Commands all the same
-                reply = core.openDataStream().finish();
+            byte[] reply;
+            try {
+                if (stream == null) {
+                    stream = core.openDataStream(); // an empty stream: its answer is an empty Commands all the same
+                }
+                reply = stream.end();
+            } catch (RuntimeException e) {
+                out.onError(status(e).asRuntimeException());
+                return;
+            } finally {
+                close();
             }
             out.onNext(reply);
             out.onCompleted();
