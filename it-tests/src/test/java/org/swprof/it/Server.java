@@ -53,16 +53,29 @@ final class Server implements AutoCloseable {
      * overrides it as the environment would (SWPROF_PROFILING, SWPROF_DISCOVERY_RULES, ...).
      */
     static Server start(Map<String, String> env) {
+        return start(env, true);
+    }
+
+    /**
+     * A server as configured, profiling off: tasks are runnable only on agents' processes (the agents' gRPC port
+     * serves them), and the scheduler thread flushes what agents send.
+     */
+    static Server forAgents(Map<String, String> env) {
+        return start(env, false);
+    }
+
+    private static Server start(Map<String, String> env, boolean imports) {
         try {
             Path dir = Files.createTempDirectory("swprof-it-");
             String yaml = "rest: {host: 127.0.0.1, port: 0, maxBodyBytes: 65536}\n"
+                    + "grpc: {host: 127.0.0.1, port: 0, maxMessageBytes: 1048576}\n"
                     + "storage: {dataDir: '" + dir + "'}\n"
                     + "profiling: {enabled: false, flushInterval: 500ms}\n"
                     + "discovery: {hostName: it-host, hostIp: 10.1.2.3, scanInterval: never}\n";
             try {
                 ServerConfig cfg = ServerConfig.parse(yaml, "it", env);
                 // without profiling, the tests fill tasks by imports (which a configuration does not offer)
-                return new Server(dir, Main.start(cfg, cfg.profiling ? cfg.coreOptions()
+                return new Server(dir, Main.start(cfg, cfg.profiling || !imports ? cfg.coreOptions()
                         : cfg.coreOptions().withProfiling(CoreOptions.Profiling.ELSEWHERE)));
             } catch (RuntimeException e) {
                 deleteTree(dir);
@@ -139,6 +152,11 @@ final class Server implements AutoCloseable {
             }
             return (String) errors.get(0).get("message");
         }
+    }
+
+    /** The agents' gRPC port. */
+    int grpcPort() {
+        return main.grpcPort();
     }
 
     /** POST /graphql with a raw JSON body. */
