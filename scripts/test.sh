@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: installs what is missing, builds, then the native suite (ctest, with the
-# real eBPF profiler), the same suite under ASan+UBSan, the Java/HTTP suites, the end-to-end
-# cases and the browser check of the flame graph (ui-check).
+# real eBPF profiler), the same suite under ASan+UBSan, the Java/HTTP/gRPC suites, the end-to-end
+# cases, agents on several namespaced hosts, and the browser check (ui-check).
 # SWPROF_REQUIRE_BPF=1 turns a skipped BPF test into a failure (CI sets it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,6 +23,9 @@ fi
 
 echo "== end-to-end cases (e2e/cases) against the server, run locally"
 e2e/run.py
+
+echo "== many hosts: swprof agents in their own namespaces, one backend (e2e/hosts.py)"
+e2e/hosts.py
 
 echo "== browser check: the analysis as a flame graph in headless Chromium"
 ui-check/install.sh >/dev/null

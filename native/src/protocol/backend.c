@@ -671,7 +671,9 @@ static int ingest(swp_core *c, swp_data_stream *s, const Skywalking__V3__EBPFPro
 	return 0;
 }
 
-/* Feeds msgs, then takes the open block in when the stream ended well (end). */
+/* Feeds msgs, then takes the open block in when the stream ended well (end): then everything
+ * pending is written before the agent hears its answer, so an answered stream survives a killed
+ * backend (the WAL, as every flush). */
 static int feed(swp_core *c, swp_data_stream *s, const void *const *msgs, const size_t *lens, size_t n, bool end)
 {
 	struct swp_batch *b = swp__batch_new();
@@ -694,8 +696,9 @@ static int feed(swp_core *c, swp_data_stream *s, const void *const *msgs, const 
 	}
 	if (!r && end)
 		r = take_block(c, s, b);
-	/* new schedules and their bounds now; the samples go with the next flush */
-	int w = swp__batch_count(b) ? swp__batch_commit(c->store, b, false) : 0;
+	/* new schedules and their bounds now; the samples with the next flush, or now at the end */
+	int w = end && !r ? swp__scheduler_flush(c, b, false)
+			  : swp__batch_count(b) ? swp__batch_commit(c->store, b, false) : 0;
 	pthread_mutex_unlock(&c->mu);
 	swp__batch_free(b);
 	return r ? r : w;
