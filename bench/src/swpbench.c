@@ -35,6 +35,7 @@
 #include "analyze/stacks.h"
 #include "core/collector.h"
 #include "core/core.h"
+#include "ids/ids.h"
 #include "store/layout.h"
 #include "store/store.h"
 #include "common/u64map.h"
@@ -259,7 +260,7 @@ static struct swp_run *start_run(swp_core *c, int pid, int64_t now_ms, struct sw
 	struct swp_task *t = c->tasks.v[c->tasks.n - 1];
 	struct swp_process *p = swp__registry_find(c, t->process_id);
 	struct swp_run run = {.task = t, .proc = p, .pid = pid, .start_ticks = p->start_ticks};
-	run.sched = swp__schedule_new(c, t, p, pid, now_ms, b);
+	run.sched = swp__schedule_for(c, t, p, pid, now_ms, b);
 	SWP_VEC_PUSH(c->runs, run);
 	struct swp_run *r = &c->runs.v[c->runs.n - 1];
 	pthread_mutex_unlock(&c->mu);
@@ -391,7 +392,8 @@ static int cmd_gen(struct opts *o)
 		records += n;
 		double tf = now_s();
 		pthread_mutex_lock(&c->mu);
-		int rc = swp__scheduler_flush(c, base + (int64_t)sec * 1000, b);
+		swp__scheduler_take_samples(c, base + (int64_t)sec * 1000);
+		int rc = swp__scheduler_flush(c, b, false);
 		pthread_mutex_unlock(&c->mu);
 		t_flush += now_s() - tf;
 		if (rc)
@@ -413,11 +415,12 @@ static int cmd_gen(struct opts *o)
 	pthread_mutex_unlock(&c->mu);
 	swp__collector_free(&c->coll);
 	swp_core_close(c);
-	printf("{\"task\":\"%s\",\"schedule\":\"%" PRIu64 "\",\"from_ms\":%" PRId64 ",\"to_ms\":%" PRId64
+	char sched_ext[SWP_EXT_ID_SIZE];
+	printf("{\"task\":\"%s\",\"schedule\":\"%s\",\"from_ms\":%" PRId64 ",\"to_ms\":%" PRId64
 	       ",\"records\":%" PRIu64 ",\"samples\":%" PRIu64 ",\"stacks\":%" PRIu64 ",\"stack_frames\":%" PRIu64
 	       ",\"record_frames\":%" PRIu64 ",\"symbols\":%u,\"seconds\":%u,\"blocks\":%u,\"synth_s\":%.3f"
 	       ",\"write_s\":%.3f,\"flush_s\":%.3f,\"store_bytes\":%" PRId64 "}\n",
-	       task, sched_id, base, base + (int64_t)o->seconds * 1000 - 1, records, samples, used, distinct_frames,
+	       task, swp__ext_id(sched_id, sched_ext), base, base + (int64_t)o->seconds * 1000 - 1, records, samples, used, distinct_frames,
 	       record_frames, s.n_sym, o->seconds, o->seconds, t_synth, t_write, t_flush, dir_bytes(o->dir));
 	swp_buf_free(&scratch);
 	free(fid);
@@ -621,7 +624,8 @@ int cmd_ingest(struct opts *o)
 			double t1 = now_s();
 			if (!b)
 				b = swp__batch_new();
-			int rc = swp__scheduler_flush(c, base + (int64_t)sec * 1000, b);
+			swp__scheduler_take_samples(c, base + (int64_t)sec * 1000);
+			int rc = swp__scheduler_flush(c, b, false);
 			pthread_mutex_unlock(&c->mu);
 			double t2 = now_s();
 			if (rc)

@@ -433,6 +433,10 @@ int main(void)
 	CHECK_EQ_INT(swp_analyze(c, &aq, &tj), 0);
 	CHECK_CONTAINS(tj.data, "\"symbol\":\"spin\",\"stackType\":\"USER_SPACE\",\"dumpCount\":14");
 	swp_buf_free(&tj);
+	/* the stored schedule counts every flush's samples, the last one's too */
+	CHECK_EQ_INT(swp_schedules_json(c, task1, 0, 0, &tj), 0);
+	CHECK_CONTAINS(tj.data, "\"samples\":20");
+	swp_buf_free(&tj);
 	/* an import after the reopen goes on in the schedule, with a block key of its own in the same second */
 	im.time_ms = 1007500;
 	CHECK_EQ_INT(swp_import_folded(c, &im, &tj), 0);

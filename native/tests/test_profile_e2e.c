@@ -193,9 +193,18 @@ static void test_kill9(void)
 	if (c) {
 		CHECK_EQ_INT(swp_schedules_json(c, task, 0, 0, &s), 0);
 		CHECK_EQ_INT(count_of(s.data, "\"scheduleId\""), 1);
-		swp_buf_free(&s);
 		tree = analyze_task(c, task);
 		check_spin_tree(tree, 99.0 * cpu, 0.6);
+		/* the schedule's count is its stored samples, the last flush's (at SIGTERM) too */
+		static struct elem v[MAX_ELEMS];
+		int n = parse_elements(tree, v, MAX_ELEMS);
+		long long roots = 0;
+		for (int i = 0; i < n; i++)
+			roots += v[i].parent == 0 ? v[i].count : 0;
+		const char *sm = strstr(s.data, "\"samples\":");
+		CHECK(sm != NULL);
+		CHECK_EQ_INT(sm ? atoll(sm + 10) : -1, roots);
+		swp_buf_free(&s);
 		free(tree);
 		swp_core_close(c);
 	}

@@ -146,6 +146,9 @@ void swp__scheduler_stop(swp_core *c);
 /* Writes what is pending: the new stacks, one block per pending (schedule, second), the schedules
  * in b, one commit, synced when asked (mu held). On success the pending blocks are cleared. */
 int swp__scheduler_flush(swp_core *c, struct swp_batch *b, bool sync);
+/* The profiler's samples drained into the collector go to the pending blocks of the runs of
+ * their pids, in the second of now (mu held); the collector is reset. */
+void swp__scheduler_take_samples(swp_core *c, int64_t now);
 
 /* the next id of a sequence; its new value is put in b */
 uint64_t swp__seq_next(const char *name, uint64_t *next, struct swp_batch *b);

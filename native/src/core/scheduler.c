@@ -79,7 +79,7 @@ static void start_runs(swp_core *c, int64_t now, struct swp_batch *b)
 /* The local profiler's samples of this flush, drained and symbolized per pid by the collector,
  * to the pending blocks of the schedules running on their pids (every run of a pid gets them:
  * tasks of both generations, or of two targets, may profile one process at once). */
-static void take_local_samples(swp_core *c, int64_t now)
+void swp__scheduler_take_samples(swp_core *c, int64_t now)
 {
 	struct swp_collector *co = &c->coll;
 	uint64_t sec = (uint64_t)(now / 1000);
@@ -132,22 +132,31 @@ static int write_pending(swp_core *c, struct swp_batch *b)
 	return r;
 }
 
+static void count_pending(swp_core *c, int sign)
+{
+	for (size_t i = 0; i < c->pending.n; i++) {
+		struct swp_schedule *s = swp__schedule_by_id(c, c->pending.v[i].sched);
+		if (s)
+			s->samples += (uint64_t)sign * c->pending.v[i].samples;
+	}
+}
+
 int swp__scheduler_flush(swp_core *c, struct swp_batch *b, bool sync)
 {
 	uint32_t upto;
+	/* the schedules written with their blocks carry the samples of this flush too (taken back when
+	 * the write fails: the blocks stay pending and come again) */
+	count_pending(c, 1);
 	swp__stacks_persist(c, b, &upto);
 	int r = write_pending(c, b);
 	if (!r)
 		r = swp__batch_commit(c->store, b, sync);
-	if (r)
+	if (r) {
+		count_pending(c, -1);
 		return r;
+	}
 	c->stacks_persisted = upto;
 	c->st_flushes++;
-	for (size_t i = 0; i < c->pending.n; i++) {
-		struct swp_schedule *s = swp__schedule_by_id(c, c->pending.v[i].sched);
-		if (s)
-			s->samples += c->pending.v[i].samples;
-	}
 	swp__pending_clear(c);
 	return 0;
 }
@@ -198,7 +207,7 @@ static void tick(swp_core *c, bool final)
 		int64_t n = swp__collector_drain(&c->coll, c->prof);
 		if (n < 0)
 			swp_warn("profiler drain failed: %s", swp_last_error());
-		take_local_samples(c, now);
+		swp__scheduler_take_samples(c, now);
 	}
 	int r = swp__scheduler_flush(c, b, false);
 	swp__batch_free(b);
