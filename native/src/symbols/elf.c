@@ -116,7 +116,7 @@ static int load(Elf *e, struct swp__symtab *t)
 	Elf *dbg = collect(e, &c) ? NULL : debug_file(e, &dfd);
 	if (dbg)
 		collect(dbg, &c);
-	swp__symtab_build(t, c.v, c.n); /* copies the names: the Elf may go */
+	swp__symtab_build(t, c.v, c.n, NULL); /* copies the names: the Elf may go */
 	free(c.v);
 	if (dbg) {
 		elf_end(dbg);

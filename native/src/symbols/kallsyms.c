@@ -13,12 +13,11 @@ int swp__kallsyms_load(const char *path, struct swp__symtab *t)
 	if (!f)
 		return -errno;
 
-	struct swp_buf tmp = { 0 }; /* names as read, back to back */
-	struct {
-		uint64_t addr;
-		size_t name;
-		int rank;
-	} *raw = NULL;
+	/* The candidates as read, each name's offset in `names` held in its size field until the names
+	 * stop moving; then `names` becomes the table's arena as it is (kernel symbols have no size).
+	 * About 100,000 text symbols: one array and one arena at a time, not copies of them. */
+	struct swp_buf names = { 0 };
+	struct swp__cand *c = NULL;
 	size_t n = 0, cap = 0;
 	char *line = NULL;
 	size_t line_cap = 0;
@@ -36,27 +35,28 @@ int swp__kallsyms_load(const char *path, struct swp__symtab *t)
 			continue;
 		if (n == cap) {
 			cap = cap ? cap * 2 : 4096;
-			raw = swp__xrealloc(raw, cap * sizeof(*raw));
+			c = swp__xrealloc(c, cap * sizeof(*c));
 		}
 		/* among aliases: global before local, strong before weak, no leading underscore */
 		int rank = (type == 'T') * 8 + (type == 't') * 4 + (type == 'W') * 2 + (name[0] != '_');
-		raw[n].addr = addr;
-		raw[n].name = tmp.len;
-		raw[n].rank = rank;
-		n++;
-		swp__buf_put(&tmp, name, strlen(name) + 1);
+		c[n++] = (struct swp__cand){ .addr = addr, .size = names.len, .rank = rank };
+		swp__buf_put(&names, name, strlen(name) + 1);
 	}
 	int rc = ferror(f) ? -EIO : 0;
 	free(line);
 	fclose(f);
 
-	struct swp__cand *c = swp__xmalloc((n ? n : 1) * sizeof(*c));
-	for (size_t i = 0; i < n; i++)
-		c[i] = (struct swp__cand){ .addr = raw[i].addr, .name = tmp.data + raw[i].name, .rank = raw[i].rank };
-	free(raw);
-	swp__symtab_build(t, c, n);
+	if (names.data) { /* the arena lives as long as the table: no slack */
+		names.data = swp__xrealloc(names.data, names.len + 1);
+		names.cap = names.len + 1;
+		names.data[names.len] = 0;
+	}
+	for (size_t i = 0; i < n; i++) {
+		c[i].name = names.data + c[i].size;
+		c[i].size = 0;
+	}
+	swp__symtab_build(t, c, n, &names);
 	free(c);
-	swp_buf_free(&tmp);
 	if (!rc && !t->nsyms)
 		rc = -ENOENT;
 	return rc;

@@ -25,8 +25,12 @@ static uint64_t seg_end(const struct swp__symtab *t, uint64_t addr)
 	return 0;
 }
 
-void swp__symtab_build(struct swp__symtab *t, struct swp__cand *c, size_t n)
+void swp__symtab_build(struct swp__symtab *t, struct swp__cand *c, size_t n, struct swp_buf *arena)
 {
+	if (arena) { /* the names are in arena already: it becomes the table's (no copy) */
+		t->names = *arena;
+		*arena = (struct swp_buf){ 0 };
+	}
 	if (!n)
 		return;
 	qsort(c, n, sizeof(*c), cand_cmp);
@@ -39,11 +43,16 @@ void swp__symtab_build(struct swp__symtab *t, struct swp__cand *c, size_t n)
 				t->syms[k - 1].size = c[i].size;
 			continue;
 		}
-		size_t len = strlen(c[i].name) + 1;
-		if (t->names.len + len >= UINT32_MAX)
+		size_t len = strlen(c[i].name) + 1, at;
+		if (arena) {
+			at = (size_t)(c[i].name - t->names.data);
+		} else {
+			at = t->names.len;
+			swp__buf_put(&t->names, c[i].name, len);
+		}
+		if (at + len >= UINT32_MAX)
 			break; /* absurd table: keep what fits in 32-bit offsets */
-		t->syms[k] = (struct swp__sym){ .addr = c[i].addr, .size = c[i].size, .name = (uint32_t)t->names.len };
-		swp__buf_put(&t->names, c[i].name, len);
+		t->syms[k] = (struct swp__sym){ .addr = c[i].addr, .size = c[i].size, .name = (uint32_t)at };
 		k++;
 	}
 	t->nsyms = k;
