@@ -9,7 +9,8 @@ namespace swpt-hN with a veth at 10.77.0.1N; the server listens for agents on 10
 loopback). Each host runs `unshare --pid --fork --mount-proc --uts`: its own host name (host-N), its own
 /proc, a busy program and `swprof agent --backend 10.77.0.1:PORT`.
 
-It checks, in order: every agent's process listed with its own host's attributes; one task on the service
+It checks, in order: every agent's process listed with its own host's attributes (and the labels its
+rule's options give); one task on the service
 both hosts run, giving one schedule per host whose trees are each host's own program; the backend killed
 with kill -9 and restarted mid-task (the agents keep their samples and deliver them: the samples match the
 programs' CPU time); a host's link cut and restored (the same); an agent claiming another agent's process
@@ -39,6 +40,9 @@ BRIDGE, NET = "swpt-br0", "10.77.0"
 HZ = 99
 HOSTS = {1: "spin", 2: "syscall"}  # host -> the busy program's mode
 SERVICE = "multi"
+# host 2's rule is shaped by the options after it: its process is named by a template, its labels given
+RULE_OPTIONS = {2: "--process '{exe}' --label cpu --label '{exe}' "}
+LABELS = {1: ["busy"], 2: ["cpu", "busy"]}
 
 passed = failed = 0
 verbose = False
@@ -150,9 +154,9 @@ class World:
         """Host n: its namespaces, its busy program, its agent (the agent's log: hostN.log)."""
         busy = os.path.join(self.tmp, "busy")
         # the rule's regex must not match the agent's own command line (which holds the rule)
-        script = ("hostname host-%d; %s %s 600 >/dev/null & exec %s agent --backend %s.1:%d --rule '%s=%s' "
+        script = ("hostname host-%d; %s %s 600 >/dev/null & exec %s agent --backend %s.1:%d --rule '%s=%s' %s"
                   "--heartbeat-ms 1000 --poll-ms 500 --flush-ms 500 --min-age-ms 0 --buffer-mb 8"
-                  % (n, busy, HOSTS[n], SWPROF, NET, self.grpc, rule(n), SERVICE))
+                  % (n, busy, HOSTS[n], SWPROF, NET, self.grpc, rule(n), SERVICE, RULE_OPTIONS.get(n, "")))
         self.start("host%d" % n, ["ip", "netns", "exec", "swpt-h%d" % n, "unshare", "--pid", "--fork", "--mount-proc",
                                   "--uts", "sh", "-c", script])
 
@@ -222,7 +226,7 @@ def wait_for(what, seconds, probe):
 
 
 def processes(w):
-    return w.gql("query ($s: ID) { listProcesses(serviceId: $s) { id name instanceName agentId "
+    return w.gql("query ($s: ID) { listProcesses(serviceId: $s) { id name instanceName agentId labels "
                  "attributes { name value } } }", {"s": sid(SERVICE)})["listProcesses"]
 
 
@@ -259,6 +263,7 @@ def run(w):
                      p["id"] == pid_of("busy", SERVICE, "host-%d" % n) and p["agentId"] == "swprof-agent@host-%d" % n,
                      json.dumps(p)):
             continue
+        check("host-%d's process: the labels its rule gives" % n, p["labels"] == LABELS[n], json.dumps(p["labels"]))
         attrs = {a["name"]: a["value"] for a in p["attributes"]}
         check("host-%d's process: its host's ip, its pid in its own namespace, its command line" % n,
               attrs.get("host_ip") == "%s.1%d" % (NET, n) and attrs.get("pid", "").isdigit() and

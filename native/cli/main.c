@@ -26,7 +26,8 @@ static const char usage_main[] =
 	"                          stdin and print the analysis JSON the GraphQL API returns\n"
 	"\n"
 	"An agent for a backend (the swprof server or a SkyWalking OAP) on another host:\n"
-	"  agent --backend HOST:PORT [--rule REGEX=SERVICE]... [--agent-id ID] [--freq HZ]\n"
+	"  agent --backend HOST:PORT [--rule REGEX=SERVICE [--process NAME] [--label L]...]...\n"
+	"        [--agent-id ID] [--freq HZ]\n"
 	"        [--flush-ms MS] [--heartbeat-ms MS] [--poll-ms MS] [--buffer-mb N]\n"
 	"                          report this host's processes, run the backend's tasks, send their\n"
 	"                          stacks (SkyWalking's eBPF agent protocol over gRPC) until SIGTERM\n"
@@ -151,6 +152,7 @@ static const struct option long_opts[] = {
 };
 
 #define MAX_MULTI 64
+#define MAX_RULE_LABELS 16
 
 struct args {
 	const char *data, *format, *service, *instance, *process, *task, *layer;
@@ -163,6 +165,12 @@ struct args {
 	int n_schedules;
 	const char *rules[MAX_MULTI + 1];
 	int n_rules;
+	/* --process, --instance, --layer and --label after a --rule shape that rule (run, agent) */
+	struct rule_opts {
+		const char *process, *instance, *layer;
+		const char *labels[MAX_RULE_LABELS + 1];
+		int n_labels;
+	} rule_opts[MAX_MULTI];
 	const char *file;
 	bool help;
 };
@@ -183,10 +191,10 @@ static int parse_args(int argc, char **argv, struct args *a)
 		case O_DATA: a->data = optarg; break;
 		case O_FORMAT: a->format = optarg; break;
 		case O_SERVICE: a->service = optarg; break;
-		case O_INSTANCE: a->instance = optarg; break;
-		case O_PROCESS: a->process = optarg; break;
+		case O_INSTANCE: *(a->n_rules ? &a->rule_opts[a->n_rules - 1].instance : &a->instance) = optarg; break;
+		case O_PROCESS: *(a->n_rules ? &a->rule_opts[a->n_rules - 1].process : &a->process) = optarg; break;
 		case O_TASK: a->task = optarg; break;
-		case O_LAYER: a->layer = optarg; break;
+		case O_LAYER: *(a->n_rules ? &a->rule_opts[a->n_rules - 1].layer : &a->layer) = optarg; break;
 		case O_PID: num = &a->pid; a->has_pid = true; break;
 		case O_DURATION: num = &a->duration; a->has_duration = true; break;
 		case O_FREQ: num = &a->freq; break;
@@ -205,6 +213,14 @@ static int parse_args(int argc, char **argv, struct args *a)
 		case O_POLL: num = &a->poll; break;
 		case O_BUFFER: num = &a->buffer_mb; break;
 		case O_LABEL:
+			if (a->n_rules) {
+				struct rule_opts *o = &a->rule_opts[a->n_rules - 1];
+				if (o->n_labels == MAX_RULE_LABELS)
+					return fail("too many --label options for one rule (at most %d)", MAX_RULE_LABELS);
+				o->labels[o->n_labels++] = optarg;
+				break;
+			}
+			/* fall through */
 		case O_SCHEDULE:
 		case O_RULE: {
 			const char **v = c == O_LABEL ? a->labels : c == O_SCHEDULE ? a->schedules : a->rules;
@@ -285,7 +301,8 @@ static int cmd_tree(const struct args *a)
 	return print_buf(&out);
 }
 
-/* --rule REGEX=SERVICE (the last '=' splits) into rules; copies hold the strings */
+/* --rule REGEX=SERVICE (the last '=' splits) and the options after it into rules; copies hold
+ * the strings */
 static int parse_rules(const struct args *a, struct swp_rule *rules, char **copies)
 {
 	for (int i = 0; i < a->n_rules; i++) {
@@ -294,10 +311,22 @@ static int parse_rules(const struct args *a, struct swp_rule *rules, char **copi
 		if (!eq || eq == copies[i] || !eq[1])
 			return fail("--rule expects REGEX=SERVICE, got \"%s\"", a->rules[i]);
 		*eq = 0;
-		rules[i] = (struct swp_rule){.sz = sizeof(struct swp_rule), .cmd_regex = copies[i], .service = eq + 1};
+		const struct rule_opts *o = &a->rule_opts[i];
+		rules[i] = (struct swp_rule){.sz = sizeof(struct swp_rule), .cmd_regex = copies[i], .service = eq + 1,
+					     .instance = o->instance, .process = o->process, .layer = o->layer,
+					     .labels = o->n_labels ? o->labels : NULL};
 	}
 	return 0;
 }
+
+#define RULES_HELP \
+	"A rule is --rule REGEX=SERVICE (a POSIX extended regex of the command line, argv joined by\n" \
+	"spaces; the last '=' splits), optionally followed by options that shape it: --process NAME\n" \
+	"(default {exe}), --instance NAME (default the host name), --label L (repeatable; default the\n" \
+	"process name), --layer LAYER (default OS_LINUX). Names are templates: {exe} the executable's\n" \
+	"base name, {pid}, {1}..{9} the regex's groups. The first matching rule wins. Processes with one\n" \
+	"name on one instance are one process to the backend: name them apart ({exe}-{pid}) to profile\n" \
+	"each of them.\n"
 
 static volatile sig_atomic_t stop_run;
 static void on_signal(int sig)
@@ -308,11 +337,12 @@ static void on_signal(int sig)
 static int cmd_run(const struct args *a)
 {
 	if (a->help)
-		return printf("usage: swprof run [--data DIR] [--rule REGEX=SERVICE]... [--freq HZ] [--flush-ms MS] [--scan-ms MS]\n"
-			      "                  [--min-age-ms MS]\n"
+		return printf("usage: swprof run [--data DIR] [--rule REGEX=SERVICE [RULE OPTIONS]]... [--freq HZ]\n"
+			      "                  [--flush-ms MS] [--scan-ms MS] [--min-age-ms MS]\n"
 			      "Discovers processes whose command line matches a rule, runs due tasks with the eBPF\n"
 			      "profiler and writes their samples until SIGINT or SIGTERM. A process is registered once\n"
-			      "it has run for --min-age-ms (default 3000; 0 = at once), so short commands never show.\n"),
+			      "it has run for --min-age-ms (default 3000; 0 = at once), so short commands never show.\n"
+			      RULES_HELP),
 		       0;
 	struct swp_rule rules[MAX_MULTI];
 	char *copies[MAX_MULTI] = {0};
@@ -344,17 +374,18 @@ static void on_agent_signal(int sig)
 static int cmd_agent(const struct args *a)
 {
 	if (a->help)
-		return printf("usage: swprof agent --backend HOST:PORT [--rule REGEX=SERVICE]... [--agent-id ID]\n"
-			      "       [--freq HZ] [--flush-ms MS] [--scan-ms MS] [--min-age-ms MS] [--heartbeat-ms MS]\n"
-			      "       [--poll-ms MS] [--buffer-mb N] [--host-name NAME] [--host-ip IP]\n"
+		return printf("usage: swprof agent --backend HOST:PORT [--rule REGEX=SERVICE [RULE OPTIONS]]...\n"
+			      "       [--agent-id ID] [--freq HZ] [--flush-ms MS] [--scan-ms MS] [--min-age-ms MS]\n"
+			      "       [--heartbeat-ms MS] [--poll-ms MS] [--buffer-mb N] [--host-name NAME] [--host-ip IP]\n"
 			      "An eBPF agent of SkyWalking's protocol (gRPC, as SkyWalking Rover): discovers this host's\n"
-			      "processes with the rules (REGEX=SERVICE, the command line's regex; the last '=' splits),\n"
-			      "reports them to the backend (the swprof server or a SkyWalking OAP, port 11800) and keeps\n"
-			      "them alive (--heartbeat-ms, 20000), asks it for tasks (--poll-ms, 10000), profiles them\n"
-			      "here and sends their stacks every --flush-ms (1000). While the backend is away it keeps up\n"
-			      "to --buffer-mb (32) of stacks, then drops the oldest, counted and reported. The agent id\n"
-			      "(--agent-id) defaults to swprof-agent@<host name>; instance names default to the host\n"
-			      "name (--host-name). Needs root or CAP_BPF+CAP_PERFMON. Stops on SIGINT/SIGTERM.\n"),
+			      "processes with the rules (below), reports them to the backend (the swprof server or a\n"
+			      "SkyWalking OAP, port 11800) and keeps them alive (--heartbeat-ms, 20000), asks it for\n"
+			      "tasks (--poll-ms, 10000), profiles them here and sends their stacks every --flush-ms\n"
+			      "(1000). While the backend is away it keeps up to --buffer-mb (32) of stacks, then drops\n"
+			      "the oldest, counted and reported. The agent id (--agent-id) defaults to\n"
+			      "swprof-agent@<host name>; instance names default to the host name (--host-name).\n"
+			      "Needs root or CAP_BPF+CAP_PERFMON. Stops on SIGINT/SIGTERM.\n"
+			      RULES_HELP),
 		       0;
 	if (!a->backend)
 		return fail("agent needs --backend HOST:PORT (the backend's gRPC port, 11800 by default)");
