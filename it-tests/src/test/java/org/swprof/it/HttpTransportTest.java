@@ -117,6 +117,9 @@ class HttpTransportTest {
         Server.Reply r = server.get("/healthz");
         assertEquals(200, r.status());
         assertEquals("UP", r.json().get("status"));
+        Object core = r.json().get("core");
+        assertTrue(core instanceof java.util.Map<?, ?> m && m.get("samples") instanceof Number
+                && m.get("writeErrors") instanceof Number, String.valueOf(core));
     }
 
     @Test

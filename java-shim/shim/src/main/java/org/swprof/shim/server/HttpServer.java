@@ -165,6 +165,9 @@ public final class HttpServer implements AutoCloseable {
             boolean up = !core.isClosed();
             m.put("status", up ? "UP" : "DOWN");
             m.put("version", Version.NUMBER);
+            if (up) { // the core's counters: samples stored (local and the agents'), flushes, write errors, ...
+                m.put("core", Json.MAPPER.readValue(core.stats(), Object.class));
+            }
             reply(ex, up ? 200 : 503, m);
         }
 
