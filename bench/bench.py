@@ -8,6 +8,9 @@ Sections (each one can be chosen with --only NAME[,NAME]):
   completeness  samples recorded vs expected at 999 Hz on two busy threads, lost samples
   ingestion     sample records per second through the flush path into RocksDB, store bytes
   symbolization cold start on a process with many shared libraries, cached lookups per second
+  agent         the swprof agent on a host: its CPU, memory and bytes sent per sample, samples stored against
+                the targets' CPU time; perf record on the same processes beside it
+  backend       the server's gRPC side under many agents (simulated): a sweep of processes until it saturates
 
 Timings are measured side by side in alternating rounds; every figure carries its unit, and repeated ones their
 median, min, max and spread ((max - min) / median). Nothing here passes or fails: goals are reported as they
@@ -39,6 +42,9 @@ QUICK = {
     "completeness": {"work_s": 3.0, "rounds": 1, "threads": 2, "freq": 999},
     "ingestion": {"seconds": 10, "rounds": 5, "per_sec": 1500, "stacks": 5000, "funcs": 2000},
     "symbolization": {"libs": 40, "lookups": 200000, "rounds": 5},
+    "agent": {"targets": [1], "seconds": 3, "freq": 99},
+    "backend": {"agents": 4, "processes": [5], "seconds": 4, "warmup_s": 2, "hz": 99, "stacks": 300,
+                "flush_ms": 1000, "record_s": 2},
 }
 FULL = {
     "analyzer": {"records": 1000000, "seconds": 600, "stacks": 20000, "funcs": 6000, "rounds": 9},
@@ -46,6 +52,9 @@ FULL = {
     "completeness": {"work_s": 10.0, "rounds": 5, "threads": 2, "freq": 999},
     "ingestion": {"seconds": 60, "rounds": 5, "per_sec": 1500, "stacks": 20000, "funcs": 6000},
     "symbolization": {"libs": 200, "lookups": 1000000, "rounds": 5},
+    "agent": {"targets": [1, 20], "seconds": 20, "freq": 99},
+    "backend": {"agents": 20, "processes": [5, 10, 15, 20, 30, 40, 60], "seconds": 15, "warmup_s": 10, "hz": 99,
+                "stacks": 300, "flush_ms": 1000, "record_s": 5},
 }
 
 ANALYSIS_QUERY = """query analysisEBPFResult($scheduleIdList: [ID!]!, $timeRanges: [EBPFProfilingAnalyzeTimeRange!]!,
@@ -197,10 +206,13 @@ def free_port():
 class Server:
     """The real server jar on a loopback port, serving a copy of a store (profiling off)."""
 
-    def __init__(self, jar, lib, data, pass_through=True):
+    def __init__(self, jar, lib, data, pass_through=True, grpc=False):
         self.port = free_port()
+        self.grpc = free_port() if grpc else None
         env = dict(os.environ, SWPROF_DATA_DIR=data, SWPROF_PROFILING="false", SWPROF_REST_HOST="127.0.0.1",
-                   SWPROF_REST_PORT=str(self.port), SWPROF_LOG_LEVEL="WARN")
+                   SWPROF_REST_PORT=str(self.port), SWPROF_LOG_LEVEL="WARN", SWPROF_DISCOVERY_RULES="[]",
+                   SWPROF_GRPC_ENABLED="true" if grpc else "false", SWPROF_GRPC_HOST="127.0.0.1",
+                   SWPROF_GRPC_PORT=str(self.grpc or 0))
         argv = ["java", "-Dswprof.library.path=" + lib,
                 "-Dswprof.graphql.passThrough=" + ("true" if pass_through else "false"), "-jar", jar]
         self.p = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=sys.stderr, stderr=sys.stderr)
@@ -217,6 +229,19 @@ class Server:
                 self.stop()
                 raise RuntimeError("the server did not start (exit %s)" % self.p.poll())
             time.sleep(0.2)
+
+    def gql(self, query, variables=None):
+        body = json.dumps({"query": query, "variables": variables or {}}).encode()
+        req = urllib.request.Request(self.url, body, {"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=120) as r:
+            reply = json.loads(r.read())
+        if reply.get("errors"):
+            raise RuntimeError("GraphQL errors: %s" % reply["errors"])
+        return reply["data"]
+
+    def core_stats(self):
+        with urllib.request.urlopen("http://127.0.0.1:%d/healthz" % self.port, timeout=10) as r:
+            return json.loads(r.read())["core"]
 
     def stop(self):
         if self.p.poll() is None:
@@ -650,8 +675,349 @@ def symbolization(cfg, ctx):
     }
 
 
+# ---- many hosts: the agent on a host, the backend for many agents --------------------------------
+
+TASK_MUTATION = ("mutation ($r: EBPFProfilingTaskFixedTimeCreationRequest!) { createEBPFProfilingFixedTimeTask("
+                 "request: $r) { status errorReason id } }")
+
+
+def service_id(name):
+    import base64
+    return base64.b64encode(name.encode()).decode() + ".1"
+
+
+def wait_until(what, seconds, probe, interval=0.3):
+    deadline = time.time() + seconds
+    while True:
+        v = probe()
+        if v:
+            return v
+        if time.time() > deadline:
+            raise RuntimeError("timed out after %ss waiting for %s" % (seconds, what))
+        time.sleep(interval)
+
+
+def profile_service(srv, service, n):
+    """Waits for n processes of the service, creates a task on it (from now, 10 minutes), returns its id."""
+    sid = service_id(service)
+    wait_until("%d processes of %s" % (n, service), 60, lambda: len(srv.gql(
+        "query ($s: ID) { listProcesses(serviceId: $s) { id } }", {"s": sid})["listProcesses"]) >= n)
+    r = srv.gql(TASK_MUTATION, {"r": {"serviceId": sid, "processLabels": [], "startTime": int(time.time() * 1000),
+                                      "duration": 600, "targetType": "ON_CPU"}})["createEBPFProfilingFixedTimeTask"]
+    if not r["status"]:
+        raise RuntimeError("the task was refused: %s" % r["errorReason"])
+    return r["id"]
+
+
+def smaps_kb(pid, fields):
+    total = 0
+    try:
+        with open("/proc/%d/smaps_rollup" % pid) as f:
+            for l in f:
+                if l.split(":")[0] in fields:
+                    total += int(l.split()[1])
+    except OSError:
+        pass
+    return total
+
+
+def tcp_sent_to(port):
+    """Bytes the connections to a local port have sent (TCP payload acknowledged: ss's bytes_acked, less the SYN)."""
+    out = subprocess.run(["ss", "-tinH", "state", "established", "( dport = :%d )" % port], stdout=subprocess.PIPE,
+                         text=True).stdout
+    return sum(int(m) - 1 for m in re.findall(r"bytes_acked:(\d+)", out))
+
+
+def cpu_ns(pid):
+    """The CPU time of a process's live threads in ns (/proc/PID/task/*/schedstat): finer than clock ticks."""
+    total = 0
+    try:
+        for t in os.listdir("/proc/%d/task" % pid):
+            try:
+                with open("/proc/%d/task/%s/schedstat" % (pid, t)) as f:
+                    total += int(f.read().split()[0])
+            except (OSError, ValueError, IndexError):
+                pass
+    except OSError:
+        pass
+    return total
+
+
+def settle(probe, quiet_s=2.0, timeout=30.0):
+    """Polls probe() until its value stays the same for quiet_s; returns it."""
+    deadline = time.time() + timeout
+    last, since = probe(), time.time()
+    while time.time() < deadline:
+        time.sleep(0.25)
+        v = probe()
+        if v != last:
+            last, since = v, time.time()
+        elif time.time() - since >= quiet_s:
+            break
+    return last
+
+
+def agent_round(ctx, cfg, n):
+    """swprof agent profiling n busy processes for the backend (the real server jar, profiling off), then perf
+    record on the same processes for the same time. The targets are stopped (SIGSTOP) at both ends of the window and
+    the deliveries drained, so the samples stored are compared with exactly the CPU time the targets had."""
+    tmp = tempfile.mkdtemp(prefix="agent-%d-" % n, dir=ctx["tmp"])
+    hz = cfg["freq"]
+    srv = Server(ctx["jar"], ctx["jni"], os.path.join(tmp, "data"), grpc=True)
+    targets, agent = [], None
+    tick = os.sysconf("SC_CLK_TCK")
+    try:
+        for _ in range(n):
+            targets.append(subprocess.Popen([ctx["busy"], "syscall", "3601"], stdout=subprocess.DEVNULL,
+                                            stdin=subprocess.DEVNULL))
+        pids = [t.pid for t in targets]
+        alog = open(os.path.join(tmp, "agent.log"), "w")
+        agent = subprocess.Popen([ctx["swprof"], "agent", "--backend", "127.0.0.1:%d" % srv.grpc, "--rule",
+                                  "(^|/)busy syscall 3601$=bench-agent", "--process", "{exe}-{pid}", "--agent-id", "bench-agent", "--freq", str(hz),
+                                  "--min-age-ms", "0", "--poll-ms", "1000"],
+                                 stdin=subprocess.DEVNULL, stdout=alog, stderr=subprocess.STDOUT)
+        task = profile_service(srv, "bench-agent", n)
+        wait_until("%d schedules" % n, 60, lambda: len(srv.gql(
+            "query ($t: ID!) { queryEBPFProfilingSchedules(taskId: $t) { scheduleId } }",
+            {"t": task})["queryEBPFProfilingSchedules"]) >= n)
+        time.sleep(2)  # past the first flush: every process symbolized once
+
+        def samples():
+            return srv.core_stats()["samples"]
+
+        def freeze(sig):
+            for pid in pids:
+                os.kill(pid, sig)
+
+        freeze(signal.SIGSTOP)
+        s0 = settle(samples)
+        cpu0 = sum(cpu_ns(p) for p in pids)
+        a_cpu0, a_w0 = cpu_ns(agent.pid), tcp_sent_to(srv.grpc)
+        t0 = time.time()
+        freeze(signal.SIGCONT)
+        time.sleep(cfg["seconds"])
+        freeze(signal.SIGSTOP)
+        ran = time.time() - t0
+        cpu1 = sum(cpu_ns(p) for p in pids)
+        s1 = settle(samples)
+        t1 = time.time()
+        a_cpu1, a_w1 = cpu_ns(agent.pid), tcp_sent_to(srv.grpc)
+        rss, hwm = status_kb(agent.pid, "VmRSS"), status_kb(agent.pid, "VmHWM")
+        private = smaps_kb(agent.pid, ("Private_Clean", "Private_Dirty"))
+        stats = srv.core_stats()
+        agent.send_signal(signal.SIGTERM)
+        agent.wait(timeout=30)
+        agent = None
+        res = {"targets": n, "window_s": ran, "drained_s": t1 - t0 - ran, "target_cpu_s": (cpu1 - cpu0) / 1e9, "samples": s1 - s0,
+               "agent_cpu_s": (a_cpu1 - a_cpu0) / 1e9, "agent_written": a_w1 - a_w0, "agent_rss_kb": rss, "agent_private_kb": private,
+               "agent_hwm_kb": hwm, "write_errors": stats["writeErrors"]}
+        res["expected"] = res["target_cpu_s"] * hz
+
+        # the anchor: perf record -g on the same processes for the same time
+        if shutil.which("perf"):
+            out = os.path.join(tmp, "perf.data")
+            perf = subprocess.Popen(["perf", "record", "-F", str(hz), "-g", "-p", ",".join(map(str, pids)), "-o", out,
+                                     "-q"], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.DEVNULL)
+            wait_perf_attached(perf, n)
+            p0 = cpu_ns(perf.pid)
+            freeze(signal.SIGCONT)
+            t = time.time()
+            time.sleep(cfg["seconds"])
+            freeze(signal.SIGSTOP)
+            p1 = cpu_ns(perf.pid)
+            res["perf"] = {"window_s": time.time() - t, "cpu_s": (p1 - p0) / 1e9,
+                           "hwm_kb": status_kb(perf.pid, "VmHWM")}
+            perf.send_signal(signal.SIGINT)
+            perf.wait(timeout=60)
+            res["perf"]["file_bytes"] = os.path.getsize(out) if os.path.exists(out) else 0
+        return res
+    finally:
+        for t in targets:
+            t.kill()
+            t.wait()
+        if agent:
+            agent.kill()
+            agent.wait()
+        srv.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def agent(cfg, ctx):
+    need_bpf(ctx)
+    out = {
+        "setup": "the real swprof agent on this host (--freq %d, --poll-ms 1000, defaults otherwise: flush 1 s, heartbeat 20 s, scan 5 s) reporting to "
+                 "the server jar over loopback gRPC; the targets are `busy syscall` processes (CPU-bound in and "
+                 "out of the kernel: every stack has kernel and user frames, the agent's worst case for symbols; "
+                 "%d cores); each window: the targets run %d s between two SIGSTOPs and the agent's deliveries are "
+                 "drained, so samples are compared with the targets' own CPU time. The anchor is perf record -g on "
+                 "the same processes for the same time (it writes raw samples; it neither symbolizes nor sends)" % (
+                     cfg["freq"], os.cpu_count(), cfg["seconds"]),
+    }
+    for n in cfg["targets"]:
+        r = agent_round(ctx, cfg, n)
+        log("agent: %d targets: %d of %.0f expected samples, agent %.2f s CPU in %.1f s, %.0f KiB written" % (
+            n, r["samples"], r["expected"], r["agent_cpu_s"], r["window_s"], r["agent_written"] / 1024))
+        e = {
+            "samples_stored_over_expected": value(100 * r["samples"] / r["expected"] if r["expected"] else 0,
+                                                  "% (expected = the targets' CPU time x frequency)", 2),
+            "samples": value(r["samples"], "samples"),
+            "agent_cpu": value(100 * r["agent_cpu_s"] / r["window_s"], "% of one core (its CPU time until the window's "
+                                                                             "samples were stored, over the window)", 3),
+            "agent_cpu_per_1000_samples": value(1000 * r["agent_cpu_s"] / max(r["samples"], 1) * 1000, "ms CPU", 2),
+            "agent_rss": value(r["agent_rss_kb"] / 1024, "MiB", 1),
+            "agent_peak_rss": value(r["agent_hwm_kb"] / 1024, "MiB", 1),
+            "agent_private": value(r["agent_private_kb"] / 1024, "MiB (its own pages; the rest of its RSS is "
+                                                                 "shared libraries' pages)", 1),
+            "agent_sent": value(r["agent_written"] / r["window_s"] / 1024, "KiB/s (TCP payload to the backend)", 2),
+            "agent_sent_per_sample": value(r["agent_written"] / max(r["samples"], 1), "bytes", 1),
+            "backend_write_errors": value(r["write_errors"], "errors"),
+        }
+        if "perf" in r:
+            p = r["perf"]
+            e["perf_record"] = {
+                "cpu": value(100 * p["cpu_s"] / p["window_s"], "% of one core", 3),
+                "peak_rss": value((p["hwm_kb"] or 0) / 1024, "MiB", 1),
+                "written": value(p["file_bytes"] / p["window_s"] / 1024, "KiB/s (perf.data)", 2),
+            }
+        out["%d_targets" % n] = e
+    return out
+
+
+def backend_step(ctx, cfg, srv, service, agents, procs, seconds):
+    """`agentload` against the server: agents x procs processes of one service streaming every flush."""
+    load = Proc([ctx["agentload"], "--backend", "127.0.0.1:%d" % srv.grpc, "--agents", str(agents),
+                 "--processes", str(procs), "--seconds", str(seconds), "--hz", str(cfg["hz"]),
+                 "--stacks", str(cfg["stacks"]), "--flush-ms", str(cfg["flush_ms"]), "--service", service] +
+                (["--folded", ctx["folded"]] if ctx.get("folded") else []), name="agentload")
+    try:
+        load.line()
+        profile_service(srv, service, agents * procs)
+        quiesce([srv.p.pid])
+        c0, l0 = cpu_ticks([srv.p.pid]), cpu_ticks([load.p.pid])
+        s0 = srv.core_stats()["samples"]
+        t0 = time.time()
+        res = load.ask("go")
+        wall = time.time() - t0
+        c1, l1 = cpu_ticks([srv.p.pid]), cpu_ticks([load.p.pid])
+        stats = srv.core_stats()
+        tick = os.sysconf("SC_CLK_TCK")
+        res.update(server_cpu_s=(c1 - c0) / tick, load_cpu_s=(l1 - l0) / tick, server_wall_s=wall,
+                   stored=stats["samples"] - s0, write_errors=stats["writeErrors"])
+        return res
+    finally:
+        load.close()
+
+
+def backend_figures(r):
+    el = r["elapsed_s"]
+    return {
+        "processes": r["processes"],
+        "samples_per_s": value(r["samples"] / el, "samples/s sent", 0),
+        "stacks_per_s": value(r["stacks"] / el, "distinct stacks/s (one message each)", 0),
+        "bytes_per_s": value(r["bytes"] / el / 2**20, "MiB/s (protobuf)", 2),
+        "stored_over_sent": value(100 * r["stored"] / max(r["samples"], 1), "%", 3),
+        "server_cpu": value(100 * r["server_cpu_s"] / r["server_wall_s"], "% of one core (all its threads)", 1),
+        "server_cpu_per_million_samples": value(r["server_cpu_s"] / max(r["samples"], 1) * 1e6, "s CPU", 2),
+        "load_generator_cpu": value(100 * r["load_cpu_s"] / r["server_wall_s"], "% of one core", 1),
+        "stream_latency": {k: value(v, "ms", 1) for k, v in r["latency_ms"].items()},
+        "late_flushes": value(r["late_flushes"], "flushes that started after their time"),
+        "errors": value(r["errors"], "streams that failed"),
+        "write_errors": value(r["write_errors"], "errors"),
+    }
+
+
+def record_profile(ctx, seconds):
+    """Recorded stacks for the simulated agents to replay: swprof record (999 Hz) of three real programs at once,
+    the bench's ingestion (RocksDB, symbolization), and tar | gzip over the system's libraries (kernel I/O paths).
+    None without BPF (the simulated agents then draw synthetic stacks)."""
+    try:
+        need_bpf(ctx)
+    except Skip:
+        return None
+    tmp = tempfile.mkdtemp(prefix="recorded-", dir=ctx["tmp"])
+    ingest = subprocess.Popen([ctx["swpbench"], "ingest", "--dir", os.path.join(tmp, "store"), "--seconds", "60",
+                               "--rounds", "1000", "--per-sec", "1500", "--stacks", "20000", "--funcs", "6000"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    pipe = subprocess.Popen(["sh", "-c", "exec tar -cf - /usr/lib /usr/share 2>/dev/null | gzip -1 >/dev/null"],
+                            start_new_session=True)
+    try:
+        time.sleep(0.5)
+        pids = [ingest.pid] + [int(x) for x in subprocess.run(["pgrep", "-s", str(pipe.pid)], stdout=subprocess.PIPE,
+                                                               text=True).stdout.split() if int(x) != pipe.pid]
+        recs = [subprocess.Popen([ctx["swprof"], "record", "--pid", str(pid), "--duration", str(seconds), "--freq",
+                                  "999"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True) for pid in pids]
+        lines = []
+        for r in recs:
+            lines += [l for l in r.communicate()[0].splitlines() if l.strip()]
+    finally:
+        ingest.kill()
+        ingest.wait()
+        try:
+            os.killpg(pipe.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        pipe.wait()
+    path = os.path.join(ctx["tmp"], "recorded.folded")
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    shutil.rmtree(tmp, ignore_errors=True)
+    return path if lines else None
+
+
+def backend(cfg, ctx):
+    steps = []
+    saturated = None
+    folded = record_profile(ctx, cfg["record_s"])
+    profile = None
+    if folded:
+        with open(folded) as f:
+            rows = [l.rsplit(" ", 1) for l in f if l.strip()]
+        profile = {"distinct_stacks": len(rows), "samples": sum(int(c) for _, c in rows),
+                   "mean_frames": round(sum(r[0].count(";") + 1 for r in rows) / len(rows), 1),
+                   "with_kernel_frames": sum(1 for r in rows if "_[k]" in r[0])}
+        ctx["folded"] = folded
+    tmp = tempfile.mkdtemp(prefix="backend-", dir=ctx["tmp"])
+    srv = Server(ctx["jar"], ctx["jni"], os.path.join(tmp, "data"), grpc=True)
+    try:
+        # a short warm-up with the smallest load first, not reported: the JIT compiles the gRPC path
+        backend_step(ctx, cfg, srv, "warmup", cfg["agents"], cfg["processes"][0], cfg["warmup_s"])
+        for procs in cfg["processes"]:
+            r = backend_step(ctx, cfg, srv, "load%d" % procs, cfg["agents"], procs, cfg["seconds"])
+            log("backend: %d processes: %d samples/s sent, %d stored of %d, server %.0f%% CPU, p99 %.0f ms, "
+                "%d late, %d errors" % (r["processes"], r["samples"] / r["elapsed_s"], r["stored"], r["samples"],
+                                        100 * r["server_cpu_s"] / r["server_wall_s"], r["latency_ms"]["p99"],
+                                        r["late_flushes"], r["errors"]))
+            steps.append(backend_figures(r))
+            late = r["late_flushes"] / max(r["streams"] + r["errors"], 1)
+            if r["errors"] or late > 0.05 or r["latency_ms"]["p99"] > cfg["flush_ms"] or r["stored"] < r["samples"]:
+                saturated = r["processes"]
+                break
+        hwm = status_kb(srv.p.pid, "VmHWM")
+    finally:
+        srv.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+    stacks = ("replays a recorded profile (%d distinct stacks of real programs, recorded here by swprof record: "
+              "the bench's ingestion, tar and gzip) by its counts" % profile["distinct_stacks"]) if profile else \
+        "draws from its own %d synthetic stacks (Zipf; kernel and C++-like user frames; no BPF to record real " \
+        "ones)" % cfg["stacks"]
+    return {
+        "setup": "%d simulated agents (bench/src/agentload.c: the agent's gRPC client) against one server jar on "
+                 "loopback (after a %d s warm-up), each with its share of the processes; every process is fully "
+                 "busy at %d Hz and %s; every agent streams each %d ms flush as the swprof agent does (one message "
+                 "per distinct stack, its symbols as strings). The sweep grows the processes, a new service each "
+                 "step, until flushes fall behind, streams fail, p99 latency exceeds the flush interval or samples "
+                 "are lost. The load generator shares the %d cores with the server (its CPU is in each step)." % (
+                     cfg["agents"], cfg["warmup_s"], cfg["hz"], stacks, cfg["flush_ms"], os.cpu_count()),
+        "recorded_profile": profile,
+        "steps": steps,
+        "saturated_at": value(saturated, "processes") if saturated else
+        "not within the sweep (up to %d processes)" % (cfg["agents"] * cfg["processes"][-1]),
+        "server_peak_rss": value((hwm or 0) / 1024, "MiB (the whole sweep)", 1),
+    }
+
 SECTIONS = [("analyzer", analyzer), ("overhead", overhead), ("completeness", completeness),
-            ("ingestion", ingestion), ("symbolization", symbolization)]
+            ("ingestion", ingestion), ("symbolization", symbolization), ("agent", agent), ("backend", backend)]
 
 
 def goals(doc):
@@ -684,6 +1050,24 @@ def goals(doc):
         v = c["recorded_over_expected"]["median"]
         out.append(goal("completeness at 999 Hz", ">= 99.9%", "%.3f%%, %d lost reported" % (
             v, c["lost"]["max"] or 0), v >= 99.9))
+    ag = s.get("agent", {})
+    if "1_targets" in ag:
+        v, m = ag["1_targets"]["agent_cpu"]["value"], ag["1_targets"]["agent_peak_rss"]["value"]
+        out.append(goal("swprof agent profiling one busy process at 99 Hz", "< 0.5% of a core, < 32 MiB RSS",
+                        "%.2f%%, %.1f MiB peak" % (v, m), v < 0.5 and m < 32))
+    for k in sorted(x for x in ag if x.endswith("_targets")):
+        c = ag[k]["samples_stored_over_expected"]["value"]
+        out.append(goal("samples an agent delivers, %s" % k.replace("_", " "), ">= 99% of CPU time x frequency",
+                        "%.2f%%" % c, c >= 99))
+    be = s.get("backend", {})
+    if be.get("steps"):
+        ok = [x for x in be["steps"] if x["late_flushes"]["value"] == 0 and x["errors"]["value"] == 0 and
+              x["stored_over_sent"]["value"] >= 100 and x["stream_latency"]["p99"]["value"] <= 1000]
+        most = max((x["processes"] for x in ok), default=0)
+        sat = be["saturated_at"]
+        out.append(goal("a backend on 2 cores keeps up with busy processes at 99 Hz", ">= 200 processes",
+                        "%d processes kept up with%s" % (most, ", saturated at %d" % sat["value"]
+                                                         if isinstance(sat, dict) else ""), most >= 200))
     i = s.get("ingestion", {})
     if "records_per_s" in i:
         v = i["records_per_s"]["median"]
@@ -693,7 +1077,7 @@ def goals(doc):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--quick", action="store_true", help="small sizes, about a minute")
+    ap.add_argument("--quick", action="store_true", help="small sizes, about a minute and a half")
     ap.add_argument("--only", help="comma-separated sections: " + ",".join(n for n, _ in SECTIONS))
     ap.add_argument("--build", default="build", help="the CMake build directory (default build)")
     ap.add_argument("--command", default=None, help=argparse.SUPPRESS)
@@ -708,6 +1092,9 @@ def main():
         "spin": os.path.join(out_dir, "spin"),
         "jar": os.path.join(ROOT, "java-shim", "shim", "target", "swprof-server.jar"),
         "jni": os.path.join(build, "libswprof_jni.so"),
+        "swprof": os.path.join(build, "swprof"),
+        "busy": os.path.join(build, "targets", "busy"),
+        "agentload": os.path.join(out_dir, "agentload"),
         "tmp": tempfile.mkdtemp(prefix="swprof-bench-"),
     }
     doc = {
