@@ -281,6 +281,21 @@ SWP_API int swp_data_stream_feed(swp_core *core, swp_data_stream *s, const void 
 SWP_API int swp_data_stream_end(swp_core *core, swp_data_stream *s, struct swp_buf *out);
 SWP_API void swp_data_stream_free(swp_data_stream *s);
 
+/* The agent side's heartbeat, for a host that reports this core's own processes to a backend
+ * in process (the OAP module reports them into OAP's metadata, through OAP's own receiver): call
+ * it every second or so from one thread; it writes the message due now into out (reset first)
+ * and returns its kind, or SWP_HEARTBEAT_NONE. Hand the message to the backend, then tell the
+ * core how it went (ok, and the backend's answer: an EBPFReportProcessDownstream for a report);
+ * swp_heartbeat_answered returns how many processes the backend newly took. `swprof agent` runs
+ * the same heartbeat over gRPC. */
+enum swp_heartbeat_kind {
+	SWP_HEARTBEAT_NONE = 0,
+	SWP_HEARTBEAT_REPORT = 1,     /* EBPFProcessService.reportProcesses: EBPFProcessReportList */
+	SWP_HEARTBEAT_KEEP_ALIVE = 2, /* EBPFProcessService.keepAlive: EBPFProcessPingPkgList */
+};
+SWP_API int swp_heartbeat(swp_core *core, const char *agent_id, int beat_ms, struct swp_buf *out);
+SWP_API int swp_heartbeat_answered(swp_core *core, int kind, int ok, const void *answer, size_t len);
+
 /* Statistics of the running profiler as JSON (samples, lost stacks, flushes, targets). */
 SWP_API int swp_core_stats_json(swp_core *core, struct swp_buf *out);
 

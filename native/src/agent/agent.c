@@ -31,7 +31,6 @@
 #define STREAM_TIMEOUT_MS 30000
 #define STREAM_MAX_MESSAGES 20000 /* a larger outbox goes in several streams */
 #define BACKOFF_MAX_MS 30000
-#define REPORT_ALL_EVERY 10       /* every 10th heartbeat reports everything, as Rover */
 #define LAST_SEND_MS 3000         /* what it holds at a stop: sent for this long at most */
 
 struct agent {
@@ -50,8 +49,7 @@ struct agent {
 	bool ever_up;
 	int backoff_ms;
 	int64_t retry_at;     /* mono ms */
-	int64_t next_beat, next_poll;
-	unsigned beats;
+	int64_t next_poll;
 	int64_t latest_update;
 	struct swp_agent_stats st;
 };
@@ -129,8 +127,7 @@ static void worked(struct agent *a)
 	if (!a->up) {
 		if (a->ever_up && a->core) {
 			swp_info("backend %s answers again: reporting every process again", a->cfg->backend);
-			swp__agent_forget_acks(a->core);
-			a->next_beat = 0;
+			swp__heartbeat_reset(a->core);
 		} else {
 			swp_info("backend %s answers", a->cfg->backend);
 		}
@@ -144,37 +141,35 @@ static int call(struct agent *a, const char *method, const struct swp_buf *req, 
 	return swp__grpc_unary(a->grpc, method, req->data ? req->data : "", req->len, CALL_TIMEOUT_MS, out);
 }
 
-/* Reports what the backend has not taken (or everything), or keeps the rest alive. */
-static void heartbeat(struct agent *a, bool force_report)
+/* The heartbeat due now (protocol/agent.c decides what): a report or a keep-alive. */
+static void heartbeat(struct agent *a, int beat_ms)
 {
 	struct swp_buf req = {0}, out = {0};
-	bool all = a->beats % REPORT_ALL_EVERY == 0;
-	bool report = all || force_report;
-	size_t n = report ? swp__agent_report(a->core, a->id, all, swp__now_ms(), &req) : swp__agent_ping(a->core, a->id, &req);
-	if (!n) {
-		a->beats += !force_report;
+	size_t n;
+	int kind = swp__heartbeat(a->core, a->id, mono(), beat_ms, &req, &n);
+	if (kind == SWP_HEARTBEAT_NONE) {
 		swp_buf_free(&req);
 		return;
 	}
+	bool report = kind == SWP_HEARTBEAT_REPORT;
 	int r = call(a, report ? M_REPORT : M_KEEP_ALIVE, &req, &out);
 	if (r) {
 		failed(a, report ? "reportProcesses" : "keepAlive");
+		swp__heartbeat_answered(a->core, kind, false, NULL, 0);
 	} else {
 		worked(a);
-		a->beats += !force_report;
-		if (report) {
+		int taken = swp__heartbeat_answered(a->core, kind, true, out.data, out.len);
+		if (report)
 			a->st.reports++;
-			size_t taken = 0;
-			if (swp__agent_report_answer(a->core, out.data, out.len, &taken))
-				swp_warn("%s", swp_last_error());
-			if (taken) {
-				swp_info("the backend took %zu process(es) of %zu reported", taken, n);
-				/* tasks made before a process came must reach it too: ask for every task */
-				a->latest_update = 0;
-				a->next_poll = 0;
-			}
-		} else {
+		else
 			a->st.keep_alives++;
+		if (taken < 0) {
+			swp_warn("%s", swp_last_error());
+		} else if (taken) {
+			swp_info("the backend took %d process(es) of %zu reported", taken, n);
+			/* tasks made before a process came must reach it too: ask for every task */
+			a->latest_update = 0;
+			a->next_poll = 0;
 		}
 	}
 	swp_buf_free(&req);
@@ -317,12 +312,7 @@ int swp_agent_run(const struct swp_agent_config *cfg, volatile int *stop, struct
 	while (!*stop) {
 		int64_t now = mono();
 		if (now >= a.retry_at) {
-			bool fresh = swp__agent_unreported(a.core);
-			if (now >= a.next_beat || fresh) {
-				heartbeat(&a, fresh && now < a.next_beat);
-				if (now >= a.next_beat)
-					a.next_beat = now + beat;
-			}
+			heartbeat(&a, beat);
 			if (a.up && mono() >= a.next_poll) {
 				poll_tasks(&a);
 				a.next_poll = mono() + poll;

@@ -83,6 +83,13 @@ struct swp_core {
 	int prof_err; /* why the profiler could not open (0 = not tried or fine) */
 	struct swp_collector coll;
 	uint64_t st_flushes, st_samples, st_lost, st_write_errors;
+
+	/* the heartbeat of this core's own processes to a backend (protocol/agent.c; one thread calls it) */
+	struct {
+		unsigned beats;
+		int64_t next_beat; /* mono ms */
+		bool force;        /* the message out is an early report of new processes, not a beat */
+	} hb;
 };
 
 /* how often the time a running process was last seen is written to the store */
@@ -146,6 +153,9 @@ void swp__scheduler_stop(swp_core *c);
 /* Writes what is pending: the new stacks, one block per pending (schedule, second), the schedules
  * in b, one commit, synced when asked (mu held). On success the pending blocks are cleared. */
 int swp__scheduler_flush(swp_core *c, struct swp_batch *b, bool sync);
+/* The eBPF profiler, opened on first use (mu held); false when it cannot run here (c->prof_err
+ * says why, and stays: a task that needs it is refused from then on). */
+bool swp__scheduler_profiler(swp_core *c);
 /* The profiler's samples drained into the collector go to the pending blocks of the runs of
  * their pids, in the second of now (mu held); the collector is reset. */
 void swp__scheduler_take_samples(swp_core *c, int64_t now);

@@ -724,6 +724,66 @@ static jbyteArray JNICALL agentCall0(JNIEnv *env, jclass cls, jlong handle, jint
 	return finish(env, swp_agent_call(core, (int)call, msg, len, &b), &b, &a);
 }
 
+/* The heartbeat due now: its kind in the first byte, then the message; NULL when nothing is due. */
+static jbyteArray JNICALL heartbeat0(JNIEnv *env, jclass cls, jlong handle, jbyteArray agent_id, jint beat_ms)
+{
+	(void)cls;
+	swp_core *core = core_of(env, handle);
+	if (!core)
+		return NULL;
+	struct arena a = {0};
+	int ok = 1;
+	const char *id = str_of(env, &a, agent_id, &ok);
+	if (!ok) {
+		arena_free(&a);
+		return NULL;
+	}
+	struct swp_buf b = {0};
+	int kind = swp_heartbeat(core, id, (int)beat_ms, &b);
+	if (kind <= 0)
+		return kind < 0 ? finish(env, kind, &b, &a) : (swp_buf_free(&b), arena_free(&a), NULL);
+	arena_free(&a);
+	jbyteArray out = NULL;
+	if (b.len < (size_t)0x7ffffff0) {
+		out = (*env)->NewByteArray(env, (jsize)b.len + 1);
+		jbyte k = (jbyte)kind;
+		if (out)
+			(*env)->SetByteArrayRegion(env, out, 0, 1, &k);
+		if (out && b.len)
+			(*env)->SetByteArrayRegion(env, out, 1, (jsize)b.len, (const jbyte *)b.data);
+		if ((*env)->ExceptionCheck(env))
+			out = NULL;
+	} else {
+		throw_class(env, g_oom_class, "swprof: result larger than a Java array");
+	}
+	swp_buf_free(&b);
+	return out;
+}
+
+static jint JNICALL heartbeatAnswered0(JNIEnv *env, jclass cls, jlong handle, jint kind, jboolean ok_,
+				       jbyteArray answer)
+{
+	(void)cls;
+	swp_core *core = core_of(env, handle);
+	if (!core)
+		return 0;
+	struct arena a = {0};
+	int ok = 1;
+	size_t len = 0;
+	const void *msg = blob_of(env, &a, answer, &len, &ok);
+	if (!ok) {
+		arena_free(&a);
+		return 0;
+	}
+	int r = swp_heartbeat_answered(core, (int)kind, ok_ == JNI_TRUE, msg, len);
+	arena_free(&a);
+	if (r < 0) {
+		throw_swp(env, r);
+		return 0;
+	}
+	return r;
+}
+
 static jlong JNICALL streamOpen0(JNIEnv *env, jclass cls)
 {
 	(void)cls;
@@ -810,6 +870,8 @@ static const JNINativeMethod g_methods[] = {
     {"importFolded0", "(J" B B "J" B ")" B, (void *)importFolded0},
     {"stats0", "(J)" B, (void *)stats0},
     {"agentCall0", "(JI" B ")" B, (void *)agentCall0},
+    {"heartbeat0", "(J" B "I)" B, (void *)heartbeat0},
+    {"heartbeatAnswered0", "(JIZ" B ")I", (void *)heartbeatAnswered0},
     {"streamOpen0", "()J", (void *)streamOpen0},
     {"streamFeed0", "(JJ" BB ")V", (void *)streamFeed0},
     {"streamEnd0", "(JJ)" B, (void *)streamEnd0},

@@ -204,6 +204,63 @@ void swp__agent_forget_acks(swp_core *c)
 	pthread_mutex_unlock(&c->mu);
 }
 
+#define REPORT_ALL_EVERY 10 /* every 10th heartbeat reports everything, as Rover */
+
+int swp__heartbeat(swp_core *c, const char *agent_id, int64_t mono_now, int beat_ms, struct swp_buf *out, size_t *n)
+{
+	*n = 0;
+	bool due = mono_now >= c->hb.next_beat, fresh = swp__agent_unreported(c);
+	if (!due && !fresh)
+		return SWP_HEARTBEAT_NONE;
+	bool force = fresh && !due;
+	bool all = c->hb.beats % REPORT_ALL_EVERY == 0;
+	bool report = all || force;
+	*n = report ? swp__agent_report(c, agent_id, all, swp__now_ms(), out) : swp__agent_ping(c, agent_id, out);
+	if (due)
+		c->hb.next_beat = mono_now + (beat_ms > 0 ? beat_ms : 20000);
+	c->hb.force = force;
+	if (!*n) {
+		c->hb.beats += !force;
+		return SWP_HEARTBEAT_NONE;
+	}
+	return report ? SWP_HEARTBEAT_REPORT : SWP_HEARTBEAT_KEEP_ALIVE;
+}
+
+int swp__heartbeat_answered(swp_core *c, int kind, bool ok, const void *answer, size_t len)
+{
+	if (!ok || kind == SWP_HEARTBEAT_NONE)
+		return 0;
+	c->hb.beats += !c->hb.force;
+	if (kind != SWP_HEARTBEAT_REPORT)
+		return 0;
+	size_t taken = 0;
+	int r = swp__agent_report_answer(c, answer, len, &taken);
+	return r ? r : (int)taken;
+}
+
+void swp__heartbeat_reset(swp_core *c)
+{
+	swp__agent_forget_acks(c);
+	c->hb.next_beat = 0;
+}
+
+SWP_API int swp_heartbeat(swp_core *c, const char *agent_id, int beat_ms, struct swp_buf *out)
+{
+	swp__clear_error();
+	if (!c || !agent_id || !*agent_id || !out)
+		return swp__fail(EINVAL, "core, agent id and out are required");
+	size_t n;
+	return swp__heartbeat(c, agent_id, swp__mono_ms(), beat_ms, out, &n);
+}
+
+SWP_API int swp_heartbeat_answered(swp_core *c, int kind, int ok, const void *answer, size_t len)
+{
+	swp__clear_error();
+	if (!c || (kind != SWP_HEARTBEAT_NONE && kind != SWP_HEARTBEAT_REPORT && kind != SWP_HEARTBEAT_KEEP_ALIVE))
+		return swp__fail(EINVAL, "core and a heartbeat kind are required");
+	return swp__heartbeat_answered(c, kind, ok != 0, answer ? answer : "", answer ? len : 0);
+}
+
 void swp__agent_query(const char *agent_id, int64_t latest_update_ms, struct swp_buf *out)
 {
 	Skywalking__V3__EBPFProfilingTaskQuery m = SKYWALKING__V3__EBPFPROFILING_TASK_QUERY__INIT;

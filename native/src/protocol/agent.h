@@ -18,6 +18,15 @@ size_t swp__agent_ping(swp_core *c, const char *agent_id, struct swp_buf *out);
 bool swp__agent_unreported(swp_core *c);
 /* A new backend session (the backend restarted, or another one): report everything again. */
 void swp__agent_forget_acks(swp_core *c);
+/* The metadata message about this core's own processes due at mono_now (ms), into out: a report
+ * of those the backend has not taken at once, of all of them every 10th beat (as Rover), else a
+ * keep-alive every beat_ms; SWP_HEARTBEAT_NONE when nothing is due (*n: the processes it holds). */
+int swp__heartbeat(swp_core *c, const char *agent_id, int64_t mono_now, int beat_ms, struct swp_buf *out, size_t *n);
+/* What became of it: ok = the backend answered (answer: its reply). Returns how many processes
+ * the backend newly took (a report), or -errno when the answer does not decode. */
+int swp__heartbeat_answered(swp_core *c, int kind, bool ok, const void *answer, size_t len);
+/* A new backend session (it restarted, or came back): everything is reported again, at once. */
+void swp__heartbeat_reset(swp_core *c);
 /* EBPFProfilingTaskQuery into out. */
 void swp__agent_query(const char *agent_id, int64_t latest_update_ms, struct swp_buf *out);
 /* Reads queryTasks' Commands into the core's tasks; *latest_update_ms moves to the newest

@@ -88,6 +88,19 @@ public final class SwprofCore implements AutoCloseable {
         setLog0(minLevel);
     }
 
+    /** Where the core's log lines go instead of java.util.logging (the OAP module: OAP's own logging). */
+    public interface LogSink {
+        /** level: one of LOG_*; called from any thread; must not throw */
+        void log(int level, String message);
+    }
+
+    private static volatile LogSink logSink;
+
+    /** null: back to java.util.logging's "swprof.core". The level filter stays {@link #setNativeLogLevel}'s. */
+    public static void setLogSink(LogSink sink) {
+        logSink = sink;
+    }
+
     public boolean isClosed() {
         return closed.get();
     }
@@ -230,8 +243,84 @@ public final class SwprofCore implements AutoCloseable {
      *                      parsing the JSON and writing it back
      *                      compactly (Jackson's defaults) gives the same bytes
      */
-    public record AnalysisResult(byte[] json, long records, long samples, long stacks, long frames, long elements,
-                                 boolean canonicalJson) {
+    public static final class AnalysisResult {
+        private final byte[] json;
+        private final long records;
+        private final long samples;
+        private final long stacks;
+        private final long frames;
+        private final long elements;
+        private final boolean canonicalJson;
+
+        public AnalysisResult(byte[] json, long records, long samples, long stacks, long frames, long elements,
+                boolean canonicalJson) {
+            this.json = json;
+            this.records = records;
+            this.samples = samples;
+            this.stacks = stacks;
+            this.frames = frames;
+            this.elements = elements;
+            this.canonicalJson = canonicalJson;
+        }
+
+        public byte[] json() {
+            return json;
+        }
+
+        public long records() {
+            return records;
+        }
+
+        public long samples() {
+            return samples;
+        }
+
+        public long stacks() {
+            return stacks;
+        }
+
+        public long frames() {
+            return frames;
+        }
+
+        public long elements() {
+            return elements;
+        }
+
+        public boolean canonicalJson() {
+            return canonicalJson;
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            if (this == o) {
+                return true;
+            }
+            if (!(o instanceof AnalysisResult)) {
+                return false;
+            }
+            AnalysisResult x = (AnalysisResult) o;
+            return java.util.Arrays.equals(json, x.json)
+                    && records == x.records
+                    && samples == x.samples
+                    && stacks == x.stacks
+                    && frames == x.frames
+                    && elements == x.elements
+                    && canonicalJson == x.canonicalJson;
+        }
+
+        @Override
+        public int hashCode() {
+            return java.util.Objects.hash(java.util.Arrays.hashCode(json), records, samples, stacks, frames, elements,
+                    canonicalJson);
+        }
+
+        @Override
+        public String toString() {
+            return "AnalysisResult[json=" + json + ", records=" + records + ", samples=" + samples
+                    + ", stacks=" + stacks + ", frames=" + frames + ", elements=" + elements
+                    + ", canonicalJson=" + canonicalJson + "]";
+        }
     }
 
     /** {@link #analyze(Analyze)} with its {@link AnalysisResult figures}; one crossing all the same. */
@@ -287,6 +376,47 @@ public final class SwprofCore implements AutoCloseable {
     public byte[] agentCall(int call, byte[] request) {
         Objects.requireNonNull(request, "request");
         return call(h -> agentCall0(h, call, request));
+    }
+
+    /** {@code enum swp_heartbeat_kind}. */
+    public static final int HEARTBEAT_REPORT = 1;
+    public static final int HEARTBEAT_KEEP_ALIVE = 2;
+
+    /** A metadata message about this core's own processes, due now: {@link #kind} is HEARTBEAT_*. */
+    public static final class Heartbeat {
+        public final int kind;
+        /** EBPFProcessReportList (a report) or EBPFProcessPingPkgList (a keep-alive), protobuf bytes */
+        public final byte[] message;
+
+        Heartbeat(int kind, byte[] message) {
+            this.kind = kind;
+            this.message = message;
+        }
+    }
+
+    /**
+     * The agent side's heartbeat for a host that reports this core's own processes to a backend in process (the
+     * OAP module: into OAP's metadata through OAP's own receiver): the message due now, or null. Call it every
+     * second or so from one thread; after handing the message over, call {@link #heartbeatAnswered}.
+     */
+    public Heartbeat heartbeat(String agentId, int beatMs) {
+        byte[] id = utf8("agentId", required("agentId", agentId));
+        byte[] b = call(h -> heartbeat0(h, id, beatMs));
+        if (b == null || b.length == 0) {
+            return null;
+        }
+        byte[] m = new byte[b.length - 1];
+        System.arraycopy(b, 1, m, 0, m.length);
+        return new Heartbeat(b[0], m);
+    }
+
+    /**
+     * How a heartbeat went: ok = the backend took it; answer = its reply (EBPFReportProcessDownstream for a report).
+     * Returns how many processes the backend newly took.
+     */
+    public int heartbeatAnswered(Heartbeat hb, boolean ok, byte[] answer) {
+        Objects.requireNonNull(hb, "heartbeat");
+        return call(h -> heartbeatAnswered0(h, hb.kind, ok, answer));
     }
 
     /**
@@ -393,12 +523,13 @@ public final class SwprofCore implements AutoCloseable {
     /** Called by the native log callback, from any thread. Never throws. */
     static void nativeLog(int level, byte[] msg) {
         try {
-            Level l = switch (level) {
-                case LOG_DEBUG -> Level.FINE;
-                case LOG_INFO -> Level.INFO;
-                case LOG_WARN -> Level.WARNING;
-                default -> Level.SEVERE;
-            };
+            LogSink s = logSink;
+            if (s != null) {
+                s.log(level, new String(msg, StandardCharsets.UTF_8));
+                return;
+            }
+            Level l = level == LOG_DEBUG ? Level.FINE : level == LOG_INFO ? Level.INFO
+                    : level == LOG_WARN ? Level.WARNING : Level.SEVERE;
             if (NATIVE_LOG.isLoggable(l)) {
                 NATIVE_LOG.log(l, new String(msg, StandardCharsets.UTF_8));
             }
@@ -454,6 +585,10 @@ public final class SwprofCore implements AutoCloseable {
     private static native byte[] stats0(long handle);
 
     private static native byte[] agentCall0(long handle, int call, byte[] request);
+
+    private static native byte[] heartbeat0(long handle, byte[] agentId, int beatMs);
+
+    private static native int heartbeatAnswered0(long handle, int kind, boolean ok, byte[] answer);
 
     private static native long streamOpen0();
 
