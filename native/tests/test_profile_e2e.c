@@ -11,7 +11,9 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <signal.h>
+#include <linux/capability.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -242,6 +244,40 @@ static void test_min_age(void)
 	stop(p, SIGKILL);
 }
 
+/* A profiling core without the capabilities: the task is refused at once, saying why and what is
+ * needed (not accepted and then never run). In a child that drops every capability. */
+static void test_no_capabilities(void)
+{
+	char sub[96];
+	snprintf(sub, sizeof(sub), "%s/nocaps", dir);
+	pid_t child = fork();
+	if (child == 0) {
+		struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3};
+		struct __user_cap_data_struct none[2] = {{0}};
+		if (syscall(SYS_capset, &h, none))
+			_exit(3);
+		struct swp_config cfg = {.sz = sizeof(cfg), .data_dir = sub, .profiling = SWP_PROFILING_ON,
+					 .scan_interval_ms = -1};
+		swp_core *c = NULL;
+		if (swp_core_open(&cfg, &c))
+			_exit(4);
+		struct swp_task_create t = {.sz = sizeof(t), .service_id = "Y2Fwc3Zj.1", .target_type = "ON_CPU",
+					    .duration_s = 60};
+		struct swp_buf r = {0};
+		int rc = swp_task_create(c, &t, &r);
+		printf("without capabilities: %s\n", r.data ? r.data : swp_last_error());
+		fflush(stdout);
+		int ok = rc == 0 && r.data && strstr(r.data, "\"status\":false") &&
+			 strstr(r.data, "cannot run the eBPF profiler") && strstr(r.data, "CAP_BPF and CAP_PERFMON");
+		swp_buf_free(&r);
+		swp_core_close(c);
+		_exit(ok ? 0 : 1);
+	}
+	int st = 0;
+	CHECK(child > 0 && waitpid(child, &st, 0) == child);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
 int main(void)
 {
 	if (geteuid() != 0)
@@ -344,6 +380,7 @@ int main(void)
 
 	test_kill9();
 	test_min_age();
+	test_no_capabilities();
 	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	CHECK_DONE();
 }

@@ -29,7 +29,7 @@ static bool pid_in_use(swp_core *c, int pid, size_t except)
 	return false;
 }
 
-static bool ensure_profiler(swp_core *c)
+bool swp__scheduler_profiler(swp_core *c)
 {
 	if (c->prof)
 		return true;
@@ -57,7 +57,7 @@ static void start_runs(swp_core *c, int64_t now, struct swp_batch *b)
 			struct swp_process *p = c->procs.v[k];
 			if (p->agent_id || !p->pid || !swp__task_targets(t, p) || run_index(c, t, p) >= 0)
 				continue;
-			if (!ensure_profiler(c))
+			if (!swp__scheduler_profiler(c))
 				return;
 			if (!pid_in_use(c, p->pid, SIZE_MAX)) {
 				int r = swp__profiler_add_pid(c->prof, p->pid);

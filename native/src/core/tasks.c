@@ -213,9 +213,10 @@ static bool overlaps(swp_core *c, const struct swp_task_create *q, int64_t start
 
 /* Will anything run the task q asks for? This core's profiler or the process profiling for its
  * data directory (local processes, now or later), or the agent of a process it targets. */
-static bool runnable(const swp_core *c, const struct swp_task_create *q, bool seed, int64_t now)
+static bool runnable(swp_core *c, const struct swp_task_create *q, bool seed, int64_t now, bool *no_profiler)
 {
-	if (c->profiling || c->runs_elsewhere)
+	*no_profiler = false;
+	if (c->runs_elsewhere)
 		return true;
 	struct swp_task t = {.process_id = seed ? (char *)q->process_id : NULL, .service_id = (char *)q->service_id,
 			     .labels = (char **)q->labels};
@@ -226,7 +227,11 @@ static bool runnable(const swp_core *c, const struct swp_task_create *q, bool se
 		if (p->agent_id && swp__process_running(c, p, now) && swp__task_targets(&t, p))
 			return true;
 	}
-	return false;
+	/* this host's processes: the profiler must be able to run here, which is known now, not when
+	 * the task starts */
+	if (c->profiling && !swp__scheduler_profiler(c))
+		*no_profiler = true;
+	return c->profiling && !*no_profiler;
 }
 
 /*
@@ -275,11 +280,21 @@ static const char *validate(swp_core *c, const struct swp_task_create *q, int64_
 				(now - end) / 1000);
 		return why->data;
 	}
-	if (!runnable(c, q, seed, now))
+	bool no_profiler;
+	if (!runnable(c, q, seed, now, &no_profiler)) {
+		if (no_profiler) {
+			swp__buf_printf(why,
+					"this host cannot run the eBPF profiler (%s): the process serving swprof (the server, "
+					"or OAP with the module) needs root, or the capabilities CAP_BPF and CAP_PERFMON, to "
+					"profile",
+					swp_strerror(c->prof_err));
+			return why->data;
+		}
 		return seed ? "nothing can run this task: profiling is off on this server (profiling.enabled: false) and no "
 			      "agent reports this process"
 			    : "nothing can run this task: profiling is off on this server (profiling.enabled: false) and no "
 			      "agent reports processes of this service";
+	}
 	return NULL;
 }
 
