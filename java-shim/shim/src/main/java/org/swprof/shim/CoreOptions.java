@@ -20,20 +20,22 @@ import java.util.Objects;
  *                        = at once
  * @param agentTimeoutMs  an agent's process runs while its keep-alives come this often; 0 = 60 s
  */
-public record CoreOptions(Path dataDir, int frequency, int flushIntervalMs, int scanIntervalMs, Profiling profiling,
-                          List<DiscoveryRule> rules, String hostIp, String hostName, long expireMs, long minAgeMs,
-                          long agentTimeoutMs) {
-    /** {@code enum swp_profiling}: who runs the tasks of this core's local processes. */
-    public enum Profiling {
-        /** nobody: the core serves stored data (a task nothing would run is refused) */
-        OFF,
-        /** this core: the scheduler thread and the eBPF profiler (needs root or CAP_BPF+CAP_PERFMON) */
-        ON,
-        /** another process profiling for the same data directory ({@code swprof run}), or imports: tools, tests */
-        ELSEWHERE
-    }
+public final class CoreOptions {
+    private final Path dataDir;
+    private final int frequency;
+    private final int flushIntervalMs;
+    private final int scanIntervalMs;
+    private final Profiling profiling;
+    private final List<DiscoveryRule> rules;
+    private final String hostIp;
+    private final String hostName;
+    private final long expireMs;
+    private final long minAgeMs;
+    private final long agentTimeoutMs;
 
-    public CoreOptions {
+    public CoreOptions(Path dataDir, int frequency, int flushIntervalMs, int scanIntervalMs, Profiling profiling,
+            List<DiscoveryRule> rules, String hostIp, String hostName, long expireMs, long minAgeMs,
+            long agentTimeoutMs) {
         Objects.requireNonNull(dataDir, "dataDir");
         Objects.requireNonNull(profiling, "profiling");
         if (frequency < 0 || frequency > 1000) {
@@ -46,7 +48,111 @@ public record CoreOptions(Path dataDir, int frequency, int flushIntervalMs, int 
             throw new IllegalArgumentException("the expiry of exited processes must not be negative: " + expireMs);
         }
         rules = rules == null ? List.of() : List.copyOf(rules);
+
+        this.dataDir = dataDir;
+        this.frequency = frequency;
+        this.flushIntervalMs = flushIntervalMs;
+        this.scanIntervalMs = scanIntervalMs;
+        this.profiling = profiling;
+        this.rules = rules;
+        this.hostIp = hostIp;
+        this.hostName = hostName;
+        this.expireMs = expireMs;
+        this.minAgeMs = minAgeMs;
+        this.agentTimeoutMs = agentTimeoutMs;
     }
+
+    public Path dataDir() {
+        return dataDir;
+    }
+
+    public int frequency() {
+        return frequency;
+    }
+
+    public int flushIntervalMs() {
+        return flushIntervalMs;
+    }
+
+    public int scanIntervalMs() {
+        return scanIntervalMs;
+    }
+
+    public Profiling profiling() {
+        return profiling;
+    }
+
+    public List<DiscoveryRule> rules() {
+        return rules;
+    }
+
+    public String hostIp() {
+        return hostIp;
+    }
+
+    public String hostName() {
+        return hostName;
+    }
+
+    public long expireMs() {
+        return expireMs;
+    }
+
+    public long minAgeMs() {
+        return minAgeMs;
+    }
+
+    public long agentTimeoutMs() {
+        return agentTimeoutMs;
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        if (this == o) {
+            return true;
+        }
+        if (!(o instanceof CoreOptions)) {
+            return false;
+        }
+        CoreOptions x = (CoreOptions) o;
+        return java.util.Objects.equals(dataDir, x.dataDir)
+                && frequency == x.frequency
+                && flushIntervalMs == x.flushIntervalMs
+                && scanIntervalMs == x.scanIntervalMs
+                && java.util.Objects.equals(profiling, x.profiling)
+                && java.util.Objects.equals(rules, x.rules)
+                && java.util.Objects.equals(hostIp, x.hostIp)
+                && java.util.Objects.equals(hostName, x.hostName)
+                && expireMs == x.expireMs
+                && minAgeMs == x.minAgeMs
+                && agentTimeoutMs == x.agentTimeoutMs;
+    }
+
+    @Override
+    public int hashCode() {
+        return java.util.Objects.hash(dataDir, frequency, flushIntervalMs, scanIntervalMs, profiling, rules, hostIp,
+                hostName, expireMs, minAgeMs, agentTimeoutMs);
+    }
+
+    @Override
+    public String toString() {
+        return "CoreOptions[dataDir=" + dataDir + ", frequency=" + frequency
+                + ", flushIntervalMs=" + flushIntervalMs + ", scanIntervalMs=" + scanIntervalMs
+                + ", profiling=" + profiling + ", rules=" + rules + ", hostIp=" + hostIp
+                + ", hostName=" + hostName + ", expireMs=" + expireMs + ", minAgeMs=" + minAgeMs
+                + ", agentTimeoutMs=" + agentTimeoutMs + "]";
+    }
+
+    /** {@code enum swp_profiling}: who runs the tasks of this core's local processes. */
+    public enum Profiling {
+        /** nobody: the core serves stored data (a task nothing would run is refused) */
+        OFF,
+        /** this core: the scheduler thread and the eBPF profiler (needs root or CAP_BPF+CAP_PERFMON) */
+        ON,
+        /** another process profiling for the same data directory ({@code swprof run}), or imports: tools, tests */
+        ELSEWHERE
+    }
+
 
     /**
      * A core without profiling of its own and without rules: a store with a process registry whose tasks are run by

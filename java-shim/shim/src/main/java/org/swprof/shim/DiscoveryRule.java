@@ -15,11 +15,77 @@ import java.util.Objects;
  * @param layer    null = {@code OS_LINUX}
  * @param labels   label templates; null or empty = one label, the process name
  */
-public record DiscoveryRule(String cmdRegex, String service, String instance, String process, String layer,
-                            List<String> labels) {
-    public DiscoveryRule {
+public final class DiscoveryRule {
+    private final String cmdRegex;
+    private final String service;
+    private final String instance;
+    private final String process;
+    private final String layer;
+    private final List<String> labels;
+
+    public DiscoveryRule(String cmdRegex, String service, String instance, String process, String layer,
+            List<String> labels) {
         Objects.requireNonNull(cmdRegex, "cmdRegex");
         Objects.requireNonNull(service, "service");
         labels = Requests.copy("labels", labels);
+
+        this.cmdRegex = cmdRegex;
+        this.service = service;
+        this.instance = instance;
+        this.process = process;
+        this.layer = layer;
+        this.labels = labels;
+    }
+
+    public String cmdRegex() {
+        return cmdRegex;
+    }
+
+    public String service() {
+        return service;
+    }
+
+    public String instance() {
+        return instance;
+    }
+
+    public String process() {
+        return process;
+    }
+
+    public String layer() {
+        return layer;
+    }
+
+    public List<String> labels() {
+        return labels;
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        if (this == o) {
+            return true;
+        }
+        if (!(o instanceof DiscoveryRule)) {
+            return false;
+        }
+        DiscoveryRule x = (DiscoveryRule) o;
+        return java.util.Objects.equals(cmdRegex, x.cmdRegex)
+                && java.util.Objects.equals(service, x.service)
+                && java.util.Objects.equals(instance, x.instance)
+                && java.util.Objects.equals(process, x.process)
+                && java.util.Objects.equals(layer, x.layer)
+                && java.util.Objects.equals(labels, x.labels);
+    }
+
+    @Override
+    public int hashCode() {
+        return java.util.Objects.hash(cmdRegex, service, instance, process, layer, labels);
+    }
+
+    @Override
+    public String toString() {
+        return "DiscoveryRule[cmdRegex=" + cmdRegex + ", service=" + service + ", instance=" + instance
+                + ", process=" + process + ", layer=" + layer + ", labels=" + labels + "]";
     }
 }

@@ -22,7 +22,46 @@ public final class Durations {
     }
 
     /** An inclusive range of epoch milliseconds; empty when start > end. */
-    public record Range(long startMs, long endMs) {
+    public static final class Range {
+        private final long startMs;
+        private final long endMs;
+
+        public Range(long startMs, long endMs) {
+            this.startMs = startMs;
+            this.endMs = endMs;
+        }
+
+        public long startMs() {
+            return startMs;
+        }
+
+        public long endMs() {
+            return endMs;
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            if (this == o) {
+                return true;
+            }
+            if (!(o instanceof Range)) {
+                return false;
+            }
+            Range x = (Range) o;
+            return startMs == x.startMs
+                    && endMs == x.endMs;
+        }
+
+        @Override
+        public int hashCode() {
+            return java.util.Objects.hash(startMs, endMs);
+        }
+
+        @Override
+        public String toString() {
+            return "Range[startMs=" + startMs + ", endMs=" + endMs + "]";
+        }
+
         public boolean isEmpty() {
             return startMs > endMs;
         }

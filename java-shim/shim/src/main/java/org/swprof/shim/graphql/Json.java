@@ -51,15 +51,144 @@ public final class Json {
     // ---- analysis ----------------------------------------------------------------------------------
 
     /** {@code {"tip": .., "trees": [..]}} */
-    public record Analysis(String tip, List<Tree> trees) {
+    public static final class Analysis {
+        private final String tip;
+        private final List<Tree> trees;
+
+        public Analysis(String tip, List<Tree> trees) {
+            this.tip = tip;
+            this.trees = trees;
+        }
+
+        public String tip() {
+            return tip;
+        }
+
+        public List<Tree> trees() {
+            return trees;
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            if (this == o) {
+                return true;
+            }
+            if (!(o instanceof Analysis)) {
+                return false;
+            }
+            Analysis x = (Analysis) o;
+            return java.util.Objects.equals(tip, x.tip)
+                    && java.util.Objects.equals(trees, x.trees);
+        }
+
+        @Override
+        public int hashCode() {
+            return java.util.Objects.hash(tip, trees);
+        }
+
+        @Override
+        public String toString() {
+            return "Analysis[tip=" + tip + ", trees=" + trees + "]";
+        }
     }
 
     /** {@code {"elements": [..]}} */
-    public record Tree(List<Element> elements) {
+    public static final class Tree {
+        private final List<Element> elements;
+
+        public Tree(List<Element> elements) {
+            this.elements = elements;
+        }
+
+        public List<Element> elements() {
+            return elements;
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            if (this == o) {
+                return true;
+            }
+            if (!(o instanceof Tree)) {
+                return false;
+            }
+            Tree x = (Tree) o;
+            return java.util.Objects.equals(elements, x.elements);
+        }
+
+        @Override
+        public int hashCode() {
+            return java.util.Objects.hash(elements);
+        }
+
+        @Override
+        public String toString() {
+            return "Tree[elements=" + elements + "]";
+        }
     }
 
     /** One stack element. */
-    public record Element(String id, String parentId, String symbol, String stackType, long dumpCount) {
+    public static final class Element {
+        private final String id;
+        private final String parentId;
+        private final String symbol;
+        private final String stackType;
+        private final long dumpCount;
+
+        public Element(String id, String parentId, String symbol, String stackType, long dumpCount) {
+            this.id = id;
+            this.parentId = parentId;
+            this.symbol = symbol;
+            this.stackType = stackType;
+            this.dumpCount = dumpCount;
+        }
+
+        public String id() {
+            return id;
+        }
+
+        public String parentId() {
+            return parentId;
+        }
+
+        public String symbol() {
+            return symbol;
+        }
+
+        public String stackType() {
+            return stackType;
+        }
+
+        public long dumpCount() {
+            return dumpCount;
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            if (this == o) {
+                return true;
+            }
+            if (!(o instanceof Element)) {
+                return false;
+            }
+            Element x = (Element) o;
+            return java.util.Objects.equals(id, x.id)
+                    && java.util.Objects.equals(parentId, x.parentId)
+                    && java.util.Objects.equals(symbol, x.symbol)
+                    && java.util.Objects.equals(stackType, x.stackType)
+                    && dumpCount == x.dumpCount;
+        }
+
+        @Override
+        public int hashCode() {
+            return java.util.Objects.hash(id, parentId, symbol, stackType, dumpCount);
+        }
+
+        @Override
+        public String toString() {
+            return "Element[id=" + id + ", parentId=" + parentId + ", symbol=" + symbol
+                    + ", stackType=" + stackType + ", dumpCount=" + dumpCount + "]";
+        }
     }
 
     /** Streams {@code {"tip","trees":[{"elements":[{id,parentId,symbol,stackType,dumpCount}]}]}} into records. */
@@ -113,12 +242,23 @@ public final class Json {
             String f = p.currentName();
             JsonToken t = p.nextToken();
             switch (f) {
-                case "id" -> id = p.getValueAsString();
-                case "parentId" -> parentId = p.getValueAsString();
-                case "symbol" -> symbol = p.getValueAsString();
-                case "stackType" -> stackType = p.getValueAsString();
-                case "dumpCount" -> dumpCount = t.isNumeric() ? p.getLongValue() : p.getValueAsLong();
-                default -> p.skipChildren();
+                case "id":
+                    id = p.getValueAsString();
+                    break;
+                case "parentId":
+                    parentId = p.getValueAsString();
+                    break;
+                case "symbol":
+                    symbol = p.getValueAsString();
+                    break;
+                case "stackType":
+                    stackType = p.getValueAsString();
+                    break;
+                case "dumpCount":
+                    dumpCount = t.isNumeric() ? p.getLongValue() : p.getValueAsLong();
+                    break;
+                default:
+                    p.skipChildren();
             }
         }
         return new Element(id, parentId, symbol, stackType, dumpCount);

@@ -15,6 +15,8 @@ import io.grpc.Status;
 import io.grpc.stub.ServerCalls;
 import io.grpc.stub.StreamObserver;
 import org.apache.skywalking.apm.network.ebpf.profiling.process.v3.EBPFProcessServiceGrpc;
+import com.google.protobuf.InvalidProtocolBufferException;
+import org.apache.skywalking.apm.network.ebpf.profiling.v3.EBPFProfilingData;
 import org.apache.skywalking.apm.network.ebpf.profiling.v3.EBPFProfilingServiceGrpc;
 import org.swprof.shim.SwprofCore;
 import org.swprof.shim.SwprofException;
@@ -29,6 +31,10 @@ import org.swprof.shim.SwprofException;
  * <p>A failure of the core answers a gRPC status: a request that does not decode or breaks a limit
  * INVALID_ARGUMENT (RESOURCE_EXHAUSTED for too many processes at once), an unknown task or process NOT_FOUND, a
  * closed core UNAVAILABLE.
+ *
+ * <p>Inside OAP the agents have a second listener, a {@link Peer}: OAP's own receiver, which keeps their processes as
+ * OAP metadata and owns the tasks in OAP's storage. It hears every report and keep-alive the core took, adds its
+ * commands to the core's, and takes the blocks of its own tasks out of the data streams.
  */
 public final class AgentServices {
     private static final Logger LOG = Logger.getLogger(AgentServices.class.getName());
@@ -55,10 +61,34 @@ public final class AgentServices {
         }
     };
 
+    /** The other listener of the agents (OAP's receiver, in the module); its messages are protobuf bytes too. */
+    public interface Peer {
+        /**
+         * Hears a report or keep-alive (call: SwprofCore.AGENT_*) after the core took it; returns its own answer,
+         * which the agent gets instead of the core's (the same ids), or null.
+         */
+        byte[] processes(int call, byte[] request) throws Exception;
+
+        /** Its commands (Commands bytes) for a task query, sent with the core's; null = none. */
+        byte[] commands(byte[] query) throws Exception;
+
+        /** Is this task the peer's (in its storage) rather than the core's? */
+        boolean ownsTask(String taskId);
+
+        /** A data stream into the peer for the blocks of its tasks (EBPFProfilingData bytes); its answer is not used. */
+        StreamObserver<byte[]> openStream();
+    }
+
     private final SwprofCore core;
+    private final Peer peer;
 
     public AgentServices(SwprofCore core) {
+        this(core, null);
+    }
+
+    public AgentServices(SwprofCore core, Peer peer) {
         this.core = core;
+        this.peer = peer;
     }
 
     /** EBPFProcessService: reportProcesses, keepAlive. */
@@ -94,19 +124,53 @@ public final class AgentServices {
             out.onError(status(e).asRuntimeException());
             return;
         }
+        if (peer != null) {
+            try {
+                if (call == SwprofCore.AGENT_QUERY_TASKS) {
+                    reply = merge(reply, peer.commands(request));
+                } else {
+                    byte[] theirs = peer.processes(call, request);
+                    reply = theirs != null ? theirs : reply;
+                }
+            } catch (Exception e) {
+                // the core has it: the agent is served; the peer's trouble is the peer's log line
+                LOG.log(Level.WARNING, "the agents' other listener failed on a call (the core took it): " + e, e);
+            }
+        }
         out.onNext(reply);
         out.onCompleted();
     }
 
+    /** Two Commands messages as one (repeated fields concatenate when their encodings do). */
+    static byte[] merge(byte[] a, byte[] b) {
+        if (b == null || b.length == 0) {
+            return a;
+        }
+        byte[] m = new byte[a.length + b.length];
+        System.arraycopy(a, 0, m, 0, a.length);
+        System.arraycopy(b, 0, m, a.length, b.length);
+        return m;
+    }
+
+    /** The task id of a data message that carries the task's metadata, or null. */
+    static String taskOf(byte[] message) {
+        try {
+            EBPFProfilingData d = EBPFProfilingData.parseFrom(message);
+            return d.hasTask() ? d.getTask().getTaskId() : null;
+        } catch (InvalidProtocolBufferException e) {
+            return null; // the core says what is wrong with it
+        }
+    }
+
     static Status status(RuntimeException e) {
-        if (e instanceof SwprofException s) {
-            Status st = switch (s.errno()) {
-                case 22 -> Status.INVALID_ARGUMENT; // EINVAL
-                case 7 -> Status.RESOURCE_EXHAUSTED; // E2BIG
-                case 2 -> Status.NOT_FOUND; // ENOENT
-                case 28 -> Status.UNAVAILABLE; // ENOSPC: the backend cannot write now
-                default -> Status.INTERNAL;
-            };
+        if (e instanceof SwprofException) {
+            SwprofException s = (SwprofException) e;
+            int errno = s.errno();
+            Status st = errno == 22 ? Status.INVALID_ARGUMENT // EINVAL
+                    : errno == 7 ? Status.RESOURCE_EXHAUSTED // E2BIG
+                    : errno == 2 ? Status.NOT_FOUND // ENOENT
+                    : errno == 28 ? Status.UNAVAILABLE // ENOSPC: the backend cannot write now
+                    : Status.INTERNAL;
             return st.withDescription(s.getMessage());
         }
         if (e instanceof IllegalStateException) {
@@ -123,6 +187,9 @@ public final class AgentServices {
         private int batchBytes;
         private SwprofCore.DataStream stream;
         private boolean failed;
+        /** with a peer: the block being read belongs to it, and its stream */
+        private boolean toPeer;
+        private StreamObserver<byte[]> peerStream;
 
         DataStreamObserver(StreamObserver<byte[]> out) {
             this.out = out;
@@ -132,6 +199,19 @@ public final class AgentServices {
         public void onNext(byte[] message) {
             if (failed) {
                 return;
+            }
+            if (peer != null) {
+                String task = taskOf(message);
+                if (task != null) {
+                    toPeer = peer.ownsTask(task);
+                }
+                if (toPeer) {
+                    if (peerStream == null) {
+                        peerStream = peer.openStream();
+                    }
+                    peerStream.onNext(message);
+                    return;
+                }
             }
             batch.add(message);
             batchBytes += message.length;
@@ -154,6 +234,10 @@ public final class AgentServices {
             } catch (RuntimeException e) {
                 failed = true;
                 close();
+                if (peerStream != null) {
+                    peerStream.onError(e);
+                    peerStream = null;
+                }
                 out.onError(status(e).asRuntimeException());
                 return false;
             } finally {
@@ -187,10 +271,16 @@ public final class AgentServices {
             failed = true;
             batch.clear();
             close();
+            if (peerStream != null) {
+                peerStream.onError(t);
+            }
         }
 
         @Override
         public void onCompleted() {
+            if (peerStream != null) {
+                peerStream.onCompleted();
+            }
             if (failed || !feed()) {
                 return;
             }

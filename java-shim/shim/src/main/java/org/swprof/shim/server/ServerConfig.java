@@ -218,8 +218,8 @@ public final class ServerConfig {
     private static void flatten(String prefix, Map<?, ?> m, Map<String, Object> out) {
         for (Map.Entry<?, ?> e : m.entrySet()) {
             String key = prefix + e.getKey();
-            if (e.getValue() instanceof Map<?, ?> sub && !ENV.containsKey(key)) {
-                flatten(key + ".", sub, out);
+            if (e.getValue() instanceof Map<?, ?> && !ENV.containsKey(key)) {
+                flatten(key + ".", (Map<?, ?>) e.getValue(), out);
             } else {
                 out.put(key, e.getValue());
             }
@@ -265,11 +265,20 @@ public final class ServerConfig {
         if (s == null) {
             return dflt;
         }
-        return switch (s.toLowerCase(Locale.ROOT)) {
-            case "true", "yes", "on", "1" -> true;
-            case "false", "no", "off", "0" -> false;
-            default -> throw new IllegalArgumentException(key + " must be true or false, not \"" + s + "\"");
-        };
+        switch (s.toLowerCase(Locale.ROOT)) {
+            case "true":
+            case "yes":
+            case "on":
+            case "1":
+                return true;
+            case "false":
+            case "no":
+            case "off":
+            case "0":
+                return false;
+            default:
+                throw new IllegalArgumentException(key + " must be true or false, not \"" + s + "\"");
+        }
     }
 
     private static final Pattern DURATION = Pattern.compile("(\\d+)\\s*(ms|s|m|h)?");
@@ -286,12 +295,8 @@ public final class ServerConfig {
         }
         long n = Long.parseLong(x.group(1));
         String unit = x.group(2) == null ? "ms" : x.group(2);
-        long ms = switch (unit) {
-            case "ms" -> n;
-            case "s" -> n * 1000;
-            case "m" -> n * 60_000;
-            default -> n * 3_600_000;
-        };
+        long ms = unit.equals("ms") ? n : unit.equals("s") ? n * 1000 : unit.equals("m") ? n * 60_000
+                : n * 3_600_000;
         if (ms > Integer.MAX_VALUE) {
             throw new IllegalArgumentException(key + " is too long: " + s);
         }
@@ -302,14 +307,16 @@ public final class ServerConfig {
         if (o == null) {
             return List.of();
         }
-        if (!(o instanceof List<?> list)) {
+        if (!(o instanceof List<?>)) {
             throw new IllegalArgumentException("discovery.rules must be a list of rules");
         }
+        List<?> list = (List<?>) o;
         List<DiscoveryRule> out = new ArrayList<>();
         for (int i = 0; i < list.size(); i++) {
-            if (!(list.get(i) instanceof Map<?, ?> r)) {
+            if (!(list.get(i) instanceof Map<?, ?>)) {
                 throw new IllegalArgumentException("discovery.rules[" + i + "] must be a mapping");
             }
+            Map<?, ?> r = (Map<?, ?>) list.get(i);
             for (Object k : r.keySet()) {
                 if (!List.of("cmdRegex", "service", "instance", "process", "layer", "labels").contains(k.toString())) {
                     throw new IllegalArgumentException("discovery.rules[" + i + "]: unknown key " + k
@@ -323,9 +330,9 @@ public final class ServerConfig {
             }
             List<String> labels = null;
             Object l = r.get("labels");
-            if (l instanceof List<?> ll) {
+            if (l instanceof List<?>) {
                 labels = new ArrayList<>();
-                for (Object x : ll) {
+                for (Object x : (List<?>) l) {
                     if (x != null) {
                         labels.add(x.toString());
                     }
