@@ -7,6 +7,7 @@ import org.apache.skywalking.oap.server.core.query.input.EBPFProfilingNetworkTas
 import org.apache.skywalking.oap.server.core.query.input.EBPFProfilingTaskFixedTimeCreationRequest;
 import org.apache.skywalking.oap.server.core.query.type.EBPFNetworkKeepProfilingResult;
 import org.apache.skywalking.oap.server.core.query.type.EBPFProfilingTaskCreationResult;
+import org.apache.skywalking.oap.server.core.storage.profiling.ebpf.IServiceLabelDAO;
 import org.apache.skywalking.oap.server.library.module.ModuleManager;
 import org.swprof.shim.Requests;
 import org.swprof.shim.SwprofCore;
@@ -32,6 +33,11 @@ public class SwprofEBPFMutationService extends EBPFProfilingMutationService {
                 request.getProcessLabels(), request.getStartTime(), request.getDuration(),
                 request.getTargetType() == null ? null : request.getTargetType().name(), 0);
         return SwprofEBPFQueryService.call(() -> Dto.one(core.createTask(tc), EBPFProfilingTaskCreationResult.class));
+    }
+
+    @Override
+    public IServiceLabelDAO getServiceLabelDAO() {
+        return stock.getServiceLabelDAO();
     }
 
     @Override

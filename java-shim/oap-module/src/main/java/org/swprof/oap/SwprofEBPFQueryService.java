@@ -2,6 +2,7 @@ package org.swprof.oap;
 
 import java.io.IOException;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 
 import org.apache.skywalking.oap.server.core.profiling.ebpf.EBPFProfilingQueryService;
@@ -14,6 +15,9 @@ import org.apache.skywalking.oap.server.core.query.type.EBPFProfilingAnalyzeTime
 import org.apache.skywalking.oap.server.core.query.type.EBPFProfilingSchedule;
 import org.apache.skywalking.oap.server.core.query.type.EBPFProfilingTask;
 import org.apache.skywalking.oap.server.core.query.type.EBPFProfilingTaskPrepare;
+import org.apache.skywalking.oap.server.core.query.type.EBPFProfilingTree;
+import org.apache.skywalking.oap.server.core.storage.profiling.ebpf.IServiceLabelDAO;
+import org.apache.skywalking.oap.server.core.storage.query.IMetadataQueryDAO;
 import org.apache.skywalking.oap.server.library.module.ModuleManager;
 import org.swprof.shim.Requests;
 import org.swprof.shim.SwprofCore;
@@ -21,9 +25,11 @@ import org.swprof.shim.SwprofException;
 import org.swprof.shim.graphql.Durations;
 
 /**
- * OAP 9.5 - 10.x signatures of the core's eBPF query service, answered by swprof. The super class's state
- * (storage DAOs) is never touched: every public method is overridden. Core errors become IOExceptions, which the
- * query plugin reports as GraphQL errors with their message.
+ * OAP 9.5 - 10.x signatures of the core's eBPF query service. swprof's tasks and schedules are answered by swprof,
+ * and what is in OAP's storage (tasks made before the module was installed, or by continuous profiling) by the stock
+ * service: task lists hold both, a schedule or an analysis goes where its ids belong ({@link Ids}). The super
+ * class's state (storage DAOs) is never touched: every public method is overridden. Core errors become IOExceptions,
+ * which the query plugin reports as GraphQL errors with their message.
  */
 public class SwprofEBPFQueryService extends EBPFProfilingQueryService {
     private final EBPFProfilingQueryService stock;
@@ -41,6 +47,16 @@ public class SwprofEBPFQueryService extends EBPFProfilingQueryService {
     }
 
     @Override
+    public IMetadataQueryDAO getMetadataQueryDAO() {
+        return stock.getMetadataQueryDAO();
+    }
+
+    @Override
+    public IServiceLabelDAO getServiceLabelDAO() {
+        return stock.getServiceLabelDAO();
+    }
+
+    @Override
     public EBPFProfilingTaskPrepare queryPrepareCreateEBPFProfilingTaskData(String serviceId) throws IOException {
         return call(() -> Dto.one(core.prepareTask(serviceId), EBPFProfilingTaskPrepare.class));
     }
@@ -52,29 +68,37 @@ public class SwprofEBPFQueryService extends EBPFProfilingQueryService {
             throws IOException {
         long start = 0;
         long end = 0;
+        boolean empty = false;
         if (duration != null && duration.getStart() != null && duration.getEnd() != null) {
             Durations.Range r = Durations.toRange(duration.getStart(), duration.getEnd(),
                     Durations.Step.valueOf(duration.getStep().name()), java.time.ZoneId.systemDefault());
-            if (r.isEmpty()) {
-                return List.of();
-            }
+            empty = r.isEmpty();
             start = r.startMs();
             end = r.endMs();
         }
-        List<String> t = null;
-        if (targets != null) {
-            t = new ArrayList<>();
-            for (EBPFProfilingTargetType x : targets) {
-                t.add(x.name());
+        List<EBPFProfilingTask> all = new ArrayList<>();
+        if (!empty) {
+            List<String> t = null;
+            if (targets != null) {
+                t = new ArrayList<>();
+                for (EBPFProfilingTargetType x : targets) {
+                    t.add(x.name());
+                }
             }
+            Requests.TaskQuery q = new Requests.TaskQuery(serviceId, serviceInstanceId, null, null, t,
+                    triggerType == null ? null : triggerType.name(), start, end);
+            all.addAll(call(() -> Dto.list(core.tasks(q), EBPFProfilingTask.class)));
         }
-        Requests.TaskQuery q = new Requests.TaskQuery(serviceId, serviceInstanceId, null, null, t,
-                triggerType == null ? null : triggerType.name(), start, end);
-        return call(() -> Dto.list(core.tasks(q), EBPFProfilingTask.class));
+        all.addAll(stock.queryEBPFProfilingTasks(serviceId, serviceInstanceId, targets, triggerType, duration));
+        all.sort(Comparator.comparingLong(EBPFProfilingTask::getCreateTime).reversed());
+        return all;
     }
 
     @Override
     public List<EBPFProfilingSchedule> queryEBPFProfilingSchedules(String taskId) throws Exception {
+        if (!Ids.isSwprof(taskId)) {
+            return stock.queryEBPFProfilingSchedules(taskId);
+        }
         return call(() -> Dto.list(core.schedules(taskId, 0, 0), EBPFProfilingSchedule.class));
     }
 
@@ -83,6 +107,18 @@ public class SwprofEBPFQueryService extends EBPFProfilingQueryService {
                                                                 List<EBPFProfilingAnalyzeTimeRange> timeRanges,
                                                                 EBPFProfilingAnalyzeAggregateType aggregateType)
             throws IOException {
+        List<String> ours = new ArrayList<>();
+        List<String> theirs = new ArrayList<>();
+        if (scheduleIdList != null) {
+            for (String id : scheduleIdList) {
+                if (id != null) {
+                    (Ids.isSwprof(id) ? ours : theirs).add(id);
+                }
+            }
+        }
+        if (!theirs.isEmpty() && ours.isEmpty()) {
+            return stock.getEBPFProfilingAnalyzation(theirs, timeRanges, aggregateType);
+        }
         List<Requests.TimeRange> ranges = new ArrayList<>();
         if (timeRanges != null) {
             for (EBPFProfilingAnalyzeTimeRange r : timeRanges) {
@@ -91,18 +127,22 @@ public class SwprofEBPFQueryService extends EBPFProfilingQueryService {
                 }
             }
         }
-        List<String> ids = new ArrayList<>();
-        if (scheduleIdList != null) {
-            for (String id : scheduleIdList) {
-                if (id != null) {
-                    ids.add(id);
-                }
-            }
-        }
         Requests.Aggregate agg = aggregateType == EBPFProfilingAnalyzeAggregateType.DURATION
                 ? Requests.Aggregate.DURATION : Requests.Aggregate.COUNT;
-        return call(() -> Dto.one(core.analyze(Requests.Analyze.ofSchedules(ids, ranges, agg)),
+        EBPFProfilingAnalyzation a = call(() -> Dto.one(core.analyze(Requests.Analyze.ofSchedules(ours, ranges, agg)),
                 EBPFProfilingAnalyzation.class));
+        if (!theirs.isEmpty()) { // schedules of both: the trees of each, side by side
+            EBPFProfilingAnalyzation b = stock.getEBPFProfilingAnalyzation(theirs, timeRanges, aggregateType);
+            List<EBPFProfilingTree> trees = new ArrayList<>(a.getTrees() == null ? List.of() : a.getTrees());
+            if (b.getTrees() != null) {
+                trees.addAll(b.getTrees());
+            }
+            a.setTrees(trees);
+            if (a.getTip() == null) {
+                a.setTip(b.getTip());
+            }
+        }
+        return a;
     }
 
     interface Call<T> {
