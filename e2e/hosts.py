@@ -19,8 +19,6 @@ programs' own CPU time (/proc/PID/stat), never with wall time. Prints one line p
 `N passed, M failed`; exit status 0 only when nothing failed. Everything it made is removed at the end.
 """
 import argparse
-import base64
-import hashlib
 import json
 import os
 import shutil
@@ -31,6 +29,9 @@ import sys
 import tempfile
 import time
 import urllib.request
+
+import checks
+from checks import check, cpu_seconds, free_port, graphql, pid_of, sid, wait_for
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SWPROF = os.path.join(ROOT, "build", "swprof")
@@ -44,43 +45,11 @@ SERVICE = "multi"
 RULE_OPTIONS = {2: "--process '{exe}' --label cpu --label '{exe}' "}
 LABELS = {1: ["busy"], 2: ["cpu", "busy"]}
 
-passed = failed = 0
-verbose = False
-
-
-def check(what, ok, detail=""):
-    global passed, failed
-    print("%s %s%s" % ("ok  " if ok else "FAIL", what, " (%s)" % detail if detail else ""), flush=True)
-    if ok:
-        passed += 1
-    else:
-        failed += 1
-    return ok
-
-
 def sh(*args, check_rc=True):
     r = subprocess.run(list(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     if check_rc and r.returncode:
         raise RuntimeError("%s: %s" % (" ".join(args), r.stderr.strip()))
     return r.stdout
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def sid(name):
-    return base64.b64encode(name.encode()).decode() + ".1"
-
-
-def iid(service, instance):
-    return sid(service) + "_" + base64.b64encode(instance.encode()).decode()
-
-
-def pid_of(process, service, instance):
-    return hashlib.sha256(("%s_%s" % (process, iid(service, instance))).encode()).hexdigest()
 
 
 class World:
@@ -189,40 +158,11 @@ class World:
 
     # ---- the backend's API ----
     def gql(self, query, variables=None):
-        body = json.dumps({"query": query, "variables": variables or {}}).encode()
-        req = urllib.request.Request("http://127.0.0.1:%d/graphql" % self.rest, body,
-                                     {"Content-Type": "application/json"})
-        with urllib.request.urlopen(req, timeout=30) as r:
-            reply = json.loads(r.read())
-        if reply.get("errors"):
-            raise RuntimeError("GraphQL errors: %s" % reply["errors"])
-        return reply["data"]
+        return graphql("http://127.0.0.1:%d/graphql" % self.rest, query, variables, timeout=30)
 
 
 def rule(n):
     return "(^|/)busy %s 600$" % HOSTS[n]
-
-
-def cpu_seconds(pid):
-    with open("/proc/%d/stat" % pid) as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def wait_for(what, seconds, probe):
-    deadline = time.time() + seconds
-    last = None
-    while time.time() < deadline:
-        try:
-            last = probe()
-        except RuntimeError as e:
-            last = e
-        if last and not isinstance(last, RuntimeError):
-            return last
-        time.sleep(0.3)
-    if verbose:
-        print("  (waited %ss for %s; last: %s)" % (seconds, what, last))
-    return None
 
 
 def processes(w):
@@ -370,12 +310,11 @@ def run(w):
 
 
 def main():
-    global verbose
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
     ap.add_argument("-v", action="store_true", help="say what waits waited for")
     a = ap.parse_args()
-    verbose = a.v
+    checks.verbose = a.v
     if os.geteuid() != 0:
         print("e2e/hosts.py needs root (namespaces, BPF)", file=sys.stderr)
         return 2
@@ -401,12 +340,11 @@ def main():
             w.kill(name, signal.SIGTERM if name == "server" else signal.SIGKILL)
         w.net_down()
     print("hosts: %.1f s" % (time.time() - t))
-    print("%d passed, %d failed" % (passed, failed))
-    if failed or a.keep:
+    if checks.failed or a.keep:
         print("hosts: logs kept in %s" % tmp)
     else:
         shutil.rmtree(tmp, ignore_errors=True)
-    return 1 if failed else 0
+    return checks.summary()
 
 
 if __name__ == "__main__":

@@ -58,6 +58,9 @@ import org.junit.jupiter.api.Test;
  * time it saw, and streams its samples as Rover does (the task's metadata on the first item only, kernel stack then
  * user stack, symbols innermost first). Its process is listed, a task created through GraphQL reaches it, and its
  * data shows as the tree. Malformed and oversized messages answer a gRPC status and change nothing.
+ *
+ * <p>e2e/oap.py runs it again against a real OAP 10.1 with swprof's module ({@code -Dswprof.it.backend=GRAPHQL_URL,
+ * GRPC_PORT}): the same client, OAP's gRPC port and OAP's own /graphql.
  */
 class RoverClientTest {
     static Server server;
@@ -69,7 +72,9 @@ class RoverClientTest {
 
     @BeforeAll
     static void start() {
-        server = Server.forAgents(Map.of());
+        // e2e/oap.py runs this class against a real OAP with swprof's module (-Dswprof.it.backend=...)
+        Server external = Server.external();
+        server = external != null ? external : Server.forAgents(Map.of());
         channel = NettyChannelBuilder.forAddress("127.0.0.1", server.grpcPort()).usePlaintext().build();
     }
 
@@ -130,11 +135,22 @@ class RoverClientTest {
         assertEquals(4242, down.getProcesses(0).getHostProcess().getPid());
         assertEquals(entity(), down.getProcesses(0).getHostProcess().getEntityMetadata());
 
-        // ---- the process is listed with its agent and its properties ----
-        Map<String, Object> d = server.query("query ($s: ID) { listProcesses(serviceId: $s) { id name agentId detectType "
-                + "attributes { name value } labels } }", Map.of("s", serviceId())).data();
+        // ---- the process is listed with its agent and its properties (as the UI lists an instance's processes;
+        // an OAP shows it once its metadata is written: poll) ----
+        String instanceId = serviceId() + "_" + Base64.getEncoder().encodeToString(
+                INSTANCE.getBytes(StandardCharsets.UTF_8));
+        java.time.format.DateTimeFormatter minute = java.time.format.DateTimeFormatter.ofPattern("yyyy-MM-dd HHmm")
+                .withZone(java.time.ZoneId.systemDefault());
+        long now0 = System.currentTimeMillis();
+        Map<String, Object> duration = Map.of("start", minute.format(java.time.Instant.ofEpochMilli(now0 - 900_000)),
+                "end", minute.format(java.time.Instant.ofEpochMilli(now0 + 60_000)), "step", "MINUTE");
         @SuppressWarnings("unchecked")
-        List<Map<String, Object>> ps = (List<Map<String, Object>>) d.get("listProcesses");
+        List<Map<String, Object>> ps = server.waitFor("the process listed", 60_000, () -> {
+            List<Map<String, Object>> l = (List<Map<String, Object>>) server.query("query ($i: ID!, $d: Duration!) { "
+                    + "listProcesses(instanceId: $i, duration: $d) { id name agentId detectType attributes { name "
+                    + "value } labels } }", Map.of("i", instanceId, "d", duration)).data().get("listProcesses");
+            return l.isEmpty() ? null : l;
+        });
         assertEquals(1, ps.size());
         assertEquals(processId(), ps.get(0).get("id"));
         assertEquals(AGENT, ps.get(0).get("agentId"));
@@ -322,14 +338,9 @@ class RoverClientTest {
         e = assertThrows(StatusRuntimeException.class, () -> EBPFProfilingServiceGrpc.newBlockingStub(channel)
                 .queryTasks(EBPFProfilingTaskQuery.newBuilder().build()));
         assertEquals(Status.Code.INVALID_ARGUMENT, e.getStatus().getCode());
-        // larger than grpc.maxMessageBytes (1 MiB here)
-        byte[] big = EBPFProcessReportList.newBuilder().setEbpfAgentID("x".repeat(2 << 20)).build().toByteArray();
-        e = assertThrows(StatusRuntimeException.class,
-                () -> raw(EBPFProcessServiceGrpc.getReportProcessesMethod(), big));
-        // the server refuses it at its header (RESOURCE_EXHAUSTED); a client still sending by then sees its stream
-        // reset (CANCELLED)
-        assertTrue(e.getStatus().getCode() == Status.Code.RESOURCE_EXHAUSTED
-                || e.getStatus().getCode() == Status.Code.CANCELLED, e::toString);
+        if (!server.isExternal()) {
+            oversized();
+        }
         // data for a task nobody created
         e = assertThrows(StatusRuntimeException.class, () -> stream(List.of(EBPFProfilingData.newBuilder()
                 .setTask(EBPFProfilingTaskMetadata.newBuilder().setTaskId("a000000000000000").setProcessId(processId())
@@ -352,5 +363,16 @@ class RoverClientTest {
             names.add(String.valueOf(((Map<?, ?>) s).get("name")));
         }
         assertFalse(names.contains(""), names::toString);
+    }
+
+    /** larger than grpc.maxMessageBytes (1 MiB here; an OAP has its own limit) */
+    static void oversized() {
+        byte[] big = EBPFProcessReportList.newBuilder().setEbpfAgentID("x".repeat(2 << 20)).build().toByteArray();
+        StatusRuntimeException e = assertThrows(StatusRuntimeException.class,
+                () -> raw(EBPFProcessServiceGrpc.getReportProcessesMethod(), big));
+        // the server refuses it at its header (RESOURCE_EXHAUSTED); a client still sending by then sees its stream
+        // reset (CANCELLED)
+        assertTrue(e.getStatus().getCode() == Status.Code.RESOURCE_EXHAUSTED
+                || e.getStatus().getCode() == Status.Code.CANCELLED, e::toString);
     }
 }

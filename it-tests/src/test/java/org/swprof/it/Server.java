@@ -38,10 +38,38 @@ final class Server implements AutoCloseable {
     final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
     private final List<Process> children = new ArrayList<>();
 
+    /** an OAP (or server) running elsewhere: its /graphql and its agents' gRPC port */
+    private final int externalGrpcPort;
+
     private Server(Path dataDir, Main main) {
         this.dataDir = dataDir;
         this.main = main;
         this.graphql = URI.create("http://127.0.0.1:" + main.port() + "/graphql");
+        this.externalGrpcPort = 0;
+    }
+
+    private Server(URI graphql, int grpcPort) {
+        this.dataDir = null;
+        this.main = null;
+        this.graphql = graphql;
+        this.externalGrpcPort = grpcPort;
+    }
+
+    /**
+     * The backend system property swprof.it.backend names ("GRAPHQL_URL,GRPC_PORT": e2e/oap.py passes a real OAP with
+     * the module), or null: the tests that take it run against that backend instead of a server of their own.
+     */
+    static Server external() {
+        String b = System.getProperty("swprof.it.backend", "");
+        if (b.isEmpty()) {
+            return null;
+        }
+        String[] p = b.split(",");
+        return new Server(URI.create(p[0]), Integer.parseInt(p[1]));
+    }
+
+    boolean isExternal() {
+        return main == null;
     }
 
     static Server start() {
@@ -102,6 +130,9 @@ final class Server implements AutoCloseable {
     /** The core's statistics (samples, lost, profiler error, ...). */
     @SuppressWarnings("unchecked")
     Map<String, Object> stats() {
+        if (main == null) {
+            return Map.of();
+        }
         try {
             return JSON.readValue(main.core().stats(), Map.class);
         } catch (IOException e) {
@@ -156,7 +187,7 @@ final class Server implements AutoCloseable {
 
     /** The agents' gRPC port. */
     int grpcPort() {
-        return main.grpcPort();
+        return main == null ? externalGrpcPort : main.grpcPort();
     }
 
     /** POST /graphql with a raw JSON body. */
@@ -205,6 +236,9 @@ final class Server implements AutoCloseable {
 
     @Override
     public void close() {
+        if (main == null) {
+            return;
+        }
         main.shutdown();
         for (Process p : children) {
             p.destroyForcibly();
