@@ -9,12 +9,13 @@ namespace swpt-hN with a veth at 10.77.0.1N; the server listens for agents on 10
 loopback). Each host runs `unshare --pid --fork --mount-proc --uts`: its own host name (host-N), its own
 /proc, a busy program and `swprof agent --backend 10.77.0.1:PORT`.
 
-It checks, in order: every agent's process listed with its own host's attributes (and the labels its
-rule's options give); one task on the service
+The server's gRPC port listens beyond loopback, so it asks for a token (generated into its data directory);
+the agents have it (--token-file). It checks, in order: every agent's process listed with its own host's
+attributes (and the labels its rule's options give); one task on the service
 both hosts run, giving one schedule per host whose trees are each host's own program; the backend killed
 with kill -9 and restarted mid-task (the agents keep their samples and deliver them: the samples match the
 programs' CPU time); a host's link cut and restored (the same); an agent claiming another agent's process
-(refused); an agent killed (its schedule stops, its process ages out). Sample counts are compared with the
+(refused), and one without the token (refused); an agent killed (its schedule stops, its process ages out). Sample counts are compared with the
 programs' own CPU time (/proc/PID/stat), never with wall time. Prints one line per check and
 `N passed, M failed`; exit status 0 only when nothing failed. Everything it made is removed at the end.
 """
@@ -124,10 +125,15 @@ class World:
         busy = os.path.join(self.tmp, "busy")
         # the rule's regex must not match the agent's own command line (which holds the rule)
         script = ("hostname host-%d; %s %s 600 >/dev/null & exec %s agent --backend %s.1:%d --rule '%s=%s' %s"
-                  "--heartbeat-ms 1000 --poll-ms 500 --flush-ms 500 --min-age-ms 0 --buffer-mb 8"
-                  % (n, busy, HOSTS[n], SWPROF, NET, self.grpc, rule(n), SERVICE, RULE_OPTIONS.get(n, "")))
+                  "--heartbeat-ms 1000 --poll-ms 500 --flush-ms 500 --min-age-ms 0 --buffer-mb 8 --token-file %s"
+                  % (n, busy, HOSTS[n], SWPROF, NET, self.grpc, rule(n), SERVICE, RULE_OPTIONS.get(n, ""),
+                     self.token_file()))
         self.start("host%d" % n, ["ip", "netns", "exec", "swpt-h%d" % n, "unshare", "--pid", "--fork", "--mount-proc",
                                   "--uts", "sh", "-c", script])
+
+    def token_file(self):
+        """The token the server generated (its gRPC port listens beyond loopback, so agents need it)."""
+        return os.path.join(self.tmp, "data", "auth-token")
 
     def busy_pid(self, n):
         """The host pid of host n's busy program (from the root namespace's /proc)."""
@@ -278,11 +284,20 @@ def run(w):
     sh("ip", "netns", "exec", "swpt-h1", "ip", "link", "set", "eth0", "up")
     samples_match("link cut and restored", mark_cpu, mark_ms)
 
-    # ---- another agent in host 1's namespaces claims its process: refused ----
+    # ---- an agent without the token: refused (the backend listens beyond loopback) ----
     a1 = w.agent_pid(1)
-    w.start("intruder", ["nsenter", "-t", str(a1), "-p", "-m", "-n", "-u", SWPROF, "agent", "--backend",
-                         "%s.1:%d" % (NET, w.grpc), "--rule", "%s=%s" % (rule(1), SERVICE), "--agent-id", "intruder",
-                         "--heartbeat-ms", "1000", "--poll-ms", "500", "--min-age-ms", "0"])
+    agent = ["nsenter", "-t", str(a1), "-p", "-m", "-n", "-u", SWPROF, "agent", "--backend", "%s.1:%d" % (NET, w.grpc),
+             "--rule", "%s=%s" % (rule(1), SERVICE), "--agent-id", "intruder", "--heartbeat-ms", "1000", "--poll-ms",
+             "500", "--min-age-ms", "0"]
+    w.start("tokenless", agent)
+    time.sleep(3)
+    log = open(os.path.join(w.tmp, "tokenless.log"), errors="replace").read()
+    check("an agent without the token is refused (UNAUTHENTICATED), its process not taken",
+          "UNAUTHENTICATED" in log and all(p["agentId"] != "intruder" for p in processes(w)), log[-300:])
+    w.kill("tokenless")
+
+    # ---- another agent in host 1's namespaces, with the token, claims its process: refused ----
+    w.start("intruder", agent + ["--token-file", w.token_file()])
     time.sleep(4)
     p1 = next((x for x in processes(w) if x["instanceName"] == "host-1"), {})
     log = open(os.path.join(w.tmp, "intruder.log"), errors="replace").read()

@@ -621,6 +621,9 @@ class Http:
     def request(self, method, path, body=None, content_type=None, timeout=60.0, accept=None):
         conn = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
         headers = {}
+        # a server listening beyond loopback asks for its token (the compose file gives both the same one)
+        if os.environ.get("SWPROF_E2E_TOKEN"):
+            headers["Authorization"] = "Bearer " + os.environ["SWPROF_E2E_TOKEN"]
         if content_type is not None:
             headers["Content-Type"] = content_type
         if accept is not None:
@@ -1230,6 +1233,18 @@ def main():
             else:
                 passed += 1
                 say("%s ... ok (%.1f s)" % (tag, time.monotonic() - t0))
+        # the server loads its JNI library from its jar (extracted, then unlinked): after its kill -9 and restarts,
+        # nothing of it may be left in its java.io.tmpdir
+        tmp = os.path.join(getattr(server, "work", ""), "tmp")
+        if os.path.isdir(tmp):
+            left = [f for f in os.listdir(tmp) if f.startswith("libswprof_jni")]
+            if left:
+                failed += 1
+                say("[--] the server's temporary files ... FAIL\n  extracted libraries left in %s: %s" % (tmp, left))
+            else:
+                passed += 1
+                say("[--] the server's temporary files ... ok (no extracted library left after its kill -9 and "
+                    "restarts)")
         ok_all = failed == 0
         return 0 if ok_all else 1
     except Interrupted as e:

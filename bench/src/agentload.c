@@ -468,7 +468,7 @@ int main(int argc, char **argv)
 		}
 		swp_buf_free(&sid);
 		swp_buf_free(&iid);
-		if (swp__grpc_open(backend, &a->g) || do_report(a)) {
+		if (swp__grpc_open(backend, NULL, &a->g) || do_report(a)) {
 			fprintf(stderr, "agentload: agent %d: %s\n", k, swp_last_error());
 			return 1;
 		}

@@ -129,7 +129,7 @@ enum {
 	O_HELP = 'h',
 	O_DATA = 1000, O_PID, O_DURATION, O_FREQ, O_FORMAT, O_SERVICE, O_INSTANCE, O_PROCESS, O_LABEL, O_START,
 	O_TASK, O_SCHEDULE, O_FROM, O_TO, O_TIME, O_RULE, O_FLUSH, O_SCAN, O_LAYER, O_MIN_AGE,
-	O_BACKEND, O_AGENT_ID, O_HEARTBEAT, O_POLL, O_BUFFER, O_HOST_NAME, O_HOST_IP,
+	O_BACKEND, O_AGENT_ID, O_HEARTBEAT, O_POLL, O_BUFFER, O_HOST_NAME, O_HOST_IP, O_MIN_FREE, O_TOKEN_FILE,
 };
 
 static const struct option long_opts[] = {
@@ -148,6 +148,7 @@ static const struct option long_opts[] = {
 	{"heartbeat-ms", required_argument, 0, O_HEARTBEAT}, {"poll-ms", required_argument, 0, O_POLL},
 	{"buffer-mb", required_argument, 0, O_BUFFER}, {"host-name", required_argument, 0, O_HOST_NAME},
 	{"host-ip", required_argument, 0, O_HOST_IP},
+	{"min-free-bytes", required_argument, 0, O_MIN_FREE}, {"token-file", required_argument, 0, O_TOKEN_FILE},
 	{0, 0, 0, 0},
 };
 
@@ -157,8 +158,9 @@ static const struct option long_opts[] = {
 struct args {
 	const char *data, *format, *service, *instance, *process, *task, *layer;
 	const char *backend, *agent_id, *host_name, *host_ip;
-	int64_t pid, duration, freq, start, from, to, time, flush, scan, min_age, heartbeat, poll, buffer_mb;
-	bool has_pid, has_duration, has_from, has_to, has_min_age;
+	int64_t pid, duration, freq, start, from, to, time, flush, scan, min_age, heartbeat, poll, buffer_mb, min_free;
+	bool has_pid, has_duration, has_from, has_to, has_min_age, has_min_free;
+	const char *token_file;
 	const char *labels[MAX_MULTI + 1];
 	int n_labels;
 	const char *schedules[MAX_MULTI + 1];
@@ -212,6 +214,8 @@ static int parse_args(int argc, char **argv, struct args *a)
 		case O_HEARTBEAT: num = &a->heartbeat; break;
 		case O_POLL: num = &a->poll; break;
 		case O_BUFFER: num = &a->buffer_mb; break;
+		case O_MIN_FREE: num = &a->min_free; a->has_min_free = true; break;
+		case O_TOKEN_FILE: a->token_file = optarg; break;
 		case O_LABEL:
 			if (a->n_rules) {
 				struct rule_opts *o = &a->rule_opts[a->n_rules - 1];
@@ -251,7 +255,9 @@ static int open_core(const struct args *a, int profiling, const struct swp_rule 
 				 .frequency = (int)a->freq, .flush_interval_ms = (int)a->flush,
 				 .scan_interval_ms = (int)a->scan, .rules = rules, .n_rules = n_rules,
 				 /* --min-age-ms 0: at once */
-				 .process_min_age_ms = a->has_min_age ? (a->min_age > 0 ? a->min_age : -1) : 0};
+				 .process_min_age_ms = a->has_min_age ? (a->min_age > 0 ? a->min_age : -1) : 0,
+				 /* --min-free-bytes 0: nothing kept free (0 is the library's default, 256 MiB) */
+				 .min_free_bytes = a->has_min_free ? (a->min_free > 0 ? (uint64_t)a->min_free : 1) : 0};
 	int r = swp_core_open(&cfg, c);
 	return r ? lib_fail(a->data, r) : 0;
 }
@@ -338,10 +344,12 @@ static int cmd_run(const struct args *a)
 {
 	if (a->help)
 		return printf("usage: swprof run [--data DIR] [--rule REGEX=SERVICE [RULE OPTIONS]]... [--freq HZ]\n"
-			      "                  [--flush-ms MS] [--scan-ms MS] [--min-age-ms MS]\n"
+			      "                  [--flush-ms MS] [--scan-ms MS] [--min-age-ms MS] [--min-free-bytes N]\n"
 			      "Discovers processes whose command line matches a rule, runs due tasks with the eBPF\n"
 			      "profiler and writes their samples until SIGINT or SIGTERM. A process is registered once\n"
 			      "it has run for --min-age-ms (default 3000; 0 = at once), so short commands never show.\n"
+			      "Writes wait while the data directory's file system has less than --min-free-bytes free\n"
+			      "(default 268435456; 0 = none kept).\n"
 			      RULES_HELP),
 		       0;
 	struct swp_rule rules[MAX_MULTI];
@@ -377,6 +385,7 @@ static int cmd_agent(const struct args *a)
 		return printf("usage: swprof agent --backend HOST:PORT [--rule REGEX=SERVICE [RULE OPTIONS]]...\n"
 			      "       [--agent-id ID] [--freq HZ] [--flush-ms MS] [--scan-ms MS] [--min-age-ms MS]\n"
 			      "       [--heartbeat-ms MS] [--poll-ms MS] [--buffer-mb N] [--host-name NAME] [--host-ip IP]\n"
+			      "       [--token-file FILE]\n"
 			      "An eBPF agent of SkyWalking's protocol (gRPC, as SkyWalking Rover): discovers this host's\n"
 			      "processes with the rules (below), reports them to the backend (the swprof server or a\n"
 			      "SkyWalking OAP, port 11800) and keeps them alive (--heartbeat-ms, 20000), asks it for\n"
@@ -384,7 +393,9 @@ static int cmd_agent(const struct args *a)
 			      "(1000). While the backend is away it keeps up to --buffer-mb (32) of stacks, then drops\n"
 			      "the oldest, counted and reported. The agent id (--agent-id) defaults to\n"
 			      "swprof-agent@<host name>; instance names default to the host name (--host-name).\n"
-			      "Needs root or CAP_BPF+CAP_PERFMON. Stops on SIGINT/SIGTERM.\n"
+			      "A backend that asks for a token (the swprof server beyond loopback, an OAP with\n"
+			      "core.default.authentication) gets the one in --token-file. Needs root or\n"
+			      "CAP_BPF+CAP_PERFMON. Stops on SIGINT/SIGTERM.\n"
 			      RULES_HELP),
 		       0;
 	if (!a->backend)
@@ -394,7 +405,20 @@ static int cmd_agent(const struct args *a)
 	int r = parse_rules(a, rules, copies);
 	if (r)
 		return r;
-	struct swp_agent_config cfg = {.sz = sizeof(cfg), .backend = a->backend, .agent_id = a->agent_id,
+	char *token = NULL;
+	if (a->token_file) {
+		struct swp_buf t = {0};
+		int rt = read_all(a->token_file, &t);
+		if (rt)
+			return rt;
+		token = t.data ? t.data : strdup("");
+		token[strcspn(token, "\r\n")] = 0;
+		if (strlen(token) < 16) {
+			free(token);
+			return fail("--token-file %s: the token is shorter than 16 characters", a->token_file);
+		}
+	}
+	struct swp_agent_config cfg = {.sz = sizeof(cfg), .backend = a->backend, .agent_id = a->agent_id, .token = token,
 				       .rules = rules, .n_rules = (size_t)a->n_rules, .frequency = (int)a->freq,
 				       .flush_ms = (int)a->flush, .scan_ms = (int)a->scan,
 				       .min_age_ms = a->has_min_age ? (a->min_age > 0 ? a->min_age : -1) : 0,
@@ -405,6 +429,7 @@ static int cmd_agent(const struct args *a)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	r = swp_agent_run(&cfg, &stop_agent, NULL);
+	free(token);
 	for (int i = 0; i < a->n_rules; i++)
 		free(copies[i]);
 	return r ? lib_fail("agent", r) : 0;

@@ -5,6 +5,7 @@
  * Needs root: exits 77 (skipped) where BPF is unavailable, unless SWPROF_REQUIRE_BPF=1.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -165,22 +166,32 @@ static int read_sizes(void)
 	return hot_sz && outer_sz && sysloop_sz ? 0 : -1;
 }
 
-/* utime + stime of a process, in seconds */
+/* The CPU time a process's threads have had, in seconds, from the scheduler's own count
+ * (/proc/PID/task/TID/schedstat, nanoseconds): utime + stime are sampled at the tick, which is
+ * off by several ticks on a loaded machine, too coarse for a rate check over a second or two. */
 static double cpu_seconds(pid_t pid)
 {
-	char path[64], buf[1024];
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	FILE *f = fopen(path, "r");
-	if (!f)
+	char path[96];
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	DIR *d = opendir(path);
+	if (!d)
 		return -1;
-	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = 0;
-	char *p = strrchr(buf, ')'); /* fields after the command name; utime and stime are 14, 15 */
-	unsigned long long ut, st;
-	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
-		return -1;
-	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+	unsigned long long total = 0;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		char f[320];
+		snprintf(f, sizeof(f), "/proc/%d/task/%s/schedstat", pid, e->d_name);
+		FILE *fp = fopen(f, "r");
+		unsigned long long ns;
+		if (fp && fscanf(fp, "%llu", &ns) == 1)
+			total += ns;
+		if (fp)
+			fclose(fp);
+	}
+	closedir(d);
+	return (double)total / 1e9;
 }
 
 static void sleep_ms(int ms)
@@ -199,13 +210,16 @@ static int64_t drain(struct swp_profiler *p)
 	return n;
 }
 
-/* Profiles for `secs` seconds with a drain each second; returns the CPU seconds `k` used. */
+/* Profiles for `secs` seconds with a drain each second, and on until `k` has used at least
+ * MIN_CPU seconds of CPU (a loaded machine gives it less), at most 30 s; returns the CPU seconds
+ * it used, which the rates are checked against. */
+#define MIN_CPU 0.5
 static double profile(struct swp_profiler *p, struct kid *k, int secs)
 {
 	drain(p);
 	reset_tally();
 	double c0 = cpu_seconds(k->pid);
-	for (int i = 0; i < secs; i++) {
+	for (int i = 0; i < 30 && (i < secs || cpu_seconds(k->pid) - c0 < MIN_CPU); i++) {
 		sleep_ms(1000);
 		drain(p);
 	}

@@ -27,6 +27,7 @@ struct swp_agent_config {
 	uint64_t buffer_bytes;      /* what it holds while the backend is away; 0 = 32 MiB */
 	const char *host_ip;        /* NULL = detected */
 	const char *host_name;      /* the instance name; NULL = the host name */
+	const char *token;          /* sent as the gRPC metadata "authentication" (OAP's); NULL = none */
 };
 
 /* What an agent did (swp_agent_run fills it when stats is not NULL). */

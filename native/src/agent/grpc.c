@@ -17,6 +17,8 @@ struct swp_grpc {
 	grpc_channel *channel;
 	grpc_completion_queue *cq;
 	char *target;
+	char *token;
+	grpc_metadata md;
 };
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
@@ -26,11 +28,16 @@ static void init_grpc(void)
 	grpc_init(); /* for the process's life: the agent is the process */
 }
 
-int swp__grpc_open(const char *target, struct swp_grpc **out)
+int swp__grpc_open(const char *target, const char *token, struct swp_grpc **out)
 {
 	pthread_once(&init_once, init_grpc);
 	struct swp_grpc *g = swp__xcalloc(1, sizeof(*g));
 	g->target = swp__xstrdup(target);
+	if (token && *token) {
+		g->token = swp__xstrdup(token);
+		g->md.key = grpc_slice_from_static_string("authentication");
+		g->md.value = grpc_slice_from_static_string(g->token);
+	}
 	/* reconnect quickly after an outage (1 s, doubling up to 10 s), keep idle connections checked */
 	grpc_arg args[] = {
 		{.type = GRPC_ARG_INTEGER, .key = GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, .value.integer = 1000},
@@ -62,6 +69,7 @@ void swp__grpc_close(struct swp_grpc *g)
 		grpc_completion_queue_destroy(g->cq);
 	}
 	free(g->target);
+	free(g->token);
 	free(g);
 }
 
@@ -71,6 +79,15 @@ static gpr_timespec deadline_in(int ms)
 }
 
 /* Runs a batch and waits for it; returns whether it succeeded. */
+static const char *status_name(grpc_status_code c)
+{
+	static const char *const names[] = {"OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED",
+					    "NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED",
+					    "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED", "INTERNAL",
+					    "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED"};
+	return c >= 0 && (size_t)c < SWP_ARRAY_SIZE(names) ? names[c] : "?";
+}
+
 static bool run(struct swp_grpc *g, grpc_call *call, const grpc_op *ops, size_t n, void *tag)
 {
 	if (grpc_call_start_batch(call, ops, n, tag, NULL) != GRPC_CALL_OK)
@@ -137,7 +154,8 @@ static int finish(struct swp_grpc *g, grpc_call *call, const char *method, struc
 			      : status == GRPC_STATUS_UNIMPLEMENTED ? ENOSYS
 			      : status == GRPC_STATUS_NOT_FOUND ? ENOENT
 			      : EPROTO,
-			      "%s on %s: gRPC status %d%s%s", method, g->target, (int)status, *why ? ": " : "", why);
+			      "%s on %s: gRPC status %s (%d)%s%s", method, g->target, status_name(status), (int)status,
+			      *why ? ": " : "", why);
 		gpr_free(why);
 	} else if (!answer) {
 		r = swp__fail(EPROTO, "%s on %s: no answer", method, g->target);
@@ -168,6 +186,10 @@ int swp__grpc_unary(struct swp_grpc *g, const char *method, const void *req, siz
 	grpc_op ops[2];
 	memset(ops, 0, sizeof(ops));
 	ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
+	if (g->token) {
+		ops[0].data.send_initial_metadata.count = 1;
+		ops[0].data.send_initial_metadata.metadata = &g->md;
+	}
 	ops[1].op = GRPC_OP_SEND_MESSAGE;
 	ops[1].data.send_message.send_message = bb;
 	run(g, call, ops, 2, (void *)1); /* a failure shows in the status */
@@ -186,6 +208,10 @@ int swp__grpc_stream(struct swp_grpc *g, const char *method, const struct swp_bu
 	grpc_op op;
 	memset(&op, 0, sizeof(op));
 	op.op = GRPC_OP_SEND_INITIAL_METADATA;
+	if (g->token) {
+		op.data.send_initial_metadata.count = 1;
+		op.data.send_initial_metadata.metadata = &g->md;
+	}
 	bool ok = run(g, call, &op, 1, (void *)1);
 	/* one send in flight at a time: each waits for the last */
 	for (size_t i = 0; ok && i < n; i++) {

@@ -7,7 +7,8 @@
 struct swp_grpc;
 
 /* A channel to target (host:port); it connects when a call needs it and reconnects by itself. */
-int swp__grpc_open(const char *target, struct swp_grpc **out);
+/* token: sent on every call as the metadata "authentication", as OAP's agents send theirs; NULL = none */
+int swp__grpc_open(const char *target, const char *token, struct swp_grpc **out);
 void swp__grpc_close(struct swp_grpc *g);
 
 /* A unary call of method (/package.Service/method): the answer's bytes in out. Fails with

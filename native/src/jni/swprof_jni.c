@@ -292,7 +292,8 @@ static void JNICALL setLog0(JNIEnv *env, jclass cls, jint min_level)
 
 static jlong JNICALL open0(JNIEnv *env, jclass cls, jbyteArray data_dir, jint frequency, jint flush_ms, jint scan_ms,
                            jint profiling, jobjectArray rule_fields, jobjectArray rule_labels, jbyteArray host_ip,
-                           jbyteArray host_name, jlong expire_ms, jlong min_age_ms, jlong agent_timeout_ms)
+                           jbyteArray host_name, jlong expire_ms, jlong min_age_ms, jlong agent_timeout_ms,
+			   jlong min_free_bytes)
 {
 	(void)cls;
 	struct arena a = {0};
@@ -307,6 +308,7 @@ static jlong JNICALL open0(JNIEnv *env, jclass cls, jbyteArray data_dir, jint fr
 	cfg.process_expire_ms = expire_ms;
 	cfg.process_min_age_ms = min_age_ms;
 	cfg.agent_timeout_ms = agent_timeout_ms;
+	cfg.min_free_bytes = min_free_bytes > 0 ? (uint64_t)min_free_bytes : 0;
 	cfg.data_dir = str_of(env, &a, data_dir, &ok);
 	cfg.host_ip = str_of(env, &a, host_ip, &ok);
 	cfg.host_name = str_of(env, &a, host_name, &ok);
@@ -853,7 +855,7 @@ static void JNICALL streamFree0(JNIEnv *env, jclass cls, jlong stream)
 #define BB "[[B"
 static const JNINativeMethod g_methods[] = {
     {"setLog0", "(I)V", (void *)setLog0},
-    {"open0", "(" B "IIII" BB "[Ljava/lang/Object;" B B "JJJ)J", (void *)open0},
+    {"open0", "(" B "IIII" BB "[Ljava/lang/Object;" B B "JJJJ)J", (void *)open0},
     {"close0", "(J)V", (void *)close0},
     {"rescan0", "(J)V", (void *)rescan0},
     {"registerProcess0", "(JI" B B B B BB ")" B, (void *)registerProcess0},

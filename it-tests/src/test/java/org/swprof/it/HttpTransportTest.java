@@ -41,8 +41,10 @@ class HttpTransportTest {
             assertTrue(r.contentType().startsWith("application/json"), r.contentType());
             assertEquals("{\"data\":{\"version\":\"" + org.swprof.shim.Version.TEXT + "\"}}", r.body());
         }
-        // a client that sends no Content-Type at all is still answered
-        assertEquals(200, server.post("{\"query\":\"{ version }\"}", null).status());
+        // no Content-Type at all: what a form sends cross-site without a preflight, refused
+        Server.Reply none = server.post("{\"query\":\"{ version }\"}", null);
+        assertEquals(415, none.status());
+        assertTrue(none.error().contains("application/json"), none.error());
     }
 
     @Test

@@ -32,10 +32,19 @@ public final class CoreOptions {
     private final long expireMs;
     private final long minAgeMs;
     private final long agentTimeoutMs;
+    private final long minFreeBytes;
 
     public CoreOptions(Path dataDir, int frequency, int flushIntervalMs, int scanIntervalMs, Profiling profiling,
             List<DiscoveryRule> rules, String hostIp, String hostName, long expireMs, long minAgeMs,
             long agentTimeoutMs) {
+        this(dataDir, frequency, flushIntervalMs, scanIntervalMs, profiling, rules, hostIp, hostName, expireMs,
+                minAgeMs, agentTimeoutMs, 0);
+    }
+
+    /** @param minFreeBytes free space the store leaves on its disk (writes wait for room); 0 = 256 MiB */
+    public CoreOptions(Path dataDir, int frequency, int flushIntervalMs, int scanIntervalMs, Profiling profiling,
+            List<DiscoveryRule> rules, String hostIp, String hostName, long expireMs, long minAgeMs,
+            long agentTimeoutMs, long minFreeBytes) {
         Objects.requireNonNull(dataDir, "dataDir");
         Objects.requireNonNull(profiling, "profiling");
         if (frequency < 0 || frequency > 1000) {
@@ -60,6 +69,14 @@ public final class CoreOptions {
         this.expireMs = expireMs;
         this.minAgeMs = minAgeMs;
         this.agentTimeoutMs = agentTimeoutMs;
+        if (minFreeBytes < 0) {
+            throw new IllegalArgumentException("the free space to leave must not be negative: " + minFreeBytes);
+        }
+        this.minFreeBytes = minFreeBytes;
+    }
+
+    public long minFreeBytes() {
+        return minFreeBytes;
     }
 
     public Path dataDir() {
@@ -125,13 +142,14 @@ public final class CoreOptions {
                 && java.util.Objects.equals(hostName, x.hostName)
                 && expireMs == x.expireMs
                 && minAgeMs == x.minAgeMs
-                && agentTimeoutMs == x.agentTimeoutMs;
+                && agentTimeoutMs == x.agentTimeoutMs
+                && minFreeBytes == x.minFreeBytes;
     }
 
     @Override
     public int hashCode() {
         return java.util.Objects.hash(dataDir, frequency, flushIntervalMs, scanIntervalMs, profiling, rules, hostIp,
-                hostName, expireMs, minAgeMs, agentTimeoutMs);
+                hostName, expireMs, minAgeMs, agentTimeoutMs, minFreeBytes);
     }
 
     @Override
@@ -164,31 +182,36 @@ public final class CoreOptions {
 
     public CoreOptions withRules(List<DiscoveryRule> r) {
         return new CoreOptions(dataDir, frequency, flushIntervalMs, scanIntervalMs, profiling, r, hostIp, hostName,
-                expireMs, minAgeMs, agentTimeoutMs);
+                expireMs, minAgeMs, agentTimeoutMs, minFreeBytes);
     }
 
     public CoreOptions withProfiling(Profiling p) {
         return new CoreOptions(dataDir, frequency, flushIntervalMs, scanIntervalMs, p, rules, hostIp, hostName,
-                expireMs, minAgeMs, agentTimeoutMs);
+                expireMs, minAgeMs, agentTimeoutMs, minFreeBytes);
     }
 
     public CoreOptions withHost(String ip, String name) {
         return new CoreOptions(dataDir, frequency, flushIntervalMs, scanIntervalMs, profiling, rules, ip, name,
-                expireMs, minAgeMs, agentTimeoutMs);
+                expireMs, minAgeMs, agentTimeoutMs, minFreeBytes);
     }
 
     public CoreOptions withIntervals(int flushMs, int scanMs) {
         return new CoreOptions(dataDir, frequency, flushMs, scanMs, profiling, rules, hostIp, hostName, expireMs,
-                minAgeMs, agentTimeoutMs);
+                minAgeMs, agentTimeoutMs, minFreeBytes);
     }
 
     public CoreOptions withAgentTimeout(long ms) {
         return new CoreOptions(dataDir, frequency, flushIntervalMs, scanIntervalMs, profiling, rules, hostIp, hostName,
-                expireMs, minAgeMs, ms);
+                expireMs, minAgeMs, ms, minFreeBytes);
+    }
+
+    public CoreOptions withMinFree(long bytes) {
+        return new CoreOptions(dataDir, frequency, flushIntervalMs, scanIntervalMs, profiling, rules, hostIp, hostName,
+                expireMs, minAgeMs, agentTimeoutMs, bytes);
     }
 
     public CoreOptions withProcessAges(long expire, long minAge) {
         return new CoreOptions(dataDir, frequency, flushIntervalMs, scanIntervalMs, profiling, rules, hostIp, hostName,
-                expire, minAge, agentTimeoutMs);
+                expire, minAge, agentTimeoutMs, minFreeBytes);
     }
 }

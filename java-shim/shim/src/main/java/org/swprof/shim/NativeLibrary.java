@@ -14,7 +14,8 @@ import java.util.logging.Logger;
  * <ol>
  *   <li>the file named by the system property {@value #PROPERTY};</li>
  *   <li>{@code System.loadLibrary("swprof_jni")} ({@code java.library.path});</li>
- *   <li>the copy packed in the jar at {@value #RESOURCE}, extracted to a temporary file.</li>
+ *   <li>the copy packed in the jar at {@value #RESOURCE}, extracted to a temporary file that is unlinked as soon as
+ *   it is loaded.</li>
  * </ol>
  */
 public final class NativeLibrary {
@@ -61,10 +62,14 @@ public final class NativeLibrary {
                 tried.add("jar resource " + RESOURCE + ": absent");
             } else {
                 Path tmp = Files.createTempFile("libswprof_jni-", ".so");
-                tmp.toFile().deleteOnExit();
-                Files.copy(in, tmp, StandardCopyOption.REPLACE_EXISTING);
-                System.load(tmp.toString());
-                loadedFrom = "jar (" + tmp + ")";
+                try {
+                    Files.copy(in, tmp, StandardCopyOption.REPLACE_EXISTING);
+                    System.load(tmp.toString());
+                } finally {
+                    // mapped once loaded: unlinked at once, so no copy is left behind, not even by a kill -9
+                    Files.deleteIfExists(tmp);
+                }
+                loadedFrom = "jar (extracted to " + tmp + ", then unlinked)";
                 return;
             }
         } catch (IOException e) {

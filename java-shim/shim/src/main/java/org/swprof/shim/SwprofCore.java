@@ -70,7 +70,7 @@ public final class SwprofCore implements AutoCloseable {
         long h = open0(utf8("dataDir", options.dataDir().toString()), options.frequency(), options.flushIntervalMs(),
                 options.scanIntervalMs(), options.profiling().ordinal(), fields, labels,
                 utf8("hostIp", options.hostIp()), utf8("hostName", options.hostName()), options.expireMs(),
-                options.minAgeMs(), options.agentTimeoutMs());
+                options.minAgeMs(), options.agentTimeoutMs(), options.minFreeBytes());
         if (h == 0) {
             throw new SwprofException("swp_core_open returned no core", 5);
         }
@@ -544,7 +544,7 @@ public final class SwprofCore implements AutoCloseable {
 
     private static native long open0(byte[] dataDir, int frequency, int flushMs, int scanMs, int profiling,
                                      byte[][] ruleFields, Object[] ruleLabels, byte[] hostIp, byte[] hostName,
-                                     long expireMs, long minAgeMs, long agentTimeoutMs);
+                                     long expireMs, long minAgeMs, long agentTimeoutMs, long minFreeBytes);
 
     private static native void close0(long handle);
 

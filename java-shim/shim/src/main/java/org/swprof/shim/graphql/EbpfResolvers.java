@@ -18,9 +18,21 @@ import org.swprof.shim.SwprofCore;
  */
 final class EbpfResolvers {
     private final SwprofCore core;
+    private final long maxAnswerBytes;
 
-    EbpfResolvers(SwprofCore core) {
+    EbpfResolvers(SwprofCore core, long maxAnswerBytes) {
         this.core = core;
+        this.maxAnswerBytes = maxAnswerBytes;
+    }
+
+    /** An analysis answer, refused when it is larger than the limit (one answer must not fill the heap). */
+    private SwprofCore.AnalysisResult bounded(SwprofCore.AnalysisResult r) {
+        if (r.json().length > maxAnswerBytes) {
+            throw new IllegalArgumentException("the analysis answer would be " + (r.json().length >> 20) + " MiB ("
+                    + r.elements() + " elements), more than rest.maxAnswerBytes (" + (maxAnswerBytes >> 20) + " MiB):"
+                    + " analyse fewer schedules or a shorter time range");
+        }
+        return r;
     }
 
     /**
@@ -95,7 +107,7 @@ final class EbpfResolvers {
     Object analyzeTask(DataFetchingEnvironment env) {
         String taskId = env.getArgument("taskId");
         return AnalysisPassThrough.resolve(env,
-                core.analyzeWithInfo(Analyze.ofTask(taskId, ranges(env.getArgument("timeRanges")))));
+                bounded(core.analyzeWithInfo(Analyze.ofTask(taskId, ranges(env.getArgument("timeRanges"))))));
     }
 
     /** analysisEBPFProfilingResult(scheduleIdList, timeRanges, aggregateType): null ids are skipped. */
@@ -103,8 +115,8 @@ final class EbpfResolvers {
         List<String> ids = Args.strings(env.getArgument("scheduleIdList"), false);
         Object agg = env.getArgument("aggregateType");
         Aggregate aggregate = agg == null ? Aggregate.COUNT : Aggregate.valueOf(agg.toString());
-        return AnalysisPassThrough.resolve(env, core.analyzeWithInfo(Analyze.ofSchedules(ids == null ? List.of() : ids,
-                ranges(env.getArgument("timeRanges")), aggregate)));
+        return AnalysisPassThrough.resolve(env, bounded(core.analyzeWithInfo(Analyze.ofSchedules(
+                ids == null ? List.of() : ids, ranges(env.getArgument("timeRanges")), aggregate))));
     }
 
     /** queryPrepareCreateEBPFProfilingTaskData(serviceId). */

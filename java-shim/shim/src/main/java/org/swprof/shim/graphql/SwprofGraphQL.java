@@ -11,6 +11,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Function;
 import java.util.function.Supplier;
@@ -23,7 +24,11 @@ import graphql.GraphQL;
 import graphql.GraphQLError;
 import graphql.GraphqlErrorBuilder;
 import graphql.analysis.MaxQueryComplexityInstrumentation;
+import graphql.analysis.QueryTraverser;
+import graphql.analysis.QueryVisitorFieldEnvironment;
+import graphql.analysis.QueryVisitorStub;
 import graphql.analysis.MaxQueryDepthInstrumentation;
+import graphql.execution.AbortExecutionException;
 import graphql.execution.DataFetcherExceptionHandler;
 import graphql.execution.DataFetcherExceptionHandlerParameters;
 import graphql.execution.DataFetcherExceptionHandlerResult;
@@ -57,9 +62,30 @@ public final class SwprofGraphQL {
     /** System property: read the schema from this directory instead of the classpath (development). */
     public static final String SCHEMA_DIR_PROPERTY = "swprof.schema.dir";
 
-    /** Limits against abusive queries. */
-    public record Limits(int maxDepth, int maxComplexity) {
+    /**
+     * Limits against abusive queries: depth, complexity (fields selected, lists counted once), how many analyses
+     * one request may ask for (aliases repeat a field: each is a whole tree), and the size of one analysis answer.
+     */
+    public record Limits(int maxDepth, int maxComplexity, int maxAnalyses, long maxAnswerBytes) {
         public static final Limits DEFAULT = new Limits(20, 5000);
+
+        public Limits(int maxDepth, int maxComplexity) {
+            this(maxDepth, maxComplexity, 4, 64L << 20);
+        }
+    }
+
+    /** The fields that analyse (each answer a whole tree): the work of a request is counted in them. */
+    public static final Set<String> ANALYSIS_FIELDS = Set.of("analysisEBPFProfilingResult",
+            "getEBPFProfilingAnalyzation");
+
+    /** Does this document ask for an analysis at all? (a quick look for the HTTP server's admission) */
+    public static boolean mayAnalyse(String query) {
+        for (String f : ANALYSIS_FIELDS) {
+            if (query.contains(f)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**
@@ -90,7 +116,7 @@ public final class SwprofGraphQL {
     }
 
     public SwprofGraphQL(SwprofCore core, Limits limits, Ui ui) {
-        this.schema = new SchemaGenerator().makeExecutableSchema(loadSchema(), wiring(core, ui));
+        this.schema = new SchemaGenerator().makeExecutableSchema(loadSchema(), wiring(core, ui, limits));
         this.graphQL = GraphQL.newGraphQL(schema)
                 .instrumentation(new QueryLimits(limits))
                 .defaultDataFetcherExceptionHandler(new ErrorHandler())
@@ -142,8 +168,8 @@ public final class SwprofGraphQL {
 
     // ---- wiring -------------------------------------------------------------------------------------
 
-    private static RuntimeWiring wiring(SwprofCore core, Ui ui) {
-        EbpfResolvers ebpf = new EbpfResolvers(core);
+    private static RuntimeWiring wiring(SwprofCore core, Ui ui, Limits limits) {
+        EbpfResolvers ebpf = new EbpfResolvers(core, limits.maxAnswerBytes());
         MetadataResolvers meta = new MetadataResolvers(core, ui.templates(), ui.ruleLayers());
         UiPagesResolvers pages = new UiPagesResolvers();
         DataFetcher<Object> version = env -> Version.TEXT;
@@ -274,17 +300,39 @@ public final class SwprofGraphQL {
      */
     static final class QueryLimits extends MaxQueryComplexityInstrumentation {
         private final MaxQueryDepthInstrumentation depth;
+        private final int maxAnalyses;
 
         QueryLimits(Limits limits) {
             super(limits.maxComplexity());
             this.depth = new MaxQueryDepthInstrumentation(limits.maxDepth());
+            this.maxAnalyses = limits.maxAnalyses();
         }
 
         @Override
         public InstrumentationContext<ExecutionResult> beginExecuteOperation(
                 InstrumentationExecuteOperationParameters parameters, InstrumentationState state) {
             depth.beginExecuteOperation(parameters, state); // throws AbortExecutionException when too deep
+            countAnalyses(parameters.getExecutionContext());
             return super.beginExecuteOperation(parameters, state);
+        }
+
+        /** Every analysis field the operation would run, through aliases and fragments. */
+        private void countAnalyses(graphql.execution.ExecutionContext ec) {
+            int[] n = {0};
+            QueryTraverser.newQueryTraverser().schema(ec.getGraphQLSchema()).document(ec.getDocument())
+                    .operationName(ec.getOperationDefinition().getName()).coercedVariables(ec.getCoercedVariables())
+                    .build().visitPreOrder(new QueryVisitorStub() {
+                        @Override
+                        public void visitField(QueryVisitorFieldEnvironment env) {
+                            if (ANALYSIS_FIELDS.contains(env.getField().getName())) {
+                                n[0]++;
+                            }
+                        }
+                    });
+            if (n[0] > maxAnalyses) {
+                throw new AbortExecutionException("a request may run at most " + maxAnalyses + " analyses "
+                        + "(rest.maxAnalysesPerRequest); this one asks for " + n[0]);
+            }
         }
     }
 

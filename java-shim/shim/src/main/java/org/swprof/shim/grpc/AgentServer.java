@@ -3,9 +3,16 @@ package org.swprof.shim.grpc;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
 import java.util.concurrent.TimeUnit;
 
+import io.grpc.Metadata;
 import io.grpc.Server;
+import io.grpc.ServerCall;
+import io.grpc.ServerCallHandler;
+import io.grpc.ServerInterceptor;
+import io.grpc.Status;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import org.swprof.shim.SwprofCore;
 
@@ -23,8 +30,17 @@ public final class AgentServer implements AutoCloseable {
 
     /** Binds host:port (port 0 = any free port) and starts serving. */
     public static AgentServer start(String host, int port, int maxMessageBytes, SwprofCore core) {
+        return start(host, port, maxMessageBytes, core, null);
+    }
+
+    /** The same; with a token, every call must carry it as the metadata {@code authentication} (as OAP's do). */
+    public static AgentServer start(String host, int port, int maxMessageBytes, SwprofCore core, String token) {
         AgentServices services = new AgentServices(core);
-        Server s = NettyServerBuilder.forAddress(new InetSocketAddress(host, port))
+        NettyServerBuilder b = NettyServerBuilder.forAddress(new InetSocketAddress(host, port));
+        if (token != null) {
+            b.intercept(new TokenCheck(token));
+        }
+        Server s = b
                 .maxInboundMessageSize(maxMessageBytes)
                 .maxInboundMetadataSize(64 * 1024)
                 .maxConcurrentCallsPerConnection(64)
@@ -43,6 +59,33 @@ public final class AgentServer implements AutoCloseable {
 
     public int port() {
         return server.getPort();
+    }
+
+    /** The metadata key OAP's agents send their token in ({@code core.default.authentication}). */
+    public static final Metadata.Key<String> AUTHENTICATION = Metadata.Key.of("authentication",
+            Metadata.ASCII_STRING_MARSHALLER);
+
+    /** Calls without the token end UNAUTHENTICATED before any message is read. */
+    static final class TokenCheck implements ServerInterceptor {
+        private final byte[] token;
+
+        TokenCheck(String token) {
+            this.token = token.getBytes(StandardCharsets.UTF_8);
+        }
+
+        @Override
+        public <Q, A> ServerCall.Listener<Q> interceptCall(ServerCall<Q, A> call, Metadata headers,
+                                                           ServerCallHandler<Q, A> next) {
+            String presented = headers.get(AUTHENTICATION);
+            if (presented == null || !MessageDigest.isEqual(token, presented.getBytes(StandardCharsets.UTF_8))) {
+                call.close(Status.UNAUTHENTICATED.withDescription("this backend needs its token in the gRPC metadata "
+                        + "'authentication' (swprof agent --token-file FILE; Rover: core.backend.authentication)"),
+                        new Metadata());
+                return new ServerCall.Listener<Q>() {
+                };
+            }
+            return next.startCall(call, headers);
+        }
     }
 
     /** Stops accepting; calls in flight get a few seconds to finish. */

@@ -1,13 +1,16 @@
 package org.swprof.shim.server;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -17,7 +20,6 @@ import io.undertow.UndertowOptions;
 import io.undertow.server.HttpHandler;
 import io.undertow.server.HttpServerExchange;
 import io.undertow.util.Headers;
-import io.undertow.util.HttpString;
 import io.undertow.util.Methods;
 import org.swprof.shim.SwprofCore;
 import org.swprof.shim.Version;
@@ -32,8 +34,12 @@ import org.swprof.shim.graphql.SwprofGraphQL;
  * {@code /status/config/ttl} and {@code /debugging/config/dump} (the effective configuration).
  *
  * <p>Every reply is JSON; a failed request answers {@code {"data": null, "errors": [{"message": ..}]}} (clients
- * read {@code errors[0].message} whatever the status). Requests run on Undertow's worker threads, each
- * synchronously; the body is limited in size and the query in depth and complexity.
+ * read {@code errors[0].message} whatever the status). Bodies are read on the I/O threads without blocking (a
+ * client that stops sending holds no worker, and its request ends after {@code rest.readTimeout}); a whole request
+ * runs on a worker. {@code /healthz} is answered on the I/O thread, whatever the workers do. {@link Access} decides
+ * who may ask (bearer token, Host, Origin); the body is limited in size (a larger one is read to its end and
+ * answered 413), the query in depth, complexity and analyses, the answer of an analysis in size, and the requests
+ * analysing at once in number (others wait their turn, then get 503).
  */
 public final class HttpServer implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(HttpServer.class.getName());
@@ -78,30 +84,60 @@ public final class HttpServer implements AutoCloseable {
         }
     }
 
+    /** How the server serves: where, how many workers, and its bounds. */
+    public record Options(String host, int port, int workerThreads, int maxBodyBytes, int readTimeoutMs,
+                          int maxConcurrentAnalyses, Access access) {
+        /** Loopback-style defaults for tests: no token, 30 s read timeout, 4 analyses at once. */
+        public static Options of(String host, int port, int workerThreads, int maxBodyBytes) {
+            return new Options(host, port, workerThreads, maxBodyBytes, 30_000, 4,
+                    new Access(null, Access.isLoopback(host), List.of()));
+        }
+    }
+
     /** Binds host:port (port 0 = any free port) and starts serving. */
     public static HttpServer start(String host, int port, int workerThreads, int maxBodyBytes, SwprofGraphQL graphQL,
                                    SwprofCore core, Status status) {
-        return start(host, port, workerThreads, maxBodyBytes, graphQL, core, status,
+        return start(Options.of(host, port, workerThreads, maxBodyBytes), graphQL, core, status,
                 !"false".equalsIgnoreCase(System.getProperty(PASS_THROUGH_PROPERTY)));
     }
 
     /** The same, choosing whether analysis answers pass through ({@link AnalysisPassThrough}). */
     public static HttpServer start(String host, int port, int workerThreads, int maxBodyBytes, SwprofGraphQL graphQL,
                                    SwprofCore core, Status status, boolean passThrough) {
-        Handler h = new Handler(graphQL, core, status, maxBodyBytes, passThrough);
+        return start(Options.of(host, port, workerThreads, maxBodyBytes), graphQL, core, status, passThrough);
+    }
+
+    public static HttpServer start(Options o, SwprofGraphQL graphQL, SwprofCore core, Status status) {
+        return start(o, graphQL, core, status, !"false".equalsIgnoreCase(System.getProperty(PASS_THROUGH_PROPERTY)));
+    }
+
+    public static HttpServer start(Options o, SwprofGraphQL graphQL, SwprofCore core, Status status,
+                                   boolean passThrough) {
+        Handler h = new Handler(graphQL, core, status, o, passThrough);
         Undertow u = Undertow.builder()
-                .addHttpListener(port, host)
+                .addHttpListener(o.port(), o.host())
                 .setIoThreads(Math.max(2, Runtime.getRuntime().availableProcessors()))
-                .setWorkerThreads(workerThreads)
-                // a hard cap for Undertow itself (it drops the connection past it); the 413 reply comes from the
-                // handler's own, lower limit, so that the client gets a JSON answer
-                .setServerOption(UndertowOptions.MAX_ENTITY_SIZE, 2L * maxBodyBytes + 65536)
+                .setWorkerThreads(o.workerThreads())
+                // bodies are read on the I/O threads, never on a worker: a body over the limit is read to its end
+                // (up to DISCARD_BYTES) so that the client gets its JSON 413 rather than a reset connection
+                .setServerOption(UndertowOptions.MAX_ENTITY_SIZE, DISCARD_BYTES)
                 .setServerOption(UndertowOptions.ALWAYS_SET_DATE, true)
+                // slow clients: headers within the read timeout, a connection idle this long between requests is
+                // closed, a body that stops coming ends its request
+                .setServerOption(UndertowOptions.REQUEST_PARSE_TIMEOUT, o.readTimeoutMs())
+                .setServerOption(UndertowOptions.NO_REQUEST_TIMEOUT, o.readTimeoutMs())
+                .setServerOption(UndertowOptions.IDLE_TIMEOUT, Math.max(o.readTimeoutMs(), 60_000))
+                .setSocketOption(org.xnio.Options.READ_TIMEOUT, o.readTimeoutMs())
                 .setHandler(h)
                 .build();
         u.start();
         return new HttpServer(u);
     }
+
+    /** How much of a too-large body is read (and dropped) to answer its 413; past it the connection is closed. */
+    static final long DISCARD_BYTES = 64L << 20;
+    /** How long a request that analyses waits for its turn before it is answered 503. */
+    static final int ADMISSION_WAIT_S = 30;
 
     public InetSocketAddress address() {
         return address;
@@ -123,74 +159,179 @@ public final class HttpServer implements AutoCloseable {
         private final Status status;
         private final int maxBodyBytes;
         private final boolean passThrough;
+        private final Access access;
+        /** requests analysing at once: each holds a whole tree (native and JSON) in memory */
+        private final Semaphore analyses;
 
-        Handler(SwprofGraphQL graphQL, SwprofCore core, Status status, int maxBodyBytes, boolean passThrough) {
+        Handler(SwprofGraphQL graphQL, SwprofCore core, Status status, Options o, boolean passThrough) {
             this.graphQL = graphQL;
             this.core = core;
             this.status = status;
-            this.maxBodyBytes = maxBodyBytes;
+            this.maxBodyBytes = o.maxBodyBytes();
             this.passThrough = passThrough;
+            this.access = o.access();
+            this.analyses = new Semaphore(o.maxConcurrentAnalyses(), true);
         }
 
+        /**
+         * On an I/O thread: health at once (whatever the workers do), then who is asking, then the body read without
+         * blocking; only a whole request goes to a worker.
+         */
         @Override
         public void handleRequest(HttpServerExchange ex) throws Exception {
-            if (ex.isInIoThread()) {
-                ex.dispatch(this);
+            String path = ex.getRequestPath();
+            if (path.equals("/healthz") || path.equals("/health")) {
+                health(ex);
                 return;
             }
+            String refused = access.refusal(ex.getRequestHeaders().getFirst(Headers.HOST),
+                    ex.getRequestHeaders().getFirst(Headers.ORIGIN));
+            if (refused != null) {
+                send(ex, 403, errorBody(refused));
+                return;
+            }
+            if (access.needsToken() && !access.tokenMatches(Access.bearer(
+                    ex.getRequestHeaders().getFirst(Headers.AUTHORIZATION)))) {
+                ex.getResponseHeaders().put(Headers.WWW_AUTHENTICATE, "Bearer realm=\"swprof\"");
+                send(ex, 401, errorBody("this server needs a bearer token: send 'Authorization: Bearer <token>' "
+                        + "(auth.token, auth.tokenFile, or the file named in the server's log)"));
+                return;
+            }
+            switch (path) {
+                case "/graphql", "/graphql/" -> graphqlRequest(ex);
+                case "/status/cluster/nodes" -> statusGet(ex, Map.of("nodes", status.nodes()));
+                case "/status/config/ttl" -> statusGet(ex, SwprofGraphQL.ttlDefinition());
+                case "/debugging/config/dump" -> statusGet(ex, status.config());
+                default -> send(ex, 404, errorBody("no such endpoint: " + path + " (POST /graphql, GET /healthz, "
+                        + "GET /status/cluster/nodes, /status/config/ttl, /debugging/config/dump)"));
+            }
+        }
+
+        /** Checks the request line and headers, then reads the body on this I/O thread, then runs it on a worker. */
+        private void graphqlRequest(HttpServerExchange ex) {
+            if (!Methods.POST.equals(ex.getRequestMethod())) {
+                ex.getResponseHeaders().put(Headers.ALLOW, "POST");
+                send(ex, 405, errorBody("use POST /graphql with a JSON body {\"query\": ..., \"variables\": {...}}"));
+                return;
+            }
+            // a form a browser may send cross-site without asking first has no JSON type: none is taken
+            String ct = ex.getRequestHeaders().getFirst(Headers.CONTENT_TYPE);
+            if (ct == null || !ct.toLowerCase(Locale.ROOT).trim().startsWith("application/json")) {
+                send(ex, 415, errorBody("Content-Type must be application/json, not " + (ct == null ? "absent" : ct)));
+                return;
+            }
+            long declared = ex.getRequestContentLength();
+            if (declared > DISCARD_BYTES) {
+                ex.setPersistent(false);
+                send(ex, 413, errorBody("request body of " + declared + " bytes exceeds the limit of " + maxBodyBytes));
+                return;
+            }
+            Body body = new Body(maxBodyBytes);
+            ex.getRequestReceiver().receivePartialBytes((e, chunk, last) -> {
+                body.add(chunk);
+                if (!last) {
+                    return;
+                }
+                if (body.tooBig) {
+                    send(e, 413, errorBody("request body of " + body.seen + " bytes exceeds the limit of "
+                            + maxBodyBytes));
+                    return;
+                }
+                e.dispatch(() -> run(e, body.bytes()));
+            }, (e, error) -> {
+                // the client stopped sending (read timeout) or went away: end the exchange, nothing to answer
+                LOG.fine(() -> "a request body could not be read: " + error);
+                e.setPersistent(false);
+                if (error instanceof io.undertow.server.RequestTooBigException) {
+                    send(e, 413, errorBody("request body exceeds the limit of " + maxBodyBytes + " bytes"));
+                } else {
+                    e.endExchange();
+                }
+            });
+        }
+
+        /** A body as it comes, kept up to the limit, then only counted. */
+        static final class Body {
+            private final int max;
+            private java.io.ByteArrayOutputStream kept = new java.io.ByteArrayOutputStream();
+            long seen;
+            boolean tooBig;
+
+            Body(int max) {
+                this.max = max;
+            }
+
+            void add(byte[] chunk) {
+                seen += chunk.length;
+                if (!tooBig && seen > max) {
+                    tooBig = true;
+                    kept = null;
+                }
+                if (!tooBig) {
+                    kept.write(chunk, 0, chunk.length);
+                }
+            }
+
+            byte[] bytes() {
+                return kept.toByteArray();
+            }
+        }
+
+        /** On a worker: the whole request. */
+        private void run(HttpServerExchange ex, byte[] body) {
             ex.startBlocking();
             try {
-                String path = ex.getRequestPath();
-                switch (path) {
-                    case "/graphql", "/graphql/" -> graphql(ex);
-                    case "/healthz", "/health" -> health(ex);
-                    case "/status/cluster/nodes" -> statusGet(ex, Map.of("nodes", status.nodes()));
-                    case "/status/config/ttl" -> statusGet(ex, SwprofGraphQL.ttlDefinition());
-                    case "/debugging/config/dump" -> statusGet(ex, status.config());
-                    default -> error(ex, 404, "no such endpoint: " + path + " (POST /graphql, GET /healthz, "
-                            + "GET /status/cluster/nodes, /status/config/ttl, /debugging/config/dump)");
-                }
+                graphql(ex, body);
             } catch (Exception e) {
                 LOG.log(Level.SEVERE, "request " + ex.getRequestPath() + " failed", e);
                 if (!ex.isResponseStarted()) {
-                    error(ex, 500, "internal error: " + e);
+                    try {
+                        error(ex, 500, "internal error: " + e);
+                    } catch (IOException ignored) {
+                        // the client is gone
+                    }
                 }
             } finally {
                 ex.endExchange();
             }
         }
 
-        private void health(HttpServerExchange ex) throws IOException {
+        /** On the I/O thread: a small answer, whatever the workers are doing. */
+        private void health(HttpServerExchange ex) {
             Map<String, Object> m = new LinkedHashMap<>();
             boolean up = !core.isClosed();
             m.put("status", up ? "UP" : "DOWN");
             m.put("version", Version.NUMBER);
             if (up) { // the core's counters: samples stored (local and the agents'), flushes, write errors, ...
-                m.put("core", Json.MAPPER.readValue(core.stats(), Object.class));
+                try {
+                    m.put("core", Json.MAPPER.readValue(core.stats(), Object.class));
+                } catch (IOException | RuntimeException e) {
+                    m.put("core", null);
+                }
             }
-            reply(ex, up ? 200 : 503, m);
+            send(ex, up ? 200 : 503, json(m));
         }
 
         /**
          * A status endpoint: GET only; JSON (what the UI asks for, {@code accept: application/json}), or OAP's
          * {@code key=value} lines for a client that asks for text/plain.
          */
-        private static void statusGet(HttpServerExchange ex, Map<String, ?> body) throws IOException {
+        private static void statusGet(HttpServerExchange ex, Map<String, ?> body) {
             if (!Methods.GET.equals(ex.getRequestMethod())) {
                 ex.getResponseHeaders().put(Headers.ALLOW, "GET");
-                error(ex, 405, "use GET " + ex.getRequestPath());
+                send(ex, 405, errorBody("use GET " + ex.getRequestPath()));
                 return;
             }
             String accept = String.valueOf(ex.getRequestHeaders().getFirst(Headers.ACCEPT)).toLowerCase(Locale.ROOT);
             if (!accept.contains("text/plain") || accept.contains("json")) {
-                reply(ex, 200, body);
+                send(ex, 200, json(body));
                 return;
             }
             StringBuilder text = new StringBuilder();
             flatten("", body, text);
-            ex.setStatusCode(200);
             ex.getResponseHeaders().put(Headers.CONTENT_TYPE, "text/plain; charset=utf-8");
-            ex.getOutputStream().write(text.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            ex.setStatusCode(200);
+            ex.getResponseSender().send(ByteBuffer.wrap(text.toString().getBytes(StandardCharsets.UTF_8)));
         }
 
         private static void flatten(String prefix, Object v, StringBuilder out) {
@@ -208,30 +349,8 @@ public final class HttpServer implements AutoCloseable {
             }
         }
 
-        private void graphql(HttpServerExchange ex) throws IOException {
-            HttpString method = ex.getRequestMethod();
-            if (!Methods.POST.equals(method)) {
-                ex.getResponseHeaders().put(Headers.ALLOW, "POST");
-                error(ex, 405, "use POST /graphql with a JSON body {\"query\": ..., \"variables\": {...}}");
-                return;
-            }
-            String ct = ex.getRequestHeaders().getFirst(Headers.CONTENT_TYPE);
-            if (ct != null && !ct.toLowerCase(Locale.ROOT).trim().startsWith("application/json")) {
-                error(ex, 415, "Content-Type must be application/json, not " + ct);
-                return;
-            }
-            long declared = ex.getRequestContentLength();
-            if (declared > maxBodyBytes) {
-                ex.setPersistent(false);
-                error(ex, 413, "request body of " + declared + " bytes exceeds the limit of " + maxBodyBytes);
-                return;
-            }
-            byte[] body = readLimited(ex.getInputStream(), maxBodyBytes);
-            if (body == null) {
-                ex.setPersistent(false);
-                error(ex, 413, "request body exceeds the limit of " + maxBodyBytes + " bytes");
-                return;
-            }
+        /** On a worker, the body read: parse, admit (analyses are bounded in number), execute, answer. */
+        private void graphql(HttpServerExchange ex, byte[] body) throws IOException {
             Object parsed;
             try {
                 parsed = Json.MAPPER.readValue(body, Object.class);
@@ -257,15 +376,32 @@ public final class HttpServer implements AutoCloseable {
                 return;
             }
             String operation = op instanceof String s ? s : null;
-            Map<String, Object> result;
-            if (passThrough) {
-                try (AnalysisPassThrough.Scope scope = AnalysisPassThrough.open()) {
-                    result = scope.splice(graphQL.execute(q, operation, variables));
+            boolean heavy = SwprofGraphQL.mayAnalyse(q);
+            try {
+                if (heavy && !analyses.tryAcquire(ADMISSION_WAIT_S, TimeUnit.SECONDS)) {
+                    error(ex, 503, "busy: other requests are analysing (rest.maxConcurrentAnalyses); try again");
+                    return;
                 }
-            } else {
-                result = graphQL.execute(q, operation, variables);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                error(ex, 503, "the server is stopping");
+                return;
             }
-            reply(ex, 200, result);
+            Map<String, Object> result;
+            try {
+                if (passThrough) {
+                    try (AnalysisPassThrough.Scope scope = AnalysisPassThrough.open()) {
+                        result = scope.splice(graphQL.execute(q, operation, variables));
+                    }
+                } else {
+                    result = graphQL.execute(q, operation, variables);
+                }
+                reply(ex, 200, result);
+            } finally {
+                if (heavy) {
+                    analyses.release();
+                }
+            }
         }
 
         /** "variables" may be an object, null, or (some clients) a JSON string holding the object. */
@@ -293,23 +429,6 @@ public final class HttpServer implements AutoCloseable {
             return (Map<String, Object>) v;
         }
 
-        /** The body, or null when it is longer than max. */
-        private static byte[] readLimited(InputStream in, int max) throws IOException {
-            try {
-                byte[] all = in.readNBytes(max);
-                if (all.length == max && in.read() != -1) {
-                    return null;
-                }
-                return all;
-            } catch (IOException e) {
-                // Undertow's own MAX_ENTITY_SIZE check throws while reading
-                if (String.valueOf(e.getMessage()).contains("UT000020")) {
-                    return null;
-                }
-                throw e;
-            }
-        }
-
         private static void error(HttpServerExchange ex, int status, String message) throws IOException {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("data", null);
@@ -317,11 +436,34 @@ public final class HttpServer implements AutoCloseable {
             reply(ex, status, m);
         }
 
+        /** On a worker in blocking mode: the answer written as it is made. */
         private static void reply(HttpServerExchange ex, int status, Object body) throws IOException {
             ex.setStatusCode(status);
             ex.getResponseHeaders().put(Headers.CONTENT_TYPE, JSON);
             OutputStream out = ex.getOutputStream();
             Json.MAPPER.writeValue(out, body);
+        }
+
+        /** From any thread, without blocking: a small JSON answer, then the exchange ends. */
+        static void send(HttpServerExchange ex, int status, byte[] json) {
+            ex.setStatusCode(status);
+            ex.getResponseHeaders().put(Headers.CONTENT_TYPE, JSON);
+            ex.getResponseSender().send(ByteBuffer.wrap(json));
+        }
+
+        static byte[] json(Object body) {
+            try {
+                return Json.MAPPER.writeValueAsBytes(body);
+            } catch (JsonProcessingException e) {
+                return ("{\"data\":null,\"errors\":[{\"message\":\"internal error\"}]}").getBytes(StandardCharsets.UTF_8);
+            }
+        }
+
+        static byte[] errorBody(String message) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("data", null);
+            m.put("errors", List.of(Map.of("message", message)));
+            return json(m);
         }
     }
 }

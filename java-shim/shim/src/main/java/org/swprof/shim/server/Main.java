@@ -67,8 +67,10 @@ public final class Main {
         try {
             m = start(cfg);
         } catch (Throwable e) {
-            LOG.log(Level.SEVERE, "swprof could not start: " + e.getMessage()
-                    + (cfg.profiling ? " (profiling needs root or CAP_BPF+CAP_PERFMON; "
+            String why = String.valueOf(e.getMessage());
+            boolean perm = why.contains("BPF") || why.contains("ermission") || why.contains("EPERM");
+            LOG.log(Level.SEVERE, "swprof could not start: " + why
+                    + (cfg.profiling && perm ? " (profiling needs root or CAP_BPF+CAP_PERFMON; "
                     + "SWPROF_PROFILING=false serves stored data only)" : ""), e);
             System.exit(1);
             return;
@@ -99,16 +101,21 @@ public final class Main {
             UiTemplates templates = UiTemplates.load(cfg.templatesDir);
             LOG.info(() -> "UI dashboards: " + templates);
             SwprofGraphQL gql = new SwprofGraphQL(core,
-                    new SwprofGraphQL.Limits(cfg.maxQueryDepth, cfg.maxQueryComplexity),
+                    new SwprofGraphQL.Limits(cfg.maxQueryDepth, cfg.maxQueryComplexity, cfg.maxAnalysesPerRequest,
+                            cfg.maxAnswerBytes),
                     new SwprofGraphQL.Ui(templates, UiTemplates.ruleLayers(cfg.rules)));
+            String token = Access.resolveToken(cfg);
             AgentServer grpc = cfg.grpcEnabled ? AgentServer.start(cfg.grpcHost, cfg.grpcPort,
-                    cfg.grpcMaxMessageBytes, core) : null;
+                    cfg.grpcMaxMessageBytes, core, Access.tokenFor(cfg, cfg.grpcHost, token)) : null;
             HttpServer http;
             try {
                 // OAP lists its cluster's nodes by their gRPC address
                 HttpServer.Status status = new HttpServer.Status(List.of(HttpServer.Status.node(
                         grpc != null ? cfg.grpcHost : cfg.host, grpc != null ? grpc.port() : cfg.port)), cfg.dump());
-                http = HttpServer.start(cfg.host, cfg.port, cfg.workerThreads, cfg.maxBodyBytes, gql, core, status);
+                http = HttpServer.start(new HttpServer.Options(cfg.host, cfg.port, cfg.workerThreads,
+                        cfg.maxBodyBytes, cfg.readTimeoutMs, cfg.maxConcurrentAnalyses,
+                        new Access(Access.tokenFor(cfg, cfg.host, token), Access.isLoopback(cfg.host),
+                                cfg.allowedOrigins)), gql, core, status);
             } catch (RuntimeException e) {
                 if (grpc != null) {
                     grpc.close();

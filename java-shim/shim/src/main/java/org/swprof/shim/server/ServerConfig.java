@@ -33,12 +33,21 @@ import org.yaml.snakeyaml.error.YAMLException;
  * rest.workerThreads          SWPROF_REST_WORKER_THREADS         16
  * rest.maxQueryDepth          SWPROF_REST_MAX_QUERY_DEPTH        20
  * rest.maxQueryComplexity     SWPROF_REST_MAX_QUERY_COMPLEXITY   5000
+ * rest.maxAnalysesPerRequest  SWPROF_REST_MAX_ANALYSES_PER_REQUEST 4   (analysis fields in one request, aliases too)
+ * rest.maxConcurrentAnalyses  SWPROF_REST_MAX_CONCURRENT_ANALYSES  4   (requests analysing at once; others wait)
+ * rest.maxAnswerBytes         SWPROF_REST_MAX_ANSWER_BYTES       67108864 (one analysis answer)
+ * rest.readTimeout            SWPROF_REST_READ_TIMEOUT           30s  (a request that sends nothing this long ends)
+ * rest.allowedOrigins         SWPROF_REST_ALLOWED_ORIGINS        []   (browser origins besides the server's own)
+ * auth.required               SWPROF_AUTH_REQUIRED               false (a bearer token on loopback too)
+ * auth.token                  SWPROF_AUTH_TOKEN                  (none: generated when required)
+ * auth.tokenFile              SWPROF_AUTH_TOKEN_FILE             (a file holding the token)
  * grpc.enabled                SWPROF_GRPC_ENABLED                true (the agents' port: SkyWalking Rover, swprof agent)
  * grpc.host                   SWPROF_GRPC_HOST                   127.0.0.1
  * grpc.port                   SWPROF_GRPC_PORT                   11800
  * grpc.maxMessageBytes        SWPROF_GRPC_MAX_MESSAGE_BYTES      16777216
  * agents.keepAliveTimeout     SWPROF_AGENTS_KEEP_ALIVE_TIMEOUT   60s (an agent's process runs while its keep-alives come)
  * storage.dataDir             SWPROF_DATA_DIR                    ./data
+ * storage.minFreeBytes        SWPROF_STORAGE_MIN_FREE_BYTES      268435456 (free space the store leaves on its disk)
  * profiling.enabled           SWPROF_PROFILING                   true
  * profiling.frequency         SWPROF_FREQUENCY                   99   (Hz, 1..1000)
  * profiling.flushInterval     SWPROF_FLUSH_INTERVAL              1s   (ms, s, m; a bare number is ms)
@@ -63,12 +72,21 @@ public final class ServerConfig {
         ENV.put("rest.workerThreads", "SWPROF_REST_WORKER_THREADS");
         ENV.put("rest.maxQueryDepth", "SWPROF_REST_MAX_QUERY_DEPTH");
         ENV.put("rest.maxQueryComplexity", "SWPROF_REST_MAX_QUERY_COMPLEXITY");
+        ENV.put("rest.maxAnalysesPerRequest", "SWPROF_REST_MAX_ANALYSES_PER_REQUEST");
+        ENV.put("rest.maxConcurrentAnalyses", "SWPROF_REST_MAX_CONCURRENT_ANALYSES");
+        ENV.put("rest.maxAnswerBytes", "SWPROF_REST_MAX_ANSWER_BYTES");
+        ENV.put("rest.readTimeout", "SWPROF_REST_READ_TIMEOUT");
+        ENV.put("rest.allowedOrigins", "SWPROF_REST_ALLOWED_ORIGINS");
+        ENV.put("auth.required", "SWPROF_AUTH_REQUIRED");
+        ENV.put("auth.token", "SWPROF_AUTH_TOKEN");
+        ENV.put("auth.tokenFile", "SWPROF_AUTH_TOKEN_FILE");
         ENV.put("grpc.enabled", "SWPROF_GRPC_ENABLED");
         ENV.put("grpc.host", "SWPROF_GRPC_HOST");
         ENV.put("grpc.port", "SWPROF_GRPC_PORT");
         ENV.put("grpc.maxMessageBytes", "SWPROF_GRPC_MAX_MESSAGE_BYTES");
         ENV.put("agents.keepAliveTimeout", "SWPROF_AGENTS_KEEP_ALIVE_TIMEOUT");
         ENV.put("storage.dataDir", "SWPROF_DATA_DIR");
+        ENV.put("storage.minFreeBytes", "SWPROF_STORAGE_MIN_FREE_BYTES");
         ENV.put("profiling.enabled", "SWPROF_PROFILING");
         ENV.put("profiling.frequency", "SWPROF_FREQUENCY");
         ENV.put("profiling.flushInterval", "SWPROF_FLUSH_INTERVAL");
@@ -91,6 +109,17 @@ public final class ServerConfig {
     public final int workerThreads;
     public final int maxQueryDepth;
     public final int maxQueryComplexity;
+    public final int maxAnalysesPerRequest;
+    public final int maxConcurrentAnalyses;
+    public final long maxAnswerBytes;
+    public final int readTimeoutMs;
+    /** browser origins allowed besides the server's own (scheme://host[:port]) */
+    public final List<String> allowedOrigins;
+    /** a bearer token on every request, also on loopback (beyond loopback it always is) */
+    public final boolean authRequired;
+    public final String authToken;
+    public final Path authTokenFile;
+    public final long minFreeBytes;
     /** The agents' gRPC port (OAP's 11800). */
     public final boolean grpcEnabled;
     public final String grpcHost;
@@ -123,6 +152,21 @@ public final class ServerConfig {
         workerThreads = integer(m, "rest.workerThreads", 16, 1, 1024);
         maxQueryDepth = integer(m, "rest.maxQueryDepth", 20, 2, 1000);
         maxQueryComplexity = integer(m, "rest.maxQueryComplexity", 5000, 10, Integer.MAX_VALUE);
+        maxAnalysesPerRequest = integer(m, "rest.maxAnalysesPerRequest", 4, 1, 1000);
+        maxConcurrentAnalyses = integer(m, "rest.maxConcurrentAnalyses", 4, 1, 1000);
+        maxAnswerBytes = integer(m, "rest.maxAnswerBytes", 64 << 20, 1 << 20, Integer.MAX_VALUE);
+        readTimeoutMs = millis(m, "rest.readTimeout", 30_000);
+        if (readTimeoutMs < 100) {
+            throw new IllegalArgumentException("rest.readTimeout must be at least 100ms, not " + readTimeoutMs + " ms");
+        }
+        allowedOrigins = strings(m.get("rest.allowedOrigins"));
+        authRequired = bool(m, "auth.required", false);
+        authToken = str(m, "auth.token", null);
+        String tokenFile = str(m, "auth.tokenFile", null);
+        authTokenFile = tokenFile == null ? null : Path.of(tokenFile);
+        if (authToken != null && authToken.length() < 16) {
+            throw new IllegalArgumentException("auth.token must be at least 16 characters");
+        }
         grpcEnabled = bool(m, "grpc.enabled", true);
         grpcHost = str(m, "grpc.host", "127.0.0.1");
         grpcPort = integer(m, "grpc.port", 11800, 0, 65535);
@@ -133,6 +177,7 @@ public final class ServerConfig {
                     + " ms");
         }
         dataDir = Path.of(str(m, "storage.dataDir", "./data"));
+        minFreeBytes = longValue(m, "storage.minFreeBytes", 256L << 20, 0, Long.MAX_VALUE);
         profiling = bool(m, "profiling.enabled", true);
         frequency = integer(m, "profiling.frequency", 99, 1, 1000);
         flushIntervalMs = millis(m, "profiling.flushInterval", 1000);
@@ -229,7 +274,7 @@ public final class ServerConfig {
     public CoreOptions coreOptions() {
         return new CoreOptions(dataDir, frequency, flushIntervalMs, scanIntervalMs,
                 profiling ? CoreOptions.Profiling.ON : CoreOptions.Profiling.OFF, rules, hostIp, hostName, expireMs,
-                minAgeMs == 0 ? -1 : minAgeMs, agentTimeoutMs);
+                minAgeMs == 0 ? -1 : minAgeMs, agentTimeoutMs, Math.max(1, minFreeBytes)); // the core reads 0 as its default
     }
 
     // ---- typed values -------------------------------------------------------------------------------
@@ -244,6 +289,10 @@ public final class ServerConfig {
     }
 
     private static int integer(Map<String, Object> m, String key, int dflt, int min, int max) {
+        return (int) longValue(m, key, dflt, min, max);
+    }
+
+    private static long longValue(Map<String, Object> m, String key, long dflt, long min, long max) {
         String s = str(m, key, null);
         if (s == null) {
             return dflt;
@@ -257,7 +306,30 @@ public final class ServerConfig {
         if (v < min || v > max) {
             throw new IllegalArgumentException(key + " must be in " + min + ".." + max + ", not " + v);
         }
-        return (int) v;
+        return v;
+    }
+
+    /** A YAML list, or a comma-separated string (the environment's form). */
+    private static List<String> strings(Object o) {
+        List<String> out = new ArrayList<>();
+        if (o instanceof List<?>) {
+            for (Object x : (List<?>) o) {
+                if (x != null && !x.toString().trim().isEmpty()) {
+                    out.add(x.toString().trim());
+                }
+            }
+        } else if (o != null) {
+            String s = o.toString().trim();
+            if (s.startsWith("[") && s.endsWith("]")) {
+                s = s.substring(1, s.length() - 1);
+            }
+            for (String x : s.split(",")) {
+                if (!x.trim().isEmpty()) {
+                    out.add(x.trim());
+                }
+            }
+        }
+        return List.copyOf(out);
     }
 
     private static boolean bool(Map<String, Object> m, String key, boolean dflt) {
@@ -363,12 +435,21 @@ public final class ServerConfig {
         m.put("rest.workerThreads", String.valueOf(workerThreads));
         m.put("rest.maxQueryDepth", String.valueOf(maxQueryDepth));
         m.put("rest.maxQueryComplexity", String.valueOf(maxQueryComplexity));
+        m.put("rest.maxAnalysesPerRequest", String.valueOf(maxAnalysesPerRequest));
+        m.put("rest.maxConcurrentAnalyses", String.valueOf(maxConcurrentAnalyses));
+        m.put("rest.maxAnswerBytes", String.valueOf(maxAnswerBytes));
+        m.put("rest.readTimeout", readTimeoutMs + "ms");
+        m.put("rest.allowedOrigins", String.join(",", allowedOrigins));
+        m.put("auth.required", String.valueOf(authRequired));
+        m.put("auth.token", authToken == null ? "(none)" : "(set)");
+        m.put("auth.tokenFile", authTokenFile == null ? "(none)" : authTokenFile.toString());
         m.put("grpc.enabled", String.valueOf(grpcEnabled));
         m.put("grpc.host", grpcHost);
         m.put("grpc.port", String.valueOf(grpcPort));
         m.put("grpc.maxMessageBytes", String.valueOf(grpcMaxMessageBytes));
         m.put("agents.keepAliveTimeout", agentTimeoutMs + "ms");
         m.put("storage.dataDir", dataDir.toAbsolutePath().normalize().toString());
+        m.put("storage.minFreeBytes", String.valueOf(minFreeBytes));
         m.put("profiling.enabled", String.valueOf(profiling));
         m.put("profiling.frequency", String.valueOf(frequency));
         m.put("profiling.flushInterval", flushIntervalMs + "ms");
