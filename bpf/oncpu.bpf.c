@@ -4,10 +4,16 @@
  * whose process is in `targets`, counts (pid, kernel stack id, user stack id) in the map set
  * selected by `active`. User space flips `active`, waits for a grace period (programs run
  * under RCU), then drains and clears the other set at leisure.
+ *
+ * A process's identity is its pid only while it runs its program: when a target execs another
+ * program, or its last thread exits (from then on its pid may be reused by another process),
+ * two raw tracepoints take its pid out of `targets` at that moment and note it in `gone`, so no
+ * sample of what comes next is counted as it, and user space ends its run.
  */
 #include <linux/bpf.h>
 #include <linux/bpf_perf_event.h>
 #include <linux/errno.h>
+#include <bpf/bpf_core_read.h>
 #include <bpf/bpf_helpers.h>
 
 #include "oncpu.h"
@@ -51,6 +57,14 @@ struct {
 		__type(key, __u32);                                                            \
 		__type(value, __u64);                                                          \
 	} name SEC(".maps")
+
+/* targets that left on their own (SWP_GONE_*), until user space reads them */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024); /* as targets */
+	__type(key, __u32);
+	__type(value, __u64);
+} gone SEC(".maps");
 
 COUNT_MAP(counts_0);
 COUNT_MAP(counts_1);
@@ -117,25 +131,65 @@ lost:
 		__sync_fetch_and_add(&lost_unattributed, 1);
 }
 
-SEC("perf_event")
-int oncpu_sample(struct bpf_perf_event_data *ctx)
+/* The current task's process as the loader sees it; 0 outside the loader's pid namespace. */
+static __always_inline __u32 current_pid(void)
 {
-	__u32 pid;
-
 	if (pidns_ino) {
 		struct bpf_pidns_info ns;
 
 		if (bpf_get_ns_current_pid_tgid(pidns_dev, pidns_ino, &ns, sizeof(ns)))
 			return 0; /* not a task of our namespace */
-		pid = ns.tgid;
-	} else {
-		pid = bpf_get_current_pid_tgid() >> 32;
+		return ns.tgid;
 	}
+	return bpf_get_current_pid_tgid() >> 32;
+}
+
+SEC("perf_event")
+int oncpu_sample(struct bpf_perf_event_data *ctx)
+{
+	__u32 pid = current_pid();
+
 	if (!pid || !bpf_map_lookup_elem(&targets, &pid))
 		return 0;
 	if (*(volatile __u32 *)&active & 1)
 		count_sample(ctx, pid, &counts_1, &stacks_1, &lost_1);
 	else
 		count_sample(ctx, pid, &counts_0, &stacks_0, &lost_0);
+	return 0;
+}
+
+static __always_inline void leave(__u32 pid, __u64 why)
+{
+	if (!pid || bpf_map_delete_elem(&targets, &pid))
+		return; /* not a target */
+	bpf_map_update_elem(&gone, &pid, &why, BPF_ANY);
+}
+
+/* the task that calls exec runs another program from now on, under the same pid */
+SEC("raw_tp/sched_process_exec")
+int on_exec(struct bpf_raw_tracepoint_args *ctx)
+{
+	leave(current_pid(), SWP_GONE_EXEC);
+	return 0;
+}
+
+/* Just enough of the kernel's types for CO-RE (relocated against the running kernel's BTF). */
+struct signal_struct {
+	struct {
+		int counter;
+	} live; /* threads of the group still alive: 0 once the last one is in do_exit */
+} __attribute__((preserve_access_index));
+struct task_struct {
+	struct signal_struct *signal;
+} __attribute__((preserve_access_index));
+
+/* a thread exits; when it is the group's last one, the process is gone */
+SEC("raw_tp/sched_process_exit")
+int on_exit(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+
+	if (BPF_CORE_READ(t, signal, live.counter) == 0)
+		leave(current_pid(), SWP_GONE_EXIT);
 	return 0;
 }

@@ -16,4 +16,9 @@ struct swp_count_key {
 	__s32 ustack; /* id in the stack map of the same set, or -1 */
 };
 
+/* Why a target left the targets map on its own (the `gone` map's value): the program it ran was
+ * replaced (exec), or its last thread exited (its pid may be reused from now on). */
+#define SWP_GONE_EXEC 1
+#define SWP_GONE_EXIT 2
+
 #endif

@@ -7,6 +7,7 @@
  * and the rule that a process is registered only once it has run for a while.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -108,6 +109,18 @@ static void check_spin_tree(const char *json, double expected, double low)
 	CHECK(hot->count <= (long long)(expected * 1.3) + 10);
 }
 
+/* The task has one schedule, and its tree is the spin program's with about `expected` samples. */
+static void check_one_spin_schedule(swp_core *c, const char *task, double expected, double low)
+{
+	struct swp_buf s = {0};
+	CHECK_EQ_INT(swp_schedules_json(c, task, 0, 0, &s), 0);
+	CHECK_EQ_INT(count_of(s.data, "\"scheduleId\""), 1);
+	swp_buf_free(&s);
+	char *tree = analyze_task(c, task);
+	check_spin_tree(tree, expected, low);
+	free(tree);
+}
+
 static swp_core *open_profiling(const struct swp_rule *rules, size_t n)
 {
 	/* processes are registered at once (the test's programs start right before), not after 3 s */
@@ -174,14 +187,8 @@ static void test_kill9(void)
 		stop(b, SIGKILL);
 		return;
 	}
-	struct swp_buf s = {0};
-	CHECK_EQ_INT(swp_schedules_json(c, task, 0, 0, &s), 0);
-	CHECK_EQ_INT(count_of(s.data, "\"scheduleId\""), 1);
-	swp_buf_free(&s);
-	char *tree = analyze_task(c, task);
 	/* the samples of the CPU time it used, but for the last flush interval (300 ms) lost with SIGKILL */
-	check_spin_tree(tree, 99.0 * cpu, 0.6);
-	free(tree);
+	check_one_spin_schedule(c, task, 99.0 * cpu, 0.6);
 	swp_core_close(c);
 
 	/* restarted on the same data directory: the open task resumes in the same schedule */
@@ -193,9 +200,10 @@ static void test_kill9(void)
 	c = NULL;
 	CHECK_EQ_INT(swp_core_open(&cfg, &c), 0);
 	if (c) {
+		struct swp_buf s = {0};
 		CHECK_EQ_INT(swp_schedules_json(c, task, 0, 0, &s), 0);
 		CHECK_EQ_INT(count_of(s.data, "\"scheduleId\""), 1);
-		tree = analyze_task(c, task);
+		char *tree = analyze_task(c, task);
 		check_spin_tree(tree, 99.0 * cpu, 0.6);
 		/* the schedule's count is its stored samples, the last flush's (at SIGTERM) too */
 		static struct elem v[MAX_ELEMS];
@@ -250,6 +258,7 @@ static void test_no_capabilities(void)
 {
 	char sub[96];
 	snprintf(sub, sizeof(sub), "%s/nocaps", dir);
+	fflush(stdout); /* not printed twice */
 	pid_t child = fork();
 	if (child == 0) {
 		struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3};
@@ -276,6 +285,90 @@ static void test_no_capabilities(void)
 	int st = 0;
 	CHECK(child > 0 && waitpid(child, &st, 0) == child);
 	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
+/* The pids whose parent is pid (a pre-fork pool's workers). */
+static int children_of(pid_t pid, pid_t *out, int max)
+{
+	int n = 0;
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	while (d && (de = readdir(d)) && n < max) {
+		char path[300], buf[512];
+		snprintf(path, sizeof(path), "/proc/%s/stat", de->d_name);
+		FILE *f = de->d_name[0] >= '1' && de->d_name[0] <= '9' ? fopen(path, "r") : NULL;
+		if (!f)
+			continue;
+		size_t k = fread(buf, 1, sizeof(buf) - 1, f);
+		fclose(f);
+		buf[k] = 0;
+		char *p = strrchr(buf, ')');
+		int ppid = 0;
+		if (p && sscanf(p + 2, "%*c %d", &ppid) == 1 && ppid == pid)
+			out[n++] = atoi(de->d_name);
+	}
+	if (d)
+		closedir(d);
+	return n;
+}
+
+/* Every process a rule matches is profiled: a pre-fork pool (a parent and its forked workers, one
+ * command line) and a second instance of the same program are one process entity of several pids,
+ * one schedule, and its samples are the CPU time of them all. */
+static void test_pool(void)
+{
+	char sub[96];
+	snprintf(sub, sizeof(sub), "%s/pool", dir);
+	char *pool_argv[] = {BUSY, "spin", "3604", "forks", "2", NULL};
+	char *again_argv[] = {BUSY, "spin", "3604", NULL};
+	pid_t pool = spawn(pool_argv), again = spawn(again_argv);
+	pid_t pids[8] = {pool, again};
+	int n = 2;
+	for (int i = 0; i < 50 && n < 3; i++) {
+		msleep(20);
+		n = 2 + children_of(pool, pids + 2, 6);
+	}
+	CHECK_EQ_INT(n, 3);
+	struct swp_rule rules[] = {{.sz = sizeof(struct swp_rule), .cmd_regex = "busy spin 3604", .service = "poolsvc"}};
+	struct swp_config cfg = {.sz = sizeof(cfg), .data_dir = sub, .profiling = SWP_PROFILING_ON, .frequency = 99,
+				 .flush_interval_ms = 500, .scan_interval_ms = 300, .rules = rules, .n_rules = 1,
+				 .process_min_age_ms = -1};
+	swp_core *c = NULL;
+	CHECK_EQ_INT(swp_core_open(&cfg, &c), 0);
+	if (!c)
+		goto out;
+	double cpu0[8], cpu = 0;
+	for (int i = 0; i < n; i++)
+		cpu0[i] = cpu_seconds(pids[i]); /* from before the task to after its last flush */
+	CHECK_EQ_INT(swp_processes_rescan(c), 0);
+	struct swp_buf pj = {0};
+	CHECK_EQ_INT(swp_processes_json(c, "cG9vbHN2Yw==.1", NULL, NULL, 0, 0, &pj), 0);
+	printf("pool: %s\n", pj.data);
+	CHECK_EQ_INT(count_of(pj.data, "\"id\":\""), 1); /* one process entity */
+	swp_buf_free(&pj);
+	struct swp_task_create t = {.sz = sizeof(t), .service_id = "cG9vbHN2Yw==.1", .target_type = "ON_CPU",
+				    .duration_s = 60};
+	struct swp_buf r = {0};
+	CHECK_EQ_INT(swp_task_create(c, &t, &r), 0);
+	CHECK_CONTAINS(r.data, "\"status\":true");
+	char task[32];
+	json_get(r.data, "id", task, sizeof(task));
+	swp_buf_free(&r);
+	msleep(3000);
+	for (int i = 0; i < n; i++)
+		kill(pids[i], SIGSTOP); /* their CPU time stays what it is now; then the last flush */
+	msleep(1200);
+	double each[8];
+	for (int i = 0; i < n; i++) {
+		each[i] = cpu_seconds(pids[i]) - cpu0[i];
+		cpu += each[i];
+	}
+	printf("pool: cpu of its %d pids %.2f + %.2f + %.2f s\n", n, each[0], each[1], each[2]);
+	check_one_spin_schedule(c, task, 99.0 * cpu, 0.7);
+	swp_core_close(c);
+out:
+	for (int i = n; i-- > 0;)
+		stop(pids[i], SIGKILL);
 }
 
 int main(void)
@@ -381,6 +474,7 @@ int main(void)
 	test_kill9();
 	test_min_age();
 	test_no_capabilities();
+	test_pool();
 	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	CHECK_DONE();
 }

@@ -88,10 +88,18 @@ static void on_lost(void *ctx, int pid, uint64_t n)
 		stray_lost += n;
 }
 
-static const struct swp_sample_sink sink = { on_sample, on_lost, NULL };
+/* the last notice of a target that left on its own */
+static int gone_pid, gone_why;
+static void on_gone(void *ctx, int pid, int why)
+{
+	gone_pid = pid;
+	gone_why = why;
+}
+
+static const struct swp_sample_sink sink = { .sample = on_sample, .lost = on_lost, .gone = on_gone };
 
 /* Starts busy with args; waits for its banner line. */
-static struct kid *spawn(const char *mode, const char *seconds)
+static struct kid *spawn_argv(char *const argv[])
 {
 	int fds[2];
 	if (nkids == MAXK || pipe(fds))
@@ -102,7 +110,7 @@ static struct kid *spawn(const char *mode, const char *seconds)
 		dup2(fds[1], 1);
 		close(fds[0]);
 		close(fds[1]);
-		execl(BUSY, "busy", mode, seconds, (char *)NULL);
+		execv(BUSY, argv);
 		_exit(127);
 	}
 	close(fds[1]);
@@ -130,6 +138,12 @@ static struct kid *spawn(const char *mode, const char *seconds)
 	k->sysloop = (uintptr_t)sys;
 	k->outer = (uintptr_t)outer;
 	return k;
+}
+
+static struct kid *spawn(const char *mode, const char *seconds)
+{
+	char *argv[] = {"busy", (char *)mode, (char *)seconds, NULL};
+	return spawn_argv(argv);
 }
 
 static void kill_all(void)
@@ -331,9 +345,32 @@ static int run(void)
 	check_rate("  exited target", d->n, ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
 						   (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6);
 	CHECK(d->n > 0);
-	CHECK_EQ_INT(swp__profiler_remove_pid(p, d->pid), 0);
+	/* its last thread's exit took it out of the targets at once (its pid may be reused now) */
+	CHECK_EQ_INT(gone_pid, d->pid);
+	CHECK_EQ_INT(gone_why, SWP_GONE_EXIT);
+	CHECK_EQ_INT(swp__profiler_remove_pid(p, d->pid), -ENOENT);
 	d->pid = -d->pid;
 	CHECK(drain(p) >= 0);
+
+	/* 4b. a target that execs another program: taken out at the exec, nothing of the new program
+	 * counted as it (busy spin for 1 s, then busy syscall under the same pid) */
+	char *exec_argv[] = {"busy", "spin", "1", "exec", BUSY, "syscall", "3", NULL};
+	struct kid *x = spawn_argv(exec_argv);
+	CHECK(x != NULL);
+	if (!x)
+		goto out;
+	CHECK_EQ_INT(swp__profiler_add_pid(p, x->pid), 0);
+	reset_tally();
+	gone_pid = gone_why = 0;
+	sleep_ms(2500);
+	drain(p);
+	printf("exec'd target: %" PRIu64 " samples, in hot_loop %" PRIu64 ", kernel %" PRIu64 ", gone %d (%d)\n", x->n,
+	       x->in_hot, x->nk, gone_pid, gone_why);
+	CHECK_EQ_INT(gone_pid, x->pid);
+	CHECK_EQ_INT(gone_why, SWP_GONE_EXEC);
+	CHECK(x->in_hot > 0);      /* the spin before the exec */
+	CHECK_EQ_INT(x->in_sysloop, 0); /* the syscall loop after it: not this process's */
+	CHECK_EQ_INT(swp__profiler_remove_pid(p, x->pid), -ENOENT);
 	swp__profiler_close(p);
 	p = NULL;
 

@@ -9,6 +9,7 @@ void swp__collector_init(struct swp_collector *c, struct swp_stacks *stacks)
 	c->sym = swp__symbolizer_new();
 	swp__u64map_init(&c->counts, 1024);
 	swp__u64map_init(&c->lost, 16);
+	swp__u64map_init(&c->gone, 16);
 	swp__u64map_init(&c->seen, 1024);
 }
 
@@ -20,6 +21,7 @@ void swp__collector_free(struct swp_collector *c)
 	free(c->frames);
 	swp__u64map_free(&c->counts);
 	swp__u64map_free(&c->lost);
+	swp__u64map_free(&c->gone);
 	swp__u64map_free(&c->seen);
 	memset(c, 0, sizeof(*c));
 }
@@ -28,7 +30,7 @@ void swp__collector_reset(struct swp_collector *c)
 {
 	swp__u64map_clear(&c->counts);
 	swp__u64map_clear(&c->lost);
-	c->samples = 0;
+	c->samples = 0; /* gone stays: the scheduler reads and clears it when it ends the runs */
 }
 
 void swp__collector_forget_pid(struct swp_collector *c, int pid)
@@ -121,8 +123,14 @@ static void on_lost(void *ctx, int pid, uint64_t lost)
 	*swp__u64map_slot(&c->lost, (uint64_t)(uint32_t)pid) += lost;
 }
 
+static void on_gone(void *ctx, int pid, int why)
+{
+	struct swp_collector *c = ctx;
+	*swp__u64map_slot(&c->gone, (uint64_t)(uint32_t)pid) = (uint64_t)why;
+}
+
 int64_t swp__collector_drain(struct swp_collector *c, struct swp_profiler *p)
 {
-	struct swp_sample_sink sink = {.sample = on_sample, .lost = on_lost, .ctx = c};
+	struct swp_sample_sink sink = {.sample = on_sample, .lost = on_lost, .gone = on_gone, .ctx = c};
 	return swp__profiler_drain(p, &sink);
 }

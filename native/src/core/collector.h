@@ -19,6 +19,7 @@ struct swp_collector {
 	uint32_t fcap;
 	struct swp_u64map counts; /* (pid << 32 | stack idx) -> samples, since the last reset */
 	struct swp_u64map lost;   /* pid -> lost samples, since the last reset */
+	struct swp_u64map gone;   /* pid -> SWP_GONE_*: targets that left on their own (its reader clears it) */
 	uint64_t samples;         /* total drained since the last reset */
 	/* Stacks already symbolized, across flushes: hash of (pid, kernel ips, user ips) -> pid << 32 |
 	 * stack idx. A process samples the same few thousand stacks every second; symbolizing and

@@ -29,6 +29,11 @@ static int load_one(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v, si
 		swp_warn("skipping an unreadable process record (%.*s)", (int)(kl > 1 ? kl - 1 : 0), (const char *)k + 1);
 		return 0;
 	}
+	/* a local process still running as it was: profiled at once, before any scan */
+	if (!p->agent_id && p->pid && swp__process_alive(p->pid, p->start_ticks)) {
+		swp__process_pid_seen(p, p->pid, p->start_ticks, swp__now_ms());
+		p->pids[0].registered = true;
+	}
 	SWP_VEC_PUSH(c->procs, p);
 	return 0;
 }
@@ -125,10 +130,14 @@ static struct swp_process *upsert(swp_core *c, const struct swp_discovered *d, i
 	}
 	swp_buf_free(&sid);
 	swp_buf_free(&iid);
-	/* Processes of one name on one instance share an id (docs/protocol.md §2): the first one a scan
-	 * finds keeps it, so the registry does not flap between their pids. */
-	if (p->seen_ms == now && p->pid && p->pid != d->pid)
+	/* Processes of one name on one instance share an id (docs/protocol.md §2): one entity whose
+	 * every pid is profiled; its record shows the oldest one, so it does not flap between them. */
+	swp__process_pid_seen(p, d->pid, d->start_ticks, now);
+	if (p->pid && p->pid != d->pid && p->start_ticks <= d->start_ticks &&
+	    (p->seen_ms == now || swp__process_alive(p->pid, p->start_ticks))) {
+		p->seen_ms = now;
 		return p;
+	}
 	if (!str_eq(p->layer, d->layer)) {
 		free(p->layer);
 		p->layer = swp__xstrdup(d->layer);
@@ -214,12 +223,27 @@ int swp__registry_rescan(swp_core *c)
 	 * registered (a program restarting) is refreshed at once */
 	for (size_t i = 0; i < n; i++)
 		upsert(c, &found[i], now, swp__proc_age_ms(found[i].start_ticks) < c->min_age_ms, b);
-	/* a process not seen by this scan keeps its record; its pid goes when it is gone */
+	/* a process not seen by this scan keeps its record; its pid goes when it is gone. Pids this
+	 * scan did not match leave the entity: they exited, or run another program now */
 	for (size_t i = 0; i < c->procs.n; i++) {
 		struct swp_process *p = c->procs.v[i];
-		if (!p->agent_id && p->pid && p->seen_ms != now && !swp__process_alive(p->pid, p->start_ticks)) {
-			p->pid = 0;
-			p->start_ticks = 0;
+		if (p->agent_id)
+			continue;
+		for (uint32_t k = 0; k < p->n_pids;) {
+			const struct swp_pidref *r = &p->pids[k];
+			if (r->registered ? !swp__process_alive(r->pid, r->start_ticks) : r->seen_ms != now)
+				p->pids[k] = p->pids[--p->n_pids];
+			else
+				k++;
+		}
+		/* the record shows the oldest pid matched now; none: not running (as far as the rules see) */
+		if (p->pid && !swp__process_has_pid(p, p->pid)) {
+			const struct swp_pidref *oldest = NULL;
+			for (uint32_t k = 0; k < p->n_pids; k++)
+				if (!oldest || p->pids[k].start_ticks < oldest->start_ticks)
+					oldest = &p->pids[k];
+			p->pid = oldest ? oldest->pid : 0;
+			p->start_ticks = oldest ? oldest->start_ticks : 0;
 			swp__registry_put(b, p);
 		}
 	}
@@ -268,6 +292,9 @@ SWP_API int swp_process_register(swp_core *c, const struct swp_process_spec *spe
 	pthread_mutex_lock(&c->mu);
 	struct swp_batch *b = swp__batch_new();
 	struct swp_process *p = upsert(c, &d, swp__now_ms(), false, b);
+	for (uint32_t k = 0; p && k < p->n_pids; k++)
+		if (p->pids[k].pid == spec->pid)
+			p->pids[k].registered = true;
 	r = swp__batch_count(b) ? swp__batch_commit(c->store, b, true) : 0;
 	if (!r && out)
 		swp__process_json(p, out);

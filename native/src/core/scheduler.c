@@ -13,12 +13,21 @@
 #include "ids/ids.h"
 #include "store/layout.h"
 
-static int run_index(swp_core *c, const struct swp_task *t, const struct swp_process *p)
+static int run_index(swp_core *c, const struct swp_task *t, const struct swp_process *p, int pid)
 {
 	for (size_t i = 0; i < c->runs.n; i++)
-		if (c->runs.v[i].task == t && c->runs.v[i].proc == p)
+		if (c->runs.v[i].task == t && c->runs.v[i].proc == p && c->runs.v[i].pid == pid)
 			return (int)i;
 	return -1;
+}
+
+/* Does another run feed this run's schedule? (a process entity over several pids) */
+static bool schedule_shared(swp_core *c, const struct swp_schedule *s, size_t except)
+{
+	for (size_t i = 0; i < c->runs.n; i++)
+		if (i != except && c->runs.v[i].sched == s)
+			return true;
+	return false;
 }
 
 static bool pid_in_use(swp_core *c, int pid, size_t except)
@@ -55,23 +64,32 @@ static void start_runs(swp_core *c, int64_t now, struct swp_batch *b)
 			continue;
 		for (size_t k = 0; k < c->procs.n; k++) {
 			struct swp_process *p = c->procs.v[k];
-			if (p->agent_id || !p->pid || !swp__task_targets(t, p) || run_index(c, t, p) >= 0)
+			if (p->agent_id || !swp__task_targets(t, p))
 				continue;
-			if (!swp__scheduler_profiler(c))
-				return;
-			if (!pid_in_use(c, p->pid, SIZE_MAX)) {
-				int r = swp__profiler_add_pid(c->prof, p->pid);
-				if (r) {
-					swp_warn("cannot profile pid %d: %s", p->pid, swp_last_error());
+			/* every pid of the entity, into its one schedule */
+			for (uint32_t j = 0; j < p->n_pids; j++) {
+				const struct swp_pidref *pr = &p->pids[j];
+				if (run_index(c, t, p, pr->pid) >= 0)
 					continue;
+				if (!swp__scheduler_profiler(c))
+					return;
+				if (!pid_in_use(c, pr->pid, SIZE_MAX)) {
+					int r = swp__profiler_add_pid(c->prof, pr->pid);
+					if (r) {
+						swp_warn("cannot profile pid %d: %s", pr->pid, swp_last_error());
+						continue;
+					}
 				}
+				struct swp_run run = {.task = t, .proc = p, .pid = pr->pid, .start_ticks = pr->start_ticks};
+				run.sched = swp__schedule_for(c, t, p, pr->pid, now, b);
+				bool first = !schedule_shared(c, run.sched, SIZE_MAX);
+				SWP_VEC_PUSH(c->runs, run);
+				char tid[SWP_EXT_ID_SIZE], sid[SWP_EXT_ID_SIZE];
+				/* the first pid of a schedule is news; the others of its entity (workers) routine */
+				swp__log(first ? SWP_LOG_INFO : SWP_LOG_DEBUG, "task %s: schedule %s %s on %s (pid %d)",
+					 swp__ext_id(t->id, tid), swp__ext_id(run.sched->id, sid),
+					 first ? "started" : "goes on", p->name, pr->pid);
 			}
-			struct swp_run run = {.task = t, .proc = p, .pid = p->pid, .start_ticks = p->start_ticks};
-			run.sched = swp__schedule_for(c, t, p, p->pid, now, b);
-			SWP_VEC_PUSH(c->runs, run);
-			char tid[SWP_EXT_ID_SIZE], sid[SWP_EXT_ID_SIZE];
-			swp_info("task %s: schedule %s started on %s (pid %d)", swp__ext_id(t->id, tid),
-				 swp__ext_id(run.sched->id, sid), p->name, p->pid);
 		}
 	}
 }
@@ -162,30 +180,44 @@ int swp__scheduler_flush(swp_core *c, struct swp_batch *b, bool sync)
 }
 
 /* Ends runs whose task window closed or whose process is gone. */
+/* Ends runs whose task window closed or whose process is gone: exited, exec'd another program
+ * (the BPF side saw both as they happened: c->coll.gone), or no longer this entity's. */
 static void end_runs(swp_core *c, int64_t now)
 {
 	for (size_t i = 0; i < c->runs.n;) {
 		struct swp_run *run = &c->runs.v[i];
 		bool closed = now > swp__task_end_ms(run->task) || c->stopping;
-		bool gone = !swp__process_alive(run->pid, run->start_ticks);
-		if (!closed && !gone) {
+		uint64_t *left = swp__u64map_get(&c->coll.gone, (uint64_t)(uint32_t)run->pid);
+		bool execd = left && *left == SWP_GONE_EXEC;
+		bool gone = (left && *left == SWP_GONE_EXIT) || !swp__process_alive(run->pid, run->start_ticks);
+		bool moved = !gone && !execd && !swp__process_has_pid(run->proc, run->pid);
+		if (!closed && !gone && !execd && !moved) {
 			i++;
 			continue;
 		}
+		const char *why = gone ? "the process exited"
+				  : execd ? "the process runs another program now"
+				  : moved ? "the rules no longer match the process"
+				  : c->stopping ? "server stopping" : "task finished";
 		char tid[SWP_EXT_ID_SIZE], sid[SWP_EXT_ID_SIZE];
-		swp_info("task %s: schedule %s on %s (pid %d) ended: %s, %" PRIu64 " samples, %" PRIu64 " lost",
+		/* the last pid of a schedule is news; one of several (a worker of a pool) routine */
+		bool last = !schedule_shared(c, run->sched, i);
+		swp__log(last ? SWP_LOG_INFO : SWP_LOG_DEBUG,
+			 "task %s: schedule %s on %s (pid %d) %s: %s, %" PRIu64 " samples, %" PRIu64 " lost",
 			 swp__ext_id(run->task->id, tid), swp__ext_id(run->sched->id, sid), run->proc->name, run->pid,
-			 gone ? "the process exited" : (c->stopping ? "server stopping" : "task finished"), run->sched->samples,
-			 run->sched->lost);
+			 last ? "ended" : "stops for this pid", why, run->sched->samples, run->sched->lost);
 		if (!pid_in_use(c, run->pid, i) && c->prof) {
-			swp__profiler_remove_pid(c->prof, run->pid);
+			if (!left) /* the BPF side already took it out */
+				swp__profiler_remove_pid(c->prof, run->pid);
 			swp__collector_forget_pid(&c->coll, run->pid);
 		}
-		if (gone && run->proc->pid == run->pid) {
-			run->proc->pid = 0; /* the registry learns it now rather than at the next scan */
-		}
+		if (gone || execd)
+			swp__process_pid_drop(run->proc, run->pid);
+		if ((gone || execd) && run->proc->pid == run->pid)
+			run->proc->pid = run->proc->n_pids ? run->proc->pids[0].pid : 0; /* not waiting for the next scan */
 		c->runs.v[i] = c->runs.v[--c->runs.n];
 	}
+	swp__u64map_clear(&c->coll.gone);
 }
 
 /* One flush: call with mu held. */

@@ -39,7 +39,8 @@ struct swp_profiler {
 	struct oncpu_bpf *skel;
 	struct bpf_link **links; /* one per online CPU; each owns its perf event fd */
 	int nlinks;
-	int targets_fd, counts_fd[2], stacks_fd[2], lost_fd[2];
+	int targets_fd, gone_fd, counts_fd[2], stacks_fd[2], lost_fd[2];
+	struct bpf_link *exec_link, *exit_link; /* NULL where the kernel lacks them: exec/exit seen by scans */
 	uint32_t max_targets;
 	bool no_batch; /* batch ops unavailable (or disabled): iterate with get_next_key */
 	/* drain buffers, allocated once */
@@ -126,6 +127,10 @@ int swp__profiler_open(const struct swp_profiler_opts *opts, struct swp_profiler
 		for (int j = 0; j < 2; j++)
 			bpf_map__set_max_entries(sized[i][j], sizes[i]);
 	bpf_map__set_max_entries(s->maps.targets, p->max_targets);
+	bpf_map__set_max_entries(s->maps.gone, p->max_targets);
+	/* the exit hook reads the kernel's task struct (CO-RE): without the kernel's BTF it stays out */
+	if (access("/sys/kernel/btf/vmlinux", R_OK) != 0)
+		bpf_program__set_autoload(s->progs.on_exit, false);
 	/* inside a pid namespace the program reports pids of that namespace, as getpid() does here */
 	if (stat("/proc/self/ns/pid", &ns) == 0 && ns.st_ino != PROC_PID_INIT_INO) {
 		s->rodata->pidns_dev = ns.st_dev;
@@ -138,6 +143,15 @@ int swp__profiler_open(const struct swp_profiler_opts *opts, struct swp_profiler
 		goto fail;
 	}
 	p->targets_fd = bpf_map__fd(s->maps.targets);
+	p->gone_fd = bpf_map__fd(s->maps.gone);
+	p->exec_link = bpf_program__attach(s->progs.on_exec);
+	if (!p->exec_link)
+		swp_warn("profiler: no exec hook (%s): a target that execs is seen at the next scan", strerror(errno));
+	if (bpf_program__autoload(s->progs.on_exit)) {
+		p->exit_link = bpf_program__attach(s->progs.on_exit);
+		if (!p->exit_link)
+			swp_warn("profiler: no exit hook (%s): an exited target is seen at the next flush", strerror(errno));
+	}
 	for (int j = 0; j < 2; j++) {
 		p->counts_fd[j] = bpf_map__fd(sized[0][j]);
 		p->stacks_fd[j] = bpf_map__fd(sized[1][j]);
@@ -189,6 +203,8 @@ void swp__profiler_close(struct swp_profiler *p)
 		return;
 	for (int i = 0; i < p->nlinks; i++)
 		bpf_link__destroy(p->links[i]); /* detaches and closes the perf fd */
+	bpf_link__destroy(p->exec_link);
+	bpf_link__destroy(p->exit_link);
 	oncpu_bpf__destroy(p->skel);
 	free(p->links);
 	free(p->keys);
@@ -270,6 +286,12 @@ static void on_count(struct drain *d, const void *k, uint64_t n)
 static void on_lost(struct drain *d, const void *k, uint64_t n)
 {
 	report_lost(d, (int)*(const __u32 *)k, n);
+}
+
+static void on_gone(struct drain *d, const void *k, uint64_t why)
+{
+	if (d->sink->gone)
+		d->sink->gone(d->sink->ctx, (int)*(const __u32 *)k, (int)why);
 }
 
 /* Hands every (key, u64) of a quiet hash map to `each` and empties the map. */
@@ -361,5 +383,9 @@ int64_t swp__profiler_drain(struct swp_profiler *p, const struct swp_sample_sink
 	if (err)
 		return err;
 	report_lost(&d, 0, __atomic_exchange_n(&bss->lost_unattributed, 0, __ATOMIC_SEQ_CST));
+	/* after the samples: what a target counted before it left is in them */
+	err = drain_hash(&d, p->gone_fd, sizeof(__u32), on_gone);
+	if (err)
+		return err;
 	return d.total;
 }

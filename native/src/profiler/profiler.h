@@ -11,6 +11,7 @@
 #define SWP_PROFILER_H
 
 #include "common/common.h"
+#include "oncpu.h" /* SWP_GONE_* */
 
 struct swp_profiler;
 
@@ -44,6 +45,10 @@ struct swp_sample_sink {
 	/* samples of pid that could not be recorded (stack map full or collision, count map full);
 	 * pid 0: lost samples whose pid could not be recorded either (lost map full) */
 	void (*lost)(void *ctx, int pid, uint64_t lost);
+	/* a target that left on its own (SWP_GONE_EXEC: it runs another program now; SWP_GONE_EXIT: it
+	 * ended, its pid may be reused): the BPF side stopped counting it at that moment; its samples
+	 * until then came in this drain or before */
+	void (*gone)(void *ctx, int pid, int why);
 	void *ctx;
 };
 

@@ -166,7 +166,43 @@ void swp__process_free(struct swp_process *p)
 	free(p->detect_type);
 	swp__strv_free(p->prop_keys, p->n_props);
 	swp__strv_free(p->prop_vals, p->n_props);
+	free(p->pids);
 	memset(p, 0, sizeof(*p));
+}
+
+void swp__process_pid_seen(struct swp_process *p, int pid, int64_t start_ticks, int64_t now)
+{
+	for (uint32_t i = 0; i < p->n_pids; i++) {
+		if (p->pids[i].pid == pid) {
+			p->pids[i].start_ticks = start_ticks; /* the same, or a reused pid: the process there now */
+			p->pids[i].seen_ms = now;
+			return;
+		}
+	}
+	if (p->n_pids == p->cap_pids) {
+		p->cap_pids = p->cap_pids ? p->cap_pids * 2 : 4;
+		p->pids = swp__xrealloc(p->pids, p->cap_pids * sizeof(*p->pids));
+	}
+	p->pids[p->n_pids++] = (struct swp_pidref){.pid = pid, .start_ticks = start_ticks, .seen_ms = now};
+}
+
+bool swp__process_pid_drop(struct swp_process *p, int pid)
+{
+	for (uint32_t i = 0; i < p->n_pids; i++) {
+		if (p->pids[i].pid == pid) {
+			p->pids[i] = p->pids[--p->n_pids];
+			return true;
+		}
+	}
+	return false;
+}
+
+bool swp__process_has_pid(const struct swp_process *p, int pid)
+{
+	for (uint32_t i = 0; i < p->n_pids; i++)
+		if (p->pids[i].pid == pid)
+			return true;
+	return false;
 }
 
 void swp__process_json(const struct swp_process *p, struct swp_buf *out)

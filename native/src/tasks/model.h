@@ -21,6 +21,18 @@ struct swp_process {
 	uint32_t n_labels;
 	int pid;             /* 0 when not running (anymore) */
 	int64_t start_ticks; /* /proc/PID/stat starttime of that pid: a reused pid is another process */
+	/* Every live pid the last scan matched to this process (memory only; local processes): the
+	 * processes of one name on one instance are one process entity, as OAP has them (its id is
+	 * made of the names, docs/protocol.md §2): a forked child, a pre-fork pool's workers, a second
+	 * instance of the program. Each is profiled, into the entity's schedule. pid above is the
+	 * oldest of them, the one the listing shows. */
+	struct swp_pidref {
+		int pid;
+		int64_t start_ticks;
+		int64_t seen_ms;
+		bool registered; /* by swp_process_register: kept while it lives, whatever the rules match */
+	} *pids;
+	uint32_t n_pids, cap_pids;
 	int64_t seen_ms;     /* last time a scan saw it running */
 	int64_t first_seen_ms; /* when it was registered (0 in records written before it was kept) */
 	int64_t saved_seen_ms; /* seen_ms as last written to the store (not persisted itself) */
@@ -78,6 +90,10 @@ struct swp_schedule {
 void swp__process_encode(const struct swp_process *p, struct swp_buf *out);
 int swp__process_decode(const uint8_t *v, size_t n, struct swp_process *p);
 void swp__process_free(struct swp_process *p);
+/* a scan matched pid to p (added, or refreshed); drop: it left (returns whether it was there) */
+void swp__process_pid_seen(struct swp_process *p, int pid, int64_t start_ticks, int64_t now);
+bool swp__process_pid_drop(struct swp_process *p, int pid);
+bool swp__process_has_pid(const struct swp_process *p, int pid);
 void swp__process_json(const struct swp_process *p, struct swp_buf *out);
 
 void swp__task_encode(const struct swp_task *t, struct swp_buf *out);

@@ -2,13 +2,17 @@
 /*
  * busy — a CPU-bound process with known frames, profiled by the tests.
  *
- *   busy [spin|syscall] [SECONDS] [threads N]
+ *   busy [spin|syscall] [SECONDS] [threads N] [forks N] [exec PROGRAM [ARGS...]]
  *
  *   spin      (default) main -> outer -> hot_loop: a pure user-mode spin.
  *   syscall   main -> outer -> syscall_loop -> syscall(SYS_getppid) in a loop: kernel frames.
  *             (glibc's syscall() sets up no frame, so FP unwinding shows syscall -> outer.)
  *   SECONDS   run that long (fractions allowed), then exit 0; absent or 0: until killed.
  *   threads N run the loop in N threads (N-1 extra plus the main thread).
+ *   forks N   N-1 more processes, forked after the banner, running the same loop (a pre-fork pool:
+ *             one command line, several pids); each prints "busy child pid=<pid>".
+ *   exec ...  when SECONDS are over, exec PROGRAM with ARGS instead of exiting (the pid stays,
+ *             the program changes).
  *
  * On start it prints one line to stdout and flushes it:
  *   busy pid=<pid> mode=<mode> hot_loop=<addr> syscall_loop=<addr> outer=<addr>
@@ -63,8 +67,9 @@ __attribute__((noinline)) void *outer(void *arg)
 
 int main(int argc, char **argv)
 {
-	int threads = 1;
+	int threads = 1, forks = 1;
 	double seconds = 0;
+	char **exec_argv = NULL;
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "spin"))
@@ -73,10 +78,16 @@ int main(int argc, char **argv)
 			use_syscall = 1;
 		else if (!strcmp(argv[i], "threads") && i + 1 < argc)
 			threads = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "forks") && i + 1 < argc)
+			forks = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "exec") && i + 1 < argc) {
+			exec_argv = &argv[i + 1];
+			break;
+		}
 		else if (argv[i][0] >= '0' && argv[i][0] <= '9')
 			seconds = atof(argv[i]);
 		else {
-			fprintf(stderr, "usage: busy [spin|syscall] [SECONDS] [threads N]\n");
+			fprintf(stderr, "usage: busy [spin|syscall] [SECONDS] [threads N] [forks N] [exec PROGRAM ...]\n");
 			return 2;
 		}
 	}
@@ -85,6 +96,14 @@ int main(int argc, char **argv)
 	printf("busy pid=%d mode=%s hot_loop=%p syscall_loop=%p outer=%p\n", (int)getpid(),
 	       use_syscall ? "syscall" : "spin", (void *)hot_loop, (void *)syscall_loop, (void *)outer);
 	fflush(stdout);
+	for (int i = 1; i < forks; i++) {
+		pid_t c = fork();
+		if (c == 0) {
+			printf("busy child pid=%d\n", (int)getpid());
+			fflush(stdout);
+			break; /* a child: no grandchildren */
+		}
+	}
 	for (int i = 1; i < threads; i++) {
 		pthread_t t;
 		if (pthread_create(&t, NULL, outer, NULL) != 0) {
@@ -93,5 +112,10 @@ int main(int argc, char **argv)
 		}
 	}
 	outer(NULL);
+	if (exec_argv) {
+		execvp(exec_argv[0], exec_argv);
+		perror("execvp");
+		return 1;
+	}
 	return 0;
 }
