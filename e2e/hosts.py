@@ -259,7 +259,7 @@ def run(w):
                 seen.update(got=got, low=HZ * cpu_a * (1 - tolerance) - HZ * lag_s,
                             high=HZ * cpu_b * (1 + tolerance) + HZ * lag_s)
                 return got if got >= seen["low"] else None
-            got = wait_for("samples of host-%d" % n, 20, enough)
+            got = wait_for("samples of host-%d" % n, 30, enough)
             check("%s: host-%d's samples match its program's CPU time" % (label, n), got is not None and
                   got <= seen["high"], "%s samples, %.0f..%.0f expected" % (seen.get("got"), seen.get("low", 0),
                                                                           seen.get("high", 0)))
@@ -296,14 +296,34 @@ def run(w):
           "UNAUTHENTICATED" in log and all(p["agentId"] != "intruder" for p in processes(w)), log[-300:])
     w.kill("tokenless")
 
-    # ---- another agent in host 1's namespaces, with the token, claims its process: refused ----
-    w.start("intruder", agent + ["--token-file", w.token_file()])
+    # ---- an agent on another host (host 2's namespaces) naming itself host-1 claims host-1's process: refused ----
+    a2 = w.agent_pid(2)
+    intruder = ["nsenter", "-t", str(a2), "-p", "-m", "-n", "-u", SWPROF, "agent", "--backend", "%s.1:%d" % (NET, w.grpc),
+                "--rule", "%s=%s" % (rule(2), SERVICE), "--host-name", "host-1", "--agent-id", "intruder",
+                "--heartbeat-ms", "1000", "--poll-ms", "500", "--min-age-ms", "0", "--token-file", w.token_file()]
+    w.start("intruder", intruder)
     time.sleep(4)
     p1 = next((x for x in processes(w) if x["instanceName"] == "host-1"), {})
     log = open(os.path.join(w.tmp, "intruder.log"), errors="replace").read()
-    check("an agent claiming another agent's process is refused", p1.get("agentId") == "swprof-agent@host-1" and
-          "took" not in log and "from the backend" not in log, "agentId %s" % p1.get("agentId"))
+    said = "agent intruder reports process busy (%s) that agent swprof-agent@host-1 runs: left out" % SERVICE
+    check("an agent on another host claiming a process of host-1 is refused",
+          p1.get("agentId") == "swprof-agent@host-1" and "took" not in log and "from the backend" not in log and
+          said in open(os.path.join(w.tmp, "server.log"), errors="replace").read(),
+          "agentId %s; its log: %s" % (p1.get("agentId"), log[-300:]))
     w.kill("intruder")
+
+    # ---- host 1's agent restarted under a new id (as Rover does): the same host and pid, it takes its process ----
+    restarted = "swprof-agent@host-1-restarted"
+    w.start("restarted", agent + ["--token-file", w.token_file(), "--agent-id", restarted])
+
+    def owner(want):
+        return lambda: want if next((x for x in processes(w) if x["instanceName"] == "host-1"), {}).get(
+            "agentId") == want else None
+    check("a restarted agent (a new id, the same host and pid) takes its process at once",
+          wait_for("the restarted agent", 10, owner(restarted)) is not None)
+    w.kill("restarted")
+    check("and the agent still running it takes it back once the other's keep-alives stop",
+          wait_for("the first agent", 20, owner("swprof-agent@host-1")) is not None)
 
     # ---- host 2's agent killed: its schedule stops, its process ages out ----
     os.kill(w.agent_pid(2), signal.SIGKILL)

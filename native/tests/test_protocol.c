@@ -68,7 +68,9 @@ static Skywalking__V3__EBPFProcessEntityMetadata *entity(const char *svc, const 
 }
 
 /* A report of n processes "p<i>" of svc on inst, as Rover sends it. */
-static void report(const char *agent, const char *svc, const char *inst, int n, struct swp_buf *out)
+/* Agent's report of n processes p1..pn (pids 100..) of svc on inst, from the host at host_ip. */
+static void report_from(const char *agent, const char *host_ip, const char *svc, const char *inst, int n,
+			struct swp_buf *out)
 {
 	static char *labels[] = {"l1"};
 	Skywalking__V3__EBPFProcessReportList m = SKYWALKING__V3__EBPFPROCESS_REPORT_LIST__INIT;
@@ -84,7 +86,7 @@ static void report(const char *agent, const char *svc, const char *inst, int n, 
 		h->pid = 100 + i;
 		h->n_properties = 4;
 		h->properties = calloc(4, sizeof(*h->properties));
-		h->properties[0] = kv("host_ip", "10.9.0.1");
+		h->properties[0] = kv("host_ip", host_ip);
 		h->properties[1] = kv("pid", pids[i]);
 		h->properties[2] = kv("command_line", "/opt/app --serve");
 		h->properties[3] = kv("support_ebpf_profiling", "true");
@@ -108,6 +110,11 @@ static void report(const char *agent, const char *svc, const char *inst, int n, 
 		free(m.processes[i]);
 	}
 	free(m.processes);
+}
+
+static void report(const char *agent, const char *svc, const char *inst, int n, struct swp_buf *out)
+{
+	report_from(agent, "10.9.0.1", svc, inst, n, out);
 }
 
 static void ping(const char *agent, const char *svc, const char *inst, const char *proc, struct swp_buf *out)
@@ -274,8 +281,9 @@ static void backend(void)
 	CHECK_CONTAINS(pj.data, "\"labels\":[\"l1\"]");
 	swp_buf_free(&pj);
 
-	/* 2. another agent reporting the same process does not take it while agent-a keeps it alive */
-	report("agent-b", "remote-svc", "host-a", 1, &req);
+	/* 2. another agent (another host) reporting the same process does not take it while agent-a
+	 * keeps it alive */
+	report_from("agent-b", "10.9.0.2", "remote-svc", "host-a", 1, &req);
 	CHECK_EQ_INT(swp_agent_call(c, SWP_AGENT_REPORT_PROCESSES, req.data, req.len, &out), 0);
 	down = skywalking__v3__ebpfreport_process_downstream__unpack(NULL, out.len, (uint8_t *)out.data);
 	CHECK(down && down->n_processes == 0);
@@ -284,6 +292,22 @@ static void backend(void)
 	CHECK_EQ_INT(swp_process_json(c, p1, &pj), 0);
 	CHECK_CONTAINS(pj.data, "\"agentId\":\"agent-a\"");
 	swp_buf_free(&pj);
+	/* 2b. but agent-a restarted under a new id (as Rover does) reports the same pid on the same host:
+	 * it is the same process and its agent takes it back at once; and again */
+	const char *again[] = {"agent-a-restarted", "agent-a"};
+	for (int i = 0; i < 2; i++) {
+		report(again[i], "remote-svc", "host-a", 2, &req);
+		CHECK_EQ_INT(swp_agent_call(c, SWP_AGENT_REPORT_PROCESSES, req.data, req.len, &out), 0);
+		down = skywalking__v3__ebpfreport_process_downstream__unpack(NULL, out.len, (uint8_t *)out.data);
+		CHECK(down && down->n_processes == 2);
+		if (down)
+			skywalking__v3__ebpfreport_process_downstream__free_unpacked(down, NULL);
+		CHECK_EQ_INT(swp_processes_json(c, "cmVtb3RlLXN2Yw==.1", NULL, NULL, 0, 0, &pj), 0);
+		char owner[64];
+		snprintf(owner, sizeof(owner), "\"agentId\":\"%s\"", again[i]);
+		CHECK_EQ_INT(count_of(pj.data, owner), 2);
+		swp_buf_free(&pj);
+	}
 
 	/* 3. a task for the service: runnable, since an agent reports its processes */
 	struct swp_task_create tq = {.sz = sizeof(tq), .service_id = "cmVtb3RlLXN2Yw==.1", .target_type = "ON_CPU",

@@ -4,7 +4,9 @@
  * every poll, and whatever the outbox holds as one data stream (or a few) as soon as it holds it.
  *
  * Outages: a call that fails (the backend restarting, the link down) makes every call wait, from
- * one second doubling to 30 s, then try again; the channel reconnects by itself. The outbox keeps
+ * one second doubling to 5 s, then try again; the channel reconnects by itself (every 1 to 5 s),
+ * and while the outage lasts a call waits for it to connect (up to the call's deadline) rather than
+ * failing at once: the agent is back within about 5 s of its backend. The outbox keeps
  * flushed blocks meanwhile, up to buffer_bytes, and drops the oldest whole blocks past that: their
  * samples are added to their process's dropped count, which goes to the backend with the process
  * (the backend charges them to the schedule as lost). A stream that fails is sent again whole; the
@@ -30,7 +32,7 @@
 #define CALL_TIMEOUT_MS 10000
 #define STREAM_TIMEOUT_MS 30000
 #define STREAM_MAX_MESSAGES 20000 /* a larger outbox goes in several streams */
-#define BACKOFF_MAX_MS 30000
+#define BACKOFF_MAX_MS 5000
 #define LAST_SEND_MS 3000         /* what it holds at a stop: sent for this long at most */
 
 struct agent {
@@ -120,6 +122,7 @@ static void failed(struct agent *a, const char *what)
 		swp_warn("backend %s: %s: %s; trying again in %d s (and then less often), the data is kept meanwhile",
 			 a->cfg->backend, what, swp_last_error(), a->backoff_ms / 1000);
 	a->up = false;
+	swp__grpc_wait_for_ready(a->grpc, a->ever_up);
 }
 
 static void worked(struct agent *a)
@@ -134,6 +137,7 @@ static void worked(struct agent *a)
 	}
 	a->up = a->ever_up = true;
 	a->backoff_ms = 0;
+	swp__grpc_wait_for_ready(a->grpc, false);
 }
 
 static int call(struct agent *a, const char *method, const struct swp_buf *req, struct swp_buf *out)
@@ -196,7 +200,7 @@ static void poll_tasks(struct agent *a)
 
 /* Sends what the outbox holds, in streams of at most STREAM_MAX_MESSAGES; a stream that fails goes
  * back to the front of the outbox. Returns whether everything went. */
-static bool send_outbox(struct agent *a)
+static bool send_outbox(struct agent *a, int timeout_ms)
 {
 	for (;;) {
 		pthread_mutex_lock(&a->mu);
@@ -224,7 +228,7 @@ static bool send_outbox(struct agent *a)
 			m += units[i].n;
 			samples += units[i].samples;
 		}
-		int r = swp__grpc_stream(a->grpc, M_COLLECT, all, m, STREAM_TIMEOUT_MS, &out);
+		int r = swp__grpc_stream(a->grpc, M_COLLECT, all, m, timeout_ms, &out);
 		free(all);
 		swp_buf_free(&out);
 		if (r) {
@@ -319,7 +323,7 @@ int swp_agent_run(const struct swp_agent_config *cfg, volatile int *stop, struct
 				a.next_poll = mono() + poll;
 			}
 			if (a.up)
-				send_outbox(&a);
+				send_outbox(&a, STREAM_TIMEOUT_MS);
 		}
 		struct timespec ts = {.tv_sec = 0, .tv_nsec = 100 * 1000000L};
 		nanosleep(&ts, NULL);
@@ -328,8 +332,9 @@ int swp_agent_run(const struct swp_agent_config *cfg, volatile int *stop, struct
 	swp_core_close(a.core);
 	a.core = NULL;
 	int64_t until = mono() + LAST_SEND_MS;
+	swp__grpc_wait_for_ready(a.grpc, false); /* a backend away now is not waited for */
 	while (!outbox_empty(&a) && mono() < until) {
-		if (mono() >= a.retry_at && send_outbox(&a))
+		if (mono() >= a.retry_at && send_outbox(&a, (int)(until - mono()) + 1))
 			break;
 		struct timespec ts = {.tv_sec = 0, .tv_nsec = 100 * 1000000L};
 		nanosleep(&ts, NULL);

@@ -19,6 +19,7 @@ struct swp_grpc {
 	char *target;
 	char *token;
 	grpc_metadata md;
+	bool wait_for_ready;
 };
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
@@ -38,10 +39,10 @@ int swp__grpc_open(const char *target, const char *token, struct swp_grpc **out)
 		g->md.key = grpc_slice_from_static_string("authentication");
 		g->md.value = grpc_slice_from_static_string(g->token);
 	}
-	/* reconnect quickly after an outage (1 s, doubling up to 10 s), keep idle connections checked */
+	/* reconnect quickly after an outage (1 s, growing up to 5 s), keep idle connections checked */
 	grpc_arg args[] = {
 		{.type = GRPC_ARG_INTEGER, .key = GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, .value.integer = 1000},
-		{.type = GRPC_ARG_INTEGER, .key = GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, .value.integer = 10000},
+		{.type = GRPC_ARG_INTEGER, .key = GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, .value.integer = 5000},
 		{.type = GRPC_ARG_INTEGER, .key = GRPC_ARG_KEEPALIVE_TIME_MS, .value.integer = 30000},
 		{.type = GRPC_ARG_INTEGER, .key = GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH, .value.integer = 16 << 20},
 	};
@@ -71,6 +72,11 @@ void swp__grpc_close(struct swp_grpc *g)
 	free(g->target);
 	free(g->token);
 	free(g);
+}
+
+void swp__grpc_wait_for_ready(struct swp_grpc *g, bool wait)
+{
+	g->wait_for_ready = wait;
 }
 
 static gpr_timespec deadline_in(int ms)
@@ -170,6 +176,18 @@ static int finish(struct swp_grpc *g, grpc_call *call, const char *method, struc
 	return r;
 }
 
+/* The call's first op: its metadata (the token), and whether it waits for the channel. */
+static void initial_metadata(struct swp_grpc *g, grpc_op *op)
+{
+	op->op = GRPC_OP_SEND_INITIAL_METADATA;
+	if (g->token) {
+		op->data.send_initial_metadata.count = 1;
+		op->data.send_initial_metadata.metadata = &g->md;
+	}
+	op->flags = GRPC_INITIAL_METADATA_WAIT_FOR_READY_EXPLICITLY_SET |
+		    (g->wait_for_ready ? GRPC_INITIAL_METADATA_WAIT_FOR_READY : 0);
+}
+
 static grpc_call *new_call(struct swp_grpc *g, const char *method, int timeout_ms)
 {
 	return grpc_channel_create_call(g->channel, NULL, GRPC_PROPAGATE_DEFAULTS, g->cq, grpc_slice_from_static_string(method),
@@ -185,11 +203,7 @@ int swp__grpc_unary(struct swp_grpc *g, const char *method, const void *req, siz
 	grpc_byte_buffer *bb = buffer_of(req, len);
 	grpc_op ops[2];
 	memset(ops, 0, sizeof(ops));
-	ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
-	if (g->token) {
-		ops[0].data.send_initial_metadata.count = 1;
-		ops[0].data.send_initial_metadata.metadata = &g->md;
-	}
+	initial_metadata(g, &ops[0]);
 	ops[1].op = GRPC_OP_SEND_MESSAGE;
 	ops[1].data.send_message.send_message = bb;
 	run(g, call, ops, 2, (void *)1); /* a failure shows in the status */
@@ -207,11 +221,7 @@ int swp__grpc_stream(struct swp_grpc *g, const char *method, const struct swp_bu
 		return swp__fail(EIO, "%s on %s: cannot start a call", method, g->target);
 	grpc_op op;
 	memset(&op, 0, sizeof(op));
-	op.op = GRPC_OP_SEND_INITIAL_METADATA;
-	if (g->token) {
-		op.data.send_initial_metadata.count = 1;
-		op.data.send_initial_metadata.metadata = &g->md;
-	}
+	initial_metadata(g, &op);
 	bool ok = run(g, call, &op, 1, (void *)1);
 	/* one send in flight at a time: each waits for the last */
 	for (size_t i = 0; ok && i < n; i++) {

@@ -10,6 +10,10 @@ struct swp_grpc;
 /* token: sent on every call as the metadata "authentication", as OAP's agents send theirs; NULL = none */
 int swp__grpc_open(const char *target, const char *token, struct swp_grpc **out);
 void swp__grpc_close(struct swp_grpc *g);
+/* wait: calls wait (up to their deadline) for the channel to connect instead of failing at once
+ * while it is down: for an outage already reported, so a call goes through as soon as the backend
+ * is back. Off (the default), a call to an unreachable backend fails at once saying why. */
+void swp__grpc_wait_for_ready(struct swp_grpc *g, bool wait);
 
 /* A unary call of method (/package.Service/method): the answer's bytes in out. Fails with
  * -EAGAIN (unavailable, deadline: try again later), -ENOSYS (unimplemented), -ENOENT, -EPROTO

@@ -161,7 +161,12 @@ static struct swp_process *register_remote(swp_core *c, const char *agent, const
 	char id[SWP_PROCESS_ID_SIZE];
 	swp__process_id(e->processname, iid.data, id);
 	struct swp_process *p = swp__registry_find(c, id);
-	if (p && (!p->agent_id || strcmp(p->agent_id, agent) != 0) && swp__process_running(c, p, now)) {
+	const char *host_ip = prop(kv, n_kv, "host_ip"), *cmd = prop(kv, n_kv, "command_line");
+	/* the same pid on the same host under another agent id: its agent restarted (Rover picks a new
+	 * random id at each start) and takes its process back */
+	bool restarted = p && p->agent_id && host_ip && p->host_ip && !strcmp(host_ip, p->host_ip) && pid > 0 &&
+			 p->pid == pid;
+	if (p && (!p->agent_id || strcmp(p->agent_id, agent) != 0) && !restarted && swp__process_running(c, p, now)) {
 		swp_warn("agent %s reports process %s (%s) that %s%s runs: left out", agent, e->processname,
 			 e->servicename, p->agent_id ? "agent " : "this host", p->agent_id ? p->agent_id : "");
 		swp_buf_free(&sid);
@@ -186,6 +191,9 @@ static struct swp_process *register_remote(swp_core *c, const char *agent, const
 	swp_buf_free(&iid);
 	if (!p->agent_id || strcmp(p->agent_id, agent) != 0) {
 		/* a process that moved (an agent restarted with another id, or discovery gave it up) */
+		if (p->agent_id && restarted)
+			swp_info("agent %s takes process %s (%s) from agent %s: the same pid on the same host", agent,
+				 e->processname, e->servicename, p->agent_id);
 		set_str(&p->agent_id, agent, &changed);
 		p->start_ticks = 0;
 	}
@@ -195,7 +203,6 @@ static struct swp_process *register_remote(swp_core *c, const char *agent, const
 		p->pid = pid;
 		changed = true;
 	}
-	const char *host_ip = prop(kv, n_kv, "host_ip"), *cmd = prop(kv, n_kv, "command_line");
 	if (host_ip)
 		set_str(&p->host_ip, host_ip, &changed);
 	if (cmd)

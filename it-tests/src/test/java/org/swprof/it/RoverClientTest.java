@@ -40,6 +40,9 @@ import org.apache.skywalking.apm.network.ebpf.profiling.process.v3.EBPFProcessPr
 import org.apache.skywalking.apm.network.ebpf.profiling.process.v3.EBPFProcessReportList;
 import org.apache.skywalking.apm.network.ebpf.profiling.process.v3.EBPFProcessServiceGrpc;
 import org.apache.skywalking.apm.network.ebpf.profiling.process.v3.EBPFReportProcessDownstream;
+import org.apache.skywalking.apm.network.ebpf.profiling.v3.ContinuousProfilingPolicyQuery;
+import org.apache.skywalking.apm.network.ebpf.profiling.v3.ContinuousProfilingServiceGrpc;
+import org.apache.skywalking.apm.network.ebpf.profiling.v3.ContinuousProfilingServicePolicyQuery;
 import org.apache.skywalking.apm.network.ebpf.profiling.v3.EBPFOnCPUProfiling;
 import org.apache.skywalking.apm.network.ebpf.profiling.v3.EBPFProfilingData;
 import org.apache.skywalking.apm.network.ebpf.profiling.v3.EBPFProfilingServiceGrpc;
@@ -65,6 +68,7 @@ import org.junit.jupiter.api.Test;
 class RoverClientTest {
     static Server server;
     static ManagedChannel channel;
+    static boolean external;
     static final String AGENT = UUID.randomUUID().toString(); // Rover's instance id: a new UUID per start
     static final String SERVICE = "rover-svc";
     static final String INSTANCE = "rover-host";
@@ -73,8 +77,9 @@ class RoverClientTest {
     @BeforeAll
     static void start() {
         // e2e/oap.py runs this class against a real OAP with swprof's module (-Dswprof.it.backend=...)
-        Server external = Server.external();
-        server = external != null ? external : Server.forAgents(Map.of());
+        Server outside = Server.external();
+        external = outside != null;
+        server = external ? outside : Server.forAgents(Map.of());
         channel = NettyChannelBuilder.forAddress("127.0.0.1", server.grpcPort()).usePlaintext().build();
     }
 
@@ -317,6 +322,20 @@ class RoverClientTest {
     static byte[] raw(MethodDescriptor<?, ?> method, byte[] body) {
         return ClientCalls.blockingUnaryCall(channel, method.toBuilder(BYTES, BYTES).build(),
                 io.grpc.CallOptions.DEFAULT.withDeadlineAfter(10, TimeUnit.SECONDS), body);
+    }
+
+    /**
+     * Rover asks for continuous-profiling policies every 10 s: answered (OAP with its own policies; swprof's server,
+     * which has none, with no commands).
+     */
+    @Test
+    void continuousProfilingPoliciesAreAnswered() {
+        Commands c = ContinuousProfilingServiceGrpc.newBlockingStub(channel).withDeadlineAfter(10, TimeUnit.SECONDS)
+                .queryPolicies(ContinuousProfilingPolicyQuery.newBuilder().addPolicies(
+                        ContinuousProfilingServicePolicyQuery.newBuilder().setServiceName(SERVICE)).build());
+        if (!external) {
+            assertEquals(0, c.getCommandsCount(), c::toString);
+        }
     }
 
     @Test

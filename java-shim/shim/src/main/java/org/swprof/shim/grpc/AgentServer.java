@@ -48,6 +48,7 @@ public final class AgentServer implements AutoCloseable {
                 .permitKeepAliveWithoutCalls(true)
                 .addService(services.processService())
                 .addService(services.profilingService())
+                .addService(services.continuousProfilingService())
                 .build();
         try {
             s.start();

@@ -16,6 +16,7 @@ import io.grpc.stub.ServerCalls;
 import io.grpc.stub.StreamObserver;
 import org.apache.skywalking.apm.network.ebpf.profiling.process.v3.EBPFProcessServiceGrpc;
 import com.google.protobuf.InvalidProtocolBufferException;
+import org.apache.skywalking.apm.network.ebpf.profiling.v3.ContinuousProfilingServiceGrpc;
 import org.apache.skywalking.apm.network.ebpf.profiling.v3.EBPFProfilingData;
 import org.apache.skywalking.apm.network.ebpf.profiling.v3.EBPFProfilingServiceGrpc;
 import org.swprof.shim.SwprofCore;
@@ -111,6 +112,26 @@ public final class AgentServices {
                 .build();
     }
 
+    /**
+     * ContinuousProfilingService: swprof has no continuous-profiling policies, so queryPolicies answers no commands
+     * (and reportProfilingTask, which only a policy triggers, too). Rover asks every 10 s and warns on each refusal
+     * otherwise. For the standalone server; OAP serves its own.
+     */
+    public ServerServiceDefinition continuousProfilingService() {
+        byte[] none = new byte[0]; // an empty Commands message
+        return ServerServiceDefinition.builder(ContinuousProfilingServiceGrpc.SERVICE_NAME)
+                .addMethod(bytes(ContinuousProfilingServiceGrpc.getQueryPoliciesMethod()),
+                        ServerCalls.asyncUnaryCall((req, out) -> reply(none, out)))
+                .addMethod(bytes(ContinuousProfilingServiceGrpc.getReportProfilingTaskMethod()),
+                        ServerCalls.asyncUnaryCall((req, out) -> reply(none, out)))
+                .build();
+    }
+
+    private static void reply(byte[] answer, StreamObserver<byte[]> out) {
+        out.onNext(answer);
+        out.onCompleted();
+    }
+
     /** The stub's method (its full name and type) with the messages as bytes. */
     static <Q, A> MethodDescriptor<byte[], byte[]> bytes(MethodDescriptor<Q, A> stub) {
         return stub.toBuilder(BYTES, BYTES).build();
@@ -137,8 +158,7 @@ public final class AgentServices {
                 LOG.log(Level.WARNING, "the agents' other listener failed on a call (the core took it): " + e, e);
             }
         }
-        out.onNext(reply);
-        out.onCompleted();
+        reply(reply, out);
     }
 
     /** Two Commands messages as one (repeated fields concatenate when their encodings do). */
