@@ -13,6 +13,7 @@
 #include <ftw.h>
 #include <signal.h>
 #include <linux/capability.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -149,29 +150,46 @@ static int run_cli(const char *const argv[], char *out, size_t n)
 	return pclose(f);
 }
 
+/* For the CLI cases: a busy spin program of its own (secs makes its command line unique), a
+ * `swprof run` command line that finds it as service svc (svc_id its id), run once to register it,
+ * and a task on it made with `swprof create`. min_free: --min-free-bytes for both, or NULL. */
+struct cli_case {
+	char secs[16], rule[96], task[32];
+	const char *run_argv[20];
+	pid_t busy;
+};
+
+static void cli_case(struct cli_case *k, const char *data, int secs, const char *svc, const char *svc_id,
+		     const char *min_free)
+{
+	snprintf(k->secs, sizeof(k->secs), "%d", secs);
+	char *busy_argv[] = {BUSY, "spin", k->secs, NULL};
+	k->busy = spawn(busy_argv);
+	snprintf(k->rule, sizeof(k->rule), "busy spin %s$=%s", k->secs, svc);
+	const char *run[] = {SWPROF_CLI, "run", "--data", data, "--rule", k->rule, "--scan-ms", "200", "--flush-ms", "300",
+			     "--min-age-ms", "0", min_free ? "--min-free-bytes" : NULL, min_free, NULL};
+	memcpy(k->run_argv, run, sizeof(run));
+	/* discover the process, then stop */
+	pid_t r = spawn((char *const *)k->run_argv);
+	msleep(1200);
+	stop(r, SIGTERM);
+	char out[65536];
+	const char *create_argv[] = {SWPROF_CLI, "create", "--data", data, "--service", svc_id, "--duration", "600",
+				     min_free ? "--min-free-bytes" : NULL, min_free, NULL};
+	CHECK_EQ_INT(run_cli(create_argv, out, sizeof(out)), 0);
+	CHECK_CONTAINS(out, "\"status\":true");
+	json_get(out, "id", k->task, sizeof(k->task));
+}
+
 static void test_kill9(void)
 {
 	char sub[96];
 	snprintf(sub, sizeof(sub), "%s/cli", dir);
-	/* a distinct duration makes the command line this test's own */
-	char secs[16];
-	snprintf(secs, sizeof(secs), "%d", 3000 + (int)(getpid() % 500));
-	char *busy_argv[] = {BUSY, "spin", secs, NULL};
-	pid_t b = spawn(busy_argv);
-	char rule[96];
-	snprintf(rule, sizeof(rule), "busy spin %s$=k9svc", secs);
-	const char *run_argv[] = {SWPROF_CLI, "run", "--data", sub, "--rule", rule, "--scan-ms", "200", "--flush-ms", "300",
-				  "--min-age-ms", "0", NULL};
-	/* discover the process, then stop */
-	pid_t r = spawn((char *const *)run_argv);
-	msleep(1200);
-	stop(r, SIGTERM);
-	char out[65536];
-	const char *create_argv[] = {SWPROF_CLI, "create", "--data", sub, "--service", "azlzdmM=.1", "--duration", "600", NULL};
-	CHECK_EQ_INT(run_cli(create_argv, out, sizeof(out)), 0);
-	CHECK_CONTAINS(out, "\"status\":true");
-	char task[32];
-	json_get(out, "id", task, sizeof(task));
+	struct cli_case k;
+	cli_case(&k, sub, 3000 + (int)(getpid() % 500), "k9svc", "azlzdmM=.1", NULL);
+	pid_t b = k.busy, r;
+	const char *task = k.task;
+	const char *const *run_argv = k.run_argv;
 
 	/* run the task, then SIGKILL in the middle */
 	r = spawn((char *const *)run_argv);
@@ -285,6 +303,61 @@ static void test_no_capabilities(void)
 	int st = 0;
 	CHECK(child > 0 && waitpid(child, &st, 0) == child);
 	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
+/* A write outage (the data volume below the free-space reserve) with a kill -9 in the middle of it:
+ * what was stored before is all there, and the samples the outage held in memory are counted lost
+ * in the schedule at the restart (the note written into the reserve), not lost without a word. */
+static void test_outage_kill9(void)
+{
+	char mnt[96], data[128], filler[128];
+	snprintf(mnt, sizeof(mnt), "%s/small", dir);
+	mkdir(mnt, 0755);
+	if (mount("tmpfs", mnt, "tmpfs", 0, "size=64m") != 0) {
+		CHECK(!"cannot mount a 64 MiB tmpfs");
+		return;
+	}
+	snprintf(data, sizeof(data), "%s/data", mnt);
+	snprintf(filler, sizeof(filler), "%s/filler", mnt);
+	struct cli_case k;
+	cli_case(&k, data, 3500 + (int)(getpid() % 400), "outsvc", "b3V0c3Zj.1", "41943040");
+	pid_t b = k.busy, r;
+	const char *task = k.task;
+	const char *const *run_argv = k.run_argv;
+
+	r = spawn((char *const *)run_argv);
+	double cpu0 = cpu_seconds(b);
+	msleep(1500);
+	/* 34 of the 64 MiB left: below the 40 MiB kept free */
+	int fd = open(filler, O_WRONLY | O_CREAT, 0644);
+	CHECK(fd >= 0 && posix_fallocate(fd, 0, 30 << 20) == 0);
+	close(fd);
+	double before = cpu_seconds(b) - cpu0;
+	msleep(2500);
+	stop(r, SIGKILL);
+	double cpu = cpu_seconds(b) - cpu0;
+	unlink(filler);
+
+	struct swp_config cfg = {.sz = sizeof(cfg), .data_dir = data, .min_free_bytes = 40ULL << 20};
+	swp_core *c = NULL;
+	CHECK_EQ_INT(swp_core_open(&cfg, &c), 0);
+	if (c) {
+		struct swp_buf sj = {0};
+		CHECK_EQ_INT(swp_schedules_json(c, task, 0, 0, &sj), 0);
+		const char *sp = strstr(sj.data, "\"samples\":"), *lp = strstr(sj.data, "\"lostSamples\":");
+		long long stored = sp ? atoll(sp + 10) : -1, lost = lp ? atoll(lp + 14) : -1;
+		printf("outage: %lld stored, %lld counted lost; CPU %.2f s before the outage, %.2f s in it\n", stored,
+		       lost, before, cpu - before);
+		/* the outage's samples are the lost ones (but for its last flush interval), the rest stored */
+		CHECK(lost >= (long long)(99.0 * (cpu - before) * 0.7) - 40);
+		CHECK(stored >= (long long)(99.0 * before * 0.7) - 40);
+		CHECK(stored + lost >= (long long)(99.0 * cpu * 0.8) - 40);
+		CHECK(stored + lost <= (long long)(99.0 * cpu * 1.2) + 40);
+		swp_buf_free(&sj);
+		swp_core_close(c);
+	}
+	stop(b, SIGKILL);
+	umount2(mnt, MNT_DETACH);
 }
 
 /* The pids whose parent is pid (a pre-fork pool's workers). */
@@ -472,6 +545,7 @@ int main(void)
 	swp_buf_free(&r2);
 
 	test_kill9();
+	test_outage_kill9();
 	test_min_age();
 	test_no_capabilities();
 	test_pool();

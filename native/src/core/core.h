@@ -65,8 +65,11 @@ struct swp_core {
 	struct swp_u64map sched_index; /* schedule id -> index in scheds */
 	SWP_VEC(struct swp_run) runs;
 	SWP_VEC(struct swp_pending_block) pending; /* samples of every producer, until a flush writes them */
+#define SWP_PENDING_MAX_BLOCKS 65536       /* a (schedule, second) each: 18 h of one schedule's outage */
 	size_t pending_last;       /* the block the last sample went to */
 	uint64_t pending_samples;  /* their total */
+	int64_t outage_ms;         /* when flushes began to fail (0: they work) */
+	int64_t outage_logged_ms;  /* when that was last said */
 	swp_block_sink sink;       /* no store (an agent): where flushed blocks go */
 	void *sink_ctx;
 	uint64_t next_task, next_sched;

@@ -3,12 +3,39 @@
  * runs (scheduler.c), agents' data streams (protocol/) and imports (analysis.c) all add their
  * symbolized samples here, per (schedule, second); a flush turns each pending block into one
  * sample block of the store (store/layout.h), or hands it to the core's sink when it has no
- * store (an agent). A flush that fails keeps the blocks, with their seconds, for the next one.
+ * store (an agent). A flush that fails keeps the blocks, with their seconds, for the next one, up
+ * to SWP_PENDING_MAX_BLOCKS (then the oldest go, counted lost).
  */
+#include <inttypes.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/core.h"
 #include "store/layout.h"
+
+/* The oldest n blocks are given up (a write outage went on too long): their samples count as lost
+ * in their schedules, no longer as held back. */
+static void drop_oldest(swp_core *c, size_t n)
+{
+	uint64_t dropped = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct swp_pending_block *blk = &c->pending.v[i];
+		struct swp_schedule *s = swp__schedule_by_id(c, blk->sched);
+		if (s) {
+			s->lost += blk->samples;
+			s->unwritten -= s->unwritten < blk->samples ? s->unwritten : blk->samples;
+		}
+		dropped += blk->samples;
+		c->pending_samples -= blk->samples;
+		swp__u64map_free(&blk->counts);
+	}
+	memmove(c->pending.v, c->pending.v + n, (c->pending.n - n) * sizeof(*c->pending.v));
+	c->pending.n -= n;
+	c->pending_last = 0;
+	c->st_lost += dropped;
+	swp_warn("a write outage holds %d blocks of samples: the oldest %zu (%" PRIu64 " samples) given up, counted lost",
+		 SWP_PENDING_MAX_BLOCKS, n, dropped);
+}
 
 void swp__pending_add(swp_core *c, const struct swp_schedule *s, uint64_t sec, uint32_t idx, uint64_t count)
 {
@@ -24,6 +51,8 @@ void swp__pending_add(swp_core *c, const struct swp_schedule *s, uint64_t sec, u
 			c->pending_last = i;
 		}
 	if (!blk) {
+		if (c->pending.n >= SWP_PENDING_MAX_BLOCKS)
+			drop_oldest(c, SWP_PENDING_MAX_BLOCKS / 16);
 		struct swp_pending_block nb = {.sched = s->id, .sec = sec};
 		swp__u64map_init(&nb.counts, 64);
 		SWP_VEC_PUSH(c->pending, nb);

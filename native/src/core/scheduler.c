@@ -150,12 +150,38 @@ static int write_pending(swp_core *c, struct swp_batch *b)
 	return r;
 }
 
+/* sign 1: the pending samples into their schedules' counts (the write that follows stores them);
+ * -1: taken back, and held back instead (unwritten) */
 static void count_pending(swp_core *c, int sign)
 {
 	for (size_t i = 0; i < c->pending.n; i++) {
 		struct swp_schedule *s = swp__schedule_by_id(c, c->pending.v[i].sched);
-		if (s)
-			s->samples += (uint64_t)sign * c->pending.v[i].samples;
+		if (!s)
+			continue;
+		s->samples += (uint64_t)sign * c->pending.v[i].samples;
+		s->unwritten = sign > 0 ? 0 : s->unwritten + c->pending.v[i].samples;
+	}
+}
+
+/* A flush failed: the schedules holding samples back are written as a note (their unwritten
+ * counts; small, allowed into the free-space reserve), so a swprof killed during the outage
+ * counts them lost at its restart instead of losing them without a word. */
+static void note_outage(swp_core *c, int64_t now)
+{
+	struct swp_batch *note = swp__batch_new();
+	for (size_t i = 0; i < c->scheds.n; i++)
+		if (c->scheds.v[i]->unwritten)
+			swp__schedule_put(note, c->scheds.v[i]);
+	int r = swp__batch_count(note) ? swp__batch_commit_note(c->store, note) : 0;
+	swp__batch_free(note);
+	if (!c->outage_ms)
+		c->outage_ms = now;
+	/* said at once, then once a minute */
+	if (!c->outage_logged_ms || now - c->outage_logged_ms >= 60000) {
+		swp_error("samples cannot be written (%s); %" PRIu64 " kept in memory%s, written once the store "
+			  "takes them", swp_last_error(), c->pending_samples,
+			  r ? " (and not even the note of them: a kill now loses them unsaid)" : "");
+		c->outage_logged_ms = now;
 	}
 }
 
@@ -172,6 +198,10 @@ int swp__scheduler_flush(swp_core *c, struct swp_batch *b, bool sync)
 	if (r) {
 		count_pending(c, -1);
 		return r;
+	}
+	if (c->outage_ms) {
+		swp_info("samples are written again after a write outage of %" PRId64 " s", (swp__now_ms() - c->outage_ms) / 1000);
+		c->outage_ms = c->outage_logged_ms = 0;
 	}
 	c->stacks_persisted = upto;
 	c->st_flushes++;
@@ -245,7 +275,7 @@ static void tick(swp_core *c, bool final)
 	swp__batch_free(b);
 	if (r) {
 		c->st_write_errors++;
-		swp_error("flush failed, samples kept for the next flush: %s", swp_last_error());
+		note_outage(c, now);
 		return;
 	}
 	end_runs(c, now);

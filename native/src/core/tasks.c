@@ -45,9 +45,24 @@ int swp__tasks_load(swp_core *c)
 	for (size_t i = 0; i < c->tasks.n; i++)
 		if (c->tasks.v[i]->id >= c->next_task)
 			c->next_task = c->tasks.v[i]->id + 1;
-	for (size_t i = 0; i < c->scheds.n; i++)
-		if (c->scheds.v[i]->id >= c->next_sched)
-			c->next_sched = c->scheds.v[i]->id + 1;
+	struct swp_batch *b = swp__batch_new();
+	for (size_t i = 0; i < c->scheds.n; i++) {
+		struct swp_schedule *s = c->scheds.v[i];
+		if (s->id >= c->next_sched)
+			c->next_sched = s->id + 1;
+		if (s->unwritten) {
+			/* held back by a write outage when the last swprof died: lost, and said so once */
+			char id[SWP_EXT_ID_SIZE];
+			swp_warn("schedule %s: %" PRIu64 " samples a write outage held in memory were lost when swprof "
+				 "stopped; counted lost", swp__ext_id(s->id, id), s->unwritten);
+			s->lost += s->unwritten;
+			s->unwritten = 0;
+			swp__schedule_put(b, s);
+		}
+	}
+	if (!r && swp__batch_count(b) && swp__batch_commit(c->store, b, false))
+		swp_warn("%s", swp_last_error()); /* said again at the next start */
+	swp__batch_free(b);
 	return r;
 }
 

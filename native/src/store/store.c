@@ -183,7 +183,7 @@ size_t swp__batch_count(const struct swp_batch *b)
 	return (size_t)rocksdb_writebatch_count(b->wb);
 }
 
-int swp__batch_commit(struct swp_store *s, struct swp_batch *b, bool sync)
+static int commit(struct swp_store *s, struct swp_batch *b, bool sync, uint64_t keep_free)
 {
 	if (!s)
 		return 0; /* a core without a store (an agent) keeps nothing */
@@ -191,11 +191,13 @@ int swp__batch_commit(struct swp_store *s, struct swp_batch *b, bool sync)
 		return swp__fail(EIO, "the store %s refuses writes after a failed one (%s); restart swprof", s->dir,
 				 s->broken);
 	struct statvfs fs;
+	size_t size = 0;
+	rocksdb_writebatch_data(b->wb, &size);
+	if (keep_free < s->min_free && size > SWP_NOTE_MAX_BYTES)
+		return swp__fail(E2BIG, "a note of %zu bytes (at most %d)", size, SWP_NOTE_MAX_BYTES);
 	if (statvfs(s->dir, &fs) == 0) {
 		uint64_t avail = (uint64_t)fs.f_bavail * fs.f_frsize;
-		size_t size = 0;
-		rocksdb_writebatch_data(b->wb, &size);
-		if (avail < s->min_free + size)
+		if (avail < keep_free + size)
 			return swp__fail(ENOSPC, "%s has %llu MiB free; swprof keeps %llu MiB free and writes again once there is room",
 					 s->dir, (unsigned long long)(avail >> 20), (unsigned long long)(s->min_free >> 20));
 	}
@@ -206,6 +208,17 @@ int swp__batch_commit(struct swp_store *s, struct swp_batch *b, bool sync)
 		return rocks_fail(err, "write");
 	}
 	return 0;
+}
+
+int swp__batch_commit(struct swp_store *s, struct swp_batch *b, bool sync)
+{
+	return commit(s, b, sync, s ? s->min_free : 0);
+}
+
+int swp__batch_commit_note(struct swp_store *s, struct swp_batch *b)
+{
+	uint64_t floor = 1 << 20;
+	return commit(s, b, false, s && s->min_free < floor ? s->min_free : floor);
 }
 
 void swp__batch_free(struct swp_batch *b)

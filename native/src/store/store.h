@@ -30,6 +30,11 @@ size_t swp__batch_count(const struct swp_batch *b);
 /* Applies atomically. sync: fsync the WAL before returning (durable across power loss); without
  * it the write survives a killed process (it is in the WAL in the page cache). */
 int swp__batch_commit(struct swp_store *s, struct swp_batch *b, bool sync);
+/* The same for a small batch (a note of what a write outage holds back, at most
+ * SWP_NOTE_MAX_BYTES) while the file system is below the free-space reserve: it may use the
+ * reserve, down to 1 MiB. */
+#define SWP_NOTE_MAX_BYTES (64 << 10)
+int swp__batch_commit_note(struct swp_store *s, struct swp_batch *b);
 void swp__batch_free(struct swp_batch *b);
 
 /* Calls fn for every key in [from, to) in order (to NULL = to the end); fn returns non-zero to

@@ -348,6 +348,7 @@ void swp__schedule_encode(const struct swp_schedule *s, struct swp_buf *out)
 	swp__buf_put_uvar(out, (uint64_t)s->end_ms);
 	swp__buf_put_uvar(out, s->samples);
 	swp__buf_put_uvar(out, s->lost);
+	swp__buf_put_uvar(out, s->unwritten); /* absent in older records: 0 */
 }
 
 int swp__schedule_decode(const uint8_t *v, size_t n, struct swp_schedule *s)
@@ -364,6 +365,7 @@ int swp__schedule_decode(const uint8_t *v, size_t n, struct swp_schedule *s)
 	s->end_ms = (int64_t)swp__rd_uvar(&r);
 	s->samples = swp__rd_uvar(&r);
 	s->lost = swp__rd_uvar(&r);
+	s->unwritten = r.p < r.end ? swp__rd_uvar(&r) : 0;
 	if (r.bad) {
 		swp__schedule_free(s);
 		return -EINVAL;

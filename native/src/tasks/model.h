@@ -80,7 +80,10 @@ struct swp_schedule {
 	int pid;            /* the latest run's pid */
 	int64_t start_ms, end_ms;
 	uint64_t samples;   /* samples recorded */
-	uint64_t lost;      /* samples lost in the kernel (stack or count map full) */
+	uint64_t lost;      /* samples lost: in the kernel (stack or count map full), by an agent, or in a
+			     * write outage (dropped past its bound, or still unwritten when swprof died) */
+	uint64_t unwritten; /* samples held in memory that a write outage keeps from the store; stored
+			     * as a note, so a swprof killed meanwhile counts them lost at its restart */
 	/* an agent's schedule: the report times (currentTime) of its last blocks taken in, so a block
 	 * sent again (the agent did not hear the answer) is not counted twice (memory only) */
 	int64_t recent[16];
