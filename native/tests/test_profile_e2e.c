@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <linux/capability.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
@@ -134,6 +135,17 @@ static swp_core *open_profiling(const struct swp_rule *rules, size_t n)
 	return c;
 }
 
+/* A shell command's stdout in out; returns its wait status. */
+static int run_shell(const char *cmd, char *out, size_t n)
+{
+	FILE *f = popen(cmd, "r");
+	if (!f)
+		return -1;
+	size_t k = fread(out, 1, n - 1, f);
+	out[k] = 0;
+	return pclose(f);
+}
+
 static int run_cli(const char *const argv[], char *out, size_t n)
 {
 	char cmd[2048] = "";
@@ -142,12 +154,7 @@ static int run_cli(const char *const argv[], char *out, size_t n)
 		strcat(cmd, argv[i]);
 		strcat(cmd, "' ");
 	}
-	FILE *f = popen(cmd, "r");
-	if (!f)
-		return -1;
-	size_t k = fread(out, 1, n - 1, f);
-	out[k] = 0;
-	return pclose(f);
+	return run_shell(cmd, out, n);
 }
 
 /* For the CLI cases: a busy spin program of its own (secs makes its command line unique), a
@@ -360,6 +367,72 @@ static void test_outage_kill9(void)
 	umount2(mnt, MNT_DETACH);
 }
 
+/* Least privilege: `swprof record` as uid nobody with CAP_BPF and CAP_PERFMON only profiles (its
+ * own user's program, symbolized); another user's program is sampled but its files stay closed
+ * without CAP_SYS_PTRACE (its symbols then come as module+offset) and open with it; with no
+ * capability the refusal says what is needed. Run through util-linux's setpriv, as an admin would. */
+static int record_as_nobody(const char *caps, pid_t pid, double seconds, char *out, size_t n)
+{
+	char cmd[1024];
+	snprintf(cmd, sizeof(cmd),
+		 "setpriv --reuid=65534 --regid=65534 --clear-groups%s%s%s%s %s record --pid %d --duration %.0f 2>&1",
+		 *caps ? " --inh-caps=" : "", caps, *caps ? " --ambient-caps=" : "", caps, SWPROF_CLI, (int)pid, seconds);
+	return run_shell(cmd, out, n);
+}
+
+static long long folded_total(const char *folded)
+{
+	long long n = 0;
+	for (const char *l = folded; l && *l;) {
+		const char *e = strchr(l, '\n');
+		const char *sp = NULL;
+		for (const char *p = l; p < (e ? e : l + strlen(l)); p++)
+			if (*p == ' ')
+				sp = p;
+		if (sp && strncmp(l, "swprof", 6) != 0)
+			n += atoll(sp + 1);
+		l = e ? e + 1 : NULL;
+	}
+	return n;
+}
+
+static void test_least_privilege(void)
+{
+	static char out[1 << 16];
+	char *own_argv[] = {"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", BUSY, "spin", "30", NULL};
+	char *root_argv[] = {BUSY, "spin", "30", NULL};
+	pid_t own = spawn(own_argv), root = spawn(root_argv);
+	msleep(300);
+	struct {
+		const char *caps;
+		pid_t target;
+		bool symbols;
+	} cases[] = {
+		{"+bpf,+perfmon", own, true},
+		{"+bpf,+perfmon", root, false},
+		{"+bpf,+perfmon,+sys_ptrace,+dac_read_search", root, true},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		double cpu0 = cpu_seconds(cases[i].target);
+		int rc = record_as_nobody(cases[i].caps, cases[i].target, 2, out, sizeof(out));
+		double cpu = cpu_seconds(cases[i].target) - cpu0;
+		long long n = folded_total(out);
+		printf("as nobody with %s, %s's program: %lld samples for %.2f CPU s, %s\n", cases[i].caps,
+		       cases[i].target == own ? "its own user" : "root", n, cpu,
+		       strstr(out, "hot_loop") ? "symbolized" : "not symbolized");
+		CHECK_EQ_INT(rc, 0);
+		CHECK(n >= (long long)(99.0 * cpu * 0.7) - 10);
+		CHECK(n <= (long long)(99.0 * cpu * 1.3) + 10);
+		CHECK((strstr(out, "hot_loop") != NULL) == cases[i].symbols);
+		if (!cases[i].symbols)
+			CHECK_CONTAINS(out, "busy+0x");
+	}
+	CHECK(record_as_nobody("", own, 1, out, sizeof(out)) != 0);
+	CHECK_CONTAINS(out, "needs root or CAP_BPF+CAP_PERFMON");
+	stop(own, SIGKILL);
+	stop(root, SIGKILL);
+}
+
 /* The pids whose parent is pid (a pre-fork pool's workers). */
 static int children_of(pid_t pid, pid_t *out, int max)
 {
@@ -548,6 +621,7 @@ int main(void)
 	test_outage_kill9();
 	test_min_age();
 	test_no_capabilities();
+	test_least_privilege();
 	test_pool();
 	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	CHECK_DONE();
