@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: installs what is missing, builds, then the native suite (ctest, with the
 # real eBPF profiler), the same suite under ASan+UBSan, the Java/HTTP/gRPC suites, the end-to-end
-# cases, agents on several namespaced hosts, a real OAP with and without the module, and the browser check
+# cases, agents on several namespaced hosts, the reliability suite's short form, a real OAP with and without the module, and the browser check
 # (ui-check).
 # SWPROF_REQUIRE_BPF=1 turns a skipped BPF test into a failure (CI sets it).
 set -euo pipefail
@@ -27,6 +27,9 @@ e2e/run.py
 
 echo "== many hosts: swprof agents in their own namespaces, one backend (e2e/hosts.py)"
 e2e/hosts.py
+
+echo "== reliability, short form: kill -9s, fuzzing, slow clients, amplification, a full disk (e2e/reliability.py)"
+e2e/reliability.py
 
 echo "== a real SkyWalking OAP 10.1.0: swprof agent against stock OAP, then OAP with swprof's module (e2e/oap.py)"
 e2e/oap.py
