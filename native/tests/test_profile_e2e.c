@@ -433,6 +433,91 @@ static void test_least_privilege(void)
 	stop(root, SIGKILL);
 }
 
+/* A caller known by its uid (the Unix socket's peer): it sees and profiles the processes it could
+ * ptrace, and its own tasks; the same core unrestricted for everyone else. */
+static void test_caller(void)
+{
+	char sub[96];
+	snprintf(sub, sizeof(sub), "%s/caller", dir);
+	char *mine_argv[] = {"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", BUSY, "spin", "3605", NULL};
+	char *root_argv[] = {BUSY, "spin", "3605", NULL};
+	pid_t mine = spawn(mine_argv), root = spawn(root_argv);
+	/* one service, one process entity per pid */
+	struct swp_rule rules[] = {{.sz = sizeof(struct swp_rule), .cmd_regex = "busy spin 3605$", .service = "callersvc",
+				    .process = "{exe}-{pid}"}};
+	struct swp_config cfg = {.sz = sizeof(cfg), .data_dir = sub, .profiling = SWP_PROFILING_ON, .frequency = 99,
+				 .flush_interval_ms = 300, .scan_interval_ms = 300, .rules = rules, .n_rules = 1,
+				 .process_min_age_ms = -1};
+	swp_core *c = NULL;
+	msleep(200);
+	CHECK_EQ_INT(swp_core_open(&cfg, &c), 0);
+	if (!c)
+		goto out;
+	CHECK_EQ_INT(swp_processes_rescan(c), 0);
+	char mine_name[64], root_name[64];
+	snprintf(mine_name, sizeof(mine_name), "\"name\":\"busy-%d\"", mine);
+	snprintf(root_name, sizeof(root_name), "\"name\":\"busy-%d\"", root);
+	struct swp_buf j = {0};
+	CHECK_EQ_INT(swp_processes_json(c, "Y2FsbGVyc3Zj.1", NULL, NULL, 0, 0, &j), 0);
+	CHECK_CONTAINS(j.data, mine_name);
+	CHECK_CONTAINS(j.data, root_name);
+	char root_proc[80];
+	const char *at = strstr(j.data, root_name); /* its object starts {"id":"..." right before */
+	while (at && at > j.data && strncmp(at, "{\"id\":", 6) != 0)
+		at--;
+	json_get(at ? at : j.data, "id", root_proc, sizeof(root_proc));
+	CHECK_EQ_INT(strlen(root_proc), 64);
+	swp_buf_free(&j);
+
+	swp_caller_set(65534);
+	CHECK_EQ_INT(swp_processes_json(c, "Y2FsbGVyc3Zj.1", NULL, NULL, 0, 0, &j), 0);
+	CHECK_CONTAINS(j.data, mine_name);
+	CHECK(!strstr(j.data, root_name));
+	swp_buf_free(&j);
+	/* root's process, by its id: unknown to this caller */
+	struct swp_task_create seed = {.sz = sizeof(seed), .has_finder = 1, .finder_type = "PROCESS_ID",
+				       .process_id = root_proc, .target_type = "ON_CPU", .duration_s = 60};
+	CHECK_EQ_INT(swp_task_create(c, &seed, &j), 0);
+	CHECK_CONTAINS(j.data, "could not found process");
+	swp_buf_free(&j);
+	/* the service: its task profiles the caller's process only */
+	struct swp_task_create t = {.sz = sizeof(t), .service_id = "Y2FsbGVyc3Zj.1", .target_type = "ON_CPU",
+				    .duration_s = 60};
+	CHECK_EQ_INT(swp_task_create(c, &t, &j), 0);
+	CHECK_CONTAINS(j.data, "\"status\":true");
+	char task[32];
+	json_get(j.data, "id", task, sizeof(task));
+	swp_buf_free(&j);
+	swp_caller_set(-1);
+	msleep(1500);
+	CHECK_EQ_INT(swp_schedules_json(c, task, 0, 0, &j), 0);
+	printf("caller's task: %s\n", j.data);
+	CHECK_EQ_INT(count_of(j.data, "\"scheduleId\""), 1);
+	CHECK_CONTAINS(j.data, mine_name);
+	swp_buf_free(&j);
+	/* another caller sees neither the task nor its schedules; root sees it */
+	swp_caller_set(1000);
+	struct swp_task_query q = {.sz = sizeof(q), .service_id = "Y2FsbGVyc3Zj.1"};
+	CHECK_EQ_INT(swp_tasks_json(c, &q, &j), 0);
+	CHECK_EQ_STR(j.data, "[]");
+	swp_buf_free(&j);
+	CHECK_EQ_INT(swp_schedules_json(c, task, 0, 0, &j), 0);
+	CHECK_EQ_STR(j.data, "[]");
+	swp_buf_free(&j);
+	char *tree = analyze_task(c, task);
+	CHECK_CONTAINS(tree, "could not found task");
+	free(tree);
+	swp_caller_set(0);
+	CHECK_EQ_INT(swp_tasks_json(c, &q, &j), 0);
+	CHECK_CONTAINS(j.data, task);
+	swp_buf_free(&j);
+	swp_caller_set(-1);
+	swp_core_close(c);
+out:
+	stop(mine, SIGKILL);
+	stop(root, SIGKILL);
+}
+
 /* The pids whose parent is pid (a pre-fork pool's workers). */
 static int children_of(pid_t pid, pid_t *out, int max)
 {
@@ -623,6 +708,7 @@ int main(void)
 	test_no_capabilities();
 	test_least_privilege();
 	test_pool();
+	test_caller();
 	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	CHECK_DONE();
 }

@@ -299,6 +299,12 @@ SWP_API int swp_heartbeat_answered(swp_core *core, int kind, int ok, const void 
 /* Statistics of the running profiler as JSON (samples, lost stacks, flushes, targets). */
 SWP_API int swp_core_stats_json(swp_core *core, struct swp_buf *out);
 
+/* The uid of the caller this thread serves now (a Unix socket's peer), or -1 when none is known
+ * (the default; root counts as none). While set, the thread's listings show only the processes
+ * that uid could ptrace and the tasks it created, and the tasks it creates profile that uid's
+ * processes only. Per thread: set it before a request, and -1 after. */
+SWP_API void swp_caller_set(int uid);
+
 #ifdef __cplusplus
 }
 #endif

@@ -133,6 +133,13 @@ void swp__block_key(swp_core *c, const struct swp_schedule *s, uint64_t sec, uin
 void swp__schedule_put(struct swp_batch *b, const struct swp_schedule *s);
 bool swp__task_targets(const struct swp_task *t, const struct swp_process *p);
 
+/* caller.c: the caller of this thread's request (swp_caller_set): -1 = unrestricted */
+int swp__caller(void);
+bool swp__uid_may_trace(int uid, int pid);
+bool swp__caller_may_see(const struct swp_process *p);
+bool swp__caller_owns(const struct swp_task *t);
+bool swp__caller_may_profile(swp_core *c, const char *process_id, const char *service_id);
+
 /* analysis.c */
 /* puts the stacks added since the last call into b (call with mu held) */
 void swp__stacks_persist(swp_core *c, struct swp_batch *b, uint32_t *upto);

@@ -339,7 +339,7 @@ static bool selected(swp_core *c, const struct listing *l, const struct swp_proc
 {
 	return matches(l->layer, p->layer) && matches(l->service_id, p->service_id) &&
 	       matches(l->instance_id, p->instance_id) && matches(l->process_id, p->id) &&
-	       swp__registry_listed(c, p, now, l->from, l->to);
+	       swp__registry_listed(c, p, now, l->from, l->to) && swp__caller_may_see(p);
 }
 
 /* Is process i's service (or instance) listed already, by a selected process before it? */
@@ -438,7 +438,7 @@ SWP_API int swp_process_json(swp_core *c, const char *process_id, struct swp_buf
 		return swp__fail(EINVAL, "core and out are required");
 	pthread_mutex_lock(&c->mu);
 	const struct swp_process *p = swp__registry_find(c, process_id);
-	if (p)
+	if (p && swp__caller_may_see(p))
 		swp__process_json(p, out);
 	else
 		swp__buf_puts(out, "null");

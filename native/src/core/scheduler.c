@@ -69,7 +69,7 @@ static void start_runs(swp_core *c, int64_t now, struct swp_batch *b)
 			/* every pid of the entity, into its one schedule */
 			for (uint32_t j = 0; j < p->n_pids; j++) {
 				const struct swp_pidref *pr = &p->pids[j];
-				if (run_index(c, t, p, pr->pid) >= 0)
+				if (run_index(c, t, p, pr->pid) >= 0 || !swp__uid_may_trace(t->owner_uid, pr->pid))
 					continue;
 				if (!swp__scheduler_profiler(c))
 					return;

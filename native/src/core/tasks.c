@@ -73,7 +73,7 @@ struct swp_task *swp__task_find(swp_core *c, const char *id)
 		return NULL;
 	for (size_t i = 0; i < c->tasks.n; i++)
 		if (c->tasks.v[i]->id == v)
-			return c->tasks.v[i];
+			return swp__caller_owns(c->tasks.v[i]) ? c->tasks.v[i] : NULL; /* another caller's: unknown */
 	return NULL;
 }
 
@@ -103,7 +103,15 @@ struct swp_schedule *swp__schedule_by_id(swp_core *c, uint64_t id)
 struct swp_schedule *swp__schedule_find(swp_core *c, const char *id)
 {
 	uint64_t v;
-	return swp__ext_id_parse(id, &v) ? swp__schedule_by_id(c, v) : NULL;
+	struct swp_schedule *s = swp__ext_id_parse(id, &v) ? swp__schedule_by_id(c, v) : NULL;
+	if (s && swp__caller() >= 0) {
+		const struct swp_task *t = NULL;
+		for (size_t i = 0; i < c->tasks.n && !t; i++)
+			t = c->tasks.v[i]->id == s->task_id ? c->tasks.v[i] : NULL;
+		if (!t || !swp__caller_owns(t))
+			return NULL;
+	}
+	return s;
 }
 
 void swp__schedule_put(struct swp_batch *b, const struct swp_schedule *s)
@@ -283,8 +291,13 @@ static const char *validate(swp_core *c, const struct swp_task_create *q, int64_
 	int64_t end = start + q->duration_s * 1000;
 	if (overlaps(c, q, start, end, seed))
 		return seed ? "already have profiling task at this time" : "Task's time range overlaps with other tasks";
-	if (seed && !swp__registry_find(c, q->process_id))
-		return "could not found process";
+	if (seed && (!swp__registry_find(c, q->process_id) || !swp__caller_may_profile(c, q->process_id, NULL)))
+		return "could not found process"; /* another user's is as unknown to this caller */
+	if (!seed && !swp__caller_may_profile(c, NULL, q->service_id)) {
+		swp__buf_printf(why, "no process of this service is yours to profile (uid %d): a caller on the Unix socket "
+				"profiles the processes it could ptrace", swp__caller());
+		return why->data;
+	}
 	if (strcmp(q->target_type, "ON_CPU") != 0)
 		return "only the ON_CPU profiling target is supported by swprof";
 	if (end < now) {
@@ -357,6 +370,7 @@ SWP_API int swp_task_create(swp_core *c, const struct swp_task_create *q, struct
 	struct swp_task *t = swp__xcalloc(1, sizeof(*t));
 	struct swp_batch *b = swp__batch_new();
 	uint64_t next = c->next_task;
+	t->owner_uid = swp__caller();
 	t->id = swp__seq_next("task", &c->next_task, b);
 	t->create_ms = now;
 	t->start_ms = start;
@@ -438,6 +452,8 @@ SWP_API int swp_tasks_json(swp_core *c, const struct swp_task_query *q, struct s
 	bool first = true;
 	for (size_t i = 0; i < c->tasks.n; i++) {
 		const struct swp_task *t = sorted[i];
+		if (!swp__caller_owns(t))
+			continue;
 		if (!swp__empty(q->service_id) && (!t->service_id || strcmp(q->service_id, t->service_id) != 0))
 			continue;
 		if (!swp__empty(q->instance_id) && (!t->instance_id || strcmp(q->instance_id, t->instance_id) != 0))

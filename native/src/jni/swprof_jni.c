@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <jni.h>
 #include <pthread.h>
+#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -706,6 +707,34 @@ static jbyteArray JNICALL stats0(JNIEnv *env, jclass cls, jlong handle)
 	return finish(env, swp_core_stats_json(core, &b), &b, &a);
 }
 
+/* ---- who asks (a Unix socket's peer) ---------------------------------------------------------- */
+
+static void JNICALL setCaller0(JNIEnv *env, jclass cls, jint uid)
+{
+	(void)env;
+	(void)cls;
+	swp_caller_set((int)uid);
+}
+
+/* The uid of a user name (NSS, as the system resolves it), or -1. */
+static jint JNICALL uidOf0(JNIEnv *env, jclass cls, jbyteArray name)
+{
+	(void)cls;
+	char n[256];
+	jsize len = name ? (*env)->GetArrayLength(env, name) : 0;
+	if (!name || len <= 0 || len >= (jsize)sizeof(n))
+		return -1;
+	(*env)->GetByteArrayRegion(env, name, 0, len, (jbyte *)n);
+	if ((*env)->ExceptionCheck(env))
+		return -1;
+	n[len] = 0;
+	struct passwd pw, *found = NULL;
+	char buf[4096];
+	if (getpwnam_r(n, &pw, buf, sizeof(buf), &found) != 0 || !found)
+		return -1;
+	return (jint)found->pw_uid;
+}
+
 /* ---- the agent protocol (backend side): protobuf bytes in and out ---------------------------- */
 
 static jbyteArray JNICALL agentCall0(JNIEnv *env, jclass cls, jlong handle, jint call, jbyteArray req)
@@ -878,6 +907,8 @@ static const JNINativeMethod g_methods[] = {
     {"streamFeed0", "(JJ" BB ")V", (void *)streamFeed0},
     {"streamEnd0", "(JJ)" B, (void *)streamEnd0},
     {"streamFree0", "(J)V", (void *)streamFree0},
+    {"setCaller0", "(I)V", (void *)setCaller0},
+    {"uidOf0", "(" B ")I", (void *)uidOf0},
 };
 #undef B
 #undef BB

@@ -260,6 +260,7 @@ void swp__task_encode(const struct swp_task *t, struct swp_buf *out)
 	swp__buf_put_str(out, t->instance);
 	swp__buf_put_str(out, t->process_name);
 	put_strv(out, t->labels, t->n_labels);
+	swp__buf_put_uvar(out, (uint64_t)(t->owner_uid + 1)); /* absent in older records: -1 */
 }
 
 int swp__task_decode(const uint8_t *v, size_t n, struct swp_task *t)
@@ -280,6 +281,7 @@ int swp__task_decode(const uint8_t *v, size_t n, struct swp_task *t)
 	t->instance = rd_opt(&r);
 	t->process_name = rd_opt(&r);
 	t->labels = rd_strv(&r, &t->n_labels);
+	t->owner_uid = r.p < r.end ? (int)swp__rd_uvar(&r) - 1 : -1;
 	if (r.bad) {
 		swp__task_free(t);
 		return -EINVAL;

@@ -68,6 +68,8 @@ struct swp_task {
 	char *process_name;           /* seed tasks */
 	char **labels;                /* service tasks: required labels (none = every process) */
 	uint32_t n_labels;
+	int owner_uid;                /* made through the Unix socket by this uid: it profiles that uid's
+				       * processes only, and only that uid sees it; -1 = anyone's */
 };
 
 /* The runs of a task on one process: start = profiling began, end = last flush. A process that

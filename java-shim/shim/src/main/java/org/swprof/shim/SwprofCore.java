@@ -340,6 +340,20 @@ public final class SwprofCore implements AutoCloseable {
     }
 
     /** The analysis of collapsed stacks ({@code a;b;c_[k] COUNT} lines) without a store. */
+    /**
+     * The caller this thread serves (a Unix socket's peer uid), or -1 for none: while set, what the thread reads
+     * and creates through the core is what that uid could ptrace, and its own tasks (root: everything). Per thread;
+     * set it before a request and -1 after.
+     */
+    public static void setCaller(int uid) {
+        setCaller0(uid);
+    }
+
+    /** The uid of a user name as the system resolves it (NSS), or -1. */
+    public static int uidOf(String name) {
+        return uidOf0(name.getBytes(StandardCharsets.UTF_8));
+    }
+
     public static byte[] analyzeFolded(String text) {
         Objects.requireNonNull(text, "text");
         return analyzeFolded0(text.getBytes(StandardCharsets.UTF_8));
@@ -578,6 +592,10 @@ public final class SwprofCore implements AutoCloseable {
                                           int aggregate, long[] info);
 
     private static native byte[] analyzeFolded0(byte[] text);
+
+    private static native void setCaller0(int uid);
+
+    private static native int uidOf0(byte[] name);
 
     private static native byte[] importFolded0(long handle, byte[] taskId, byte[] processId, long timeMs,
                                                byte[] text);

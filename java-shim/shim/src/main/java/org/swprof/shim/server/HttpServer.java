@@ -84,13 +84,16 @@ public final class HttpServer implements AutoCloseable {
         }
     }
 
-    /** How the server serves: where, how many workers, and its bounds. */
+    /**
+     * How the server serves: where, how many workers, and its bounds. relaySecret: what requests relayed by the Unix
+     * socket ({@link UnixSocketFront}) carry, null without one.
+     */
     public record Options(String host, int port, int workerThreads, int maxBodyBytes, int readTimeoutMs,
-                          int maxConcurrentAnalyses, Access access) {
+                          int maxConcurrentAnalyses, Access access, String relaySecret) {
         /** Loopback-style defaults for tests: no token, 30 s read timeout, 4 analyses at once. */
         public static Options of(String host, int port, int workerThreads, int maxBodyBytes) {
             return new Options(host, port, workerThreads, maxBodyBytes, 30_000, 4,
-                    new Access(null, Access.isLoopback(host), List.of()));
+                    new Access(null, Access.isLoopback(host), List.of()), null);
         }
     }
 
@@ -160,6 +163,7 @@ public final class HttpServer implements AutoCloseable {
         private final int maxBodyBytes;
         private final boolean passThrough;
         private final Access access;
+        private final byte[] relaySecret;
         /** requests analysing at once: each holds a whole tree (native and JSON) in memory */
         private final Semaphore analyses;
 
@@ -170,6 +174,7 @@ public final class HttpServer implements AutoCloseable {
             this.maxBodyBytes = o.maxBodyBytes();
             this.passThrough = passThrough;
             this.access = o.access();
+            this.relaySecret = o.relaySecret() == null ? null : o.relaySecret().getBytes(StandardCharsets.US_ASCII);
             this.analyses = new Semaphore(o.maxConcurrentAnalyses(), true);
         }
 
@@ -184,13 +189,19 @@ public final class HttpServer implements AutoCloseable {
                 health(ex);
                 return;
             }
-            String refused = access.refusal(ex.getRequestHeaders().getFirst(Headers.HOST),
+            int caller = caller(ex);
+            if (caller == BAD_CALLER) {
+                send(ex, 403, errorBody(UnixSocketFront.CALLER + " is set by swprof's Unix socket only"));
+                return;
+            }
+            // a request relayed from the Unix socket: its peer's credentials decided who it is
+            String refused = caller >= 0 ? null : access.refusal(ex.getRequestHeaders().getFirst(Headers.HOST),
                     ex.getRequestHeaders().getFirst(Headers.ORIGIN));
             if (refused != null) {
                 send(ex, 403, errorBody(refused));
                 return;
             }
-            if (access.needsToken() && !access.tokenMatches(Access.bearer(
+            if (caller < 0 && access.needsToken() && !access.tokenMatches(Access.bearer(
                     ex.getRequestHeaders().getFirst(Headers.AUTHORIZATION)))) {
                 ex.getResponseHeaders().put(Headers.WWW_AUTHENTICATE, "Bearer realm=\"swprof\"");
                 send(ex, 401, errorBody("this server needs a bearer token: send 'Authorization: Bearer <token>' "
@@ -198,7 +209,7 @@ public final class HttpServer implements AutoCloseable {
                 return;
             }
             switch (path) {
-                case "/graphql", "/graphql/" -> graphqlRequest(ex);
+                case "/graphql", "/graphql/" -> graphqlRequest(ex, caller);
                 case "/status/cluster/nodes" -> statusGet(ex, Map.of("nodes", status.nodes()));
                 case "/status/config/ttl" -> statusGet(ex, SwprofGraphQL.ttlDefinition());
                 case "/debugging/config/dump" -> statusGet(ex, status.config());
@@ -207,8 +218,32 @@ public final class HttpServer implements AutoCloseable {
             }
         }
 
+        static final int BAD_CALLER = -2;
+
+        /**
+         * The uid of a request relayed by the Unix socket (it carries this server's relay secret), -1 for any other
+         * request, BAD_CALLER for one that claims a uid without the secret.
+         */
+        private int caller(HttpServerExchange ex) {
+            String uid = ex.getRequestHeaders().getFirst(UnixSocketFront.CALLER);
+            String relay = ex.getRequestHeaders().getFirst(UnixSocketFront.RELAY);
+            if (uid == null && relay == null) {
+                return -1;
+            }
+            if (relaySecret == null || relay == null || uid == null
+                    || !java.security.MessageDigest.isEqual(relaySecret, relay.getBytes(StandardCharsets.US_ASCII))) {
+                return BAD_CALLER;
+            }
+            try {
+                int u = Integer.parseInt(uid);
+                return u >= 0 ? u : BAD_CALLER;
+            } catch (NumberFormatException e) {
+                return BAD_CALLER;
+            }
+        }
+
         /** Checks the request line and headers, then reads the body on this I/O thread, then runs it on a worker. */
-        private void graphqlRequest(HttpServerExchange ex) {
+        private void graphqlRequest(HttpServerExchange ex, int caller) {
             if (!Methods.POST.equals(ex.getRequestMethod())) {
                 ex.getResponseHeaders().put(Headers.ALLOW, "POST");
                 send(ex, 405, errorBody("use POST /graphql with a JSON body {\"query\": ..., \"variables\": {...}}"));
@@ -237,7 +272,7 @@ public final class HttpServer implements AutoCloseable {
                             + maxBodyBytes));
                     return;
                 }
-                e.dispatch(() -> run(e, body.bytes()));
+                e.dispatch(() -> run(e, body.bytes(), caller));
             }, (e, error) -> {
                 // the client stopped sending (read timeout) or went away: end the exchange, nothing to answer
                 LOG.fine(() -> "a request body could not be read: " + error);
@@ -277,9 +312,12 @@ public final class HttpServer implements AutoCloseable {
             }
         }
 
-        /** On a worker: the whole request. */
-        private void run(HttpServerExchange ex, byte[] body) {
+        /** On a worker: the whole request, as its caller (-1: anyone) when the Unix socket relayed it. */
+        private void run(HttpServerExchange ex, byte[] body, int caller) {
             ex.startBlocking();
+            if (caller >= 0) {
+                SwprofCore.setCaller(caller);
+            }
             try {
                 graphql(ex, body);
             } catch (Exception e) {
@@ -292,6 +330,9 @@ public final class HttpServer implements AutoCloseable {
                     }
                 }
             } finally {
+                if (caller >= 0) {
+                    SwprofCore.setCaller(-1);
+                }
                 ex.endExchange();
             }
         }

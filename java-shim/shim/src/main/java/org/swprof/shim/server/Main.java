@@ -1,5 +1,8 @@
 package org.swprof.shim.server;
 
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
@@ -25,13 +28,15 @@ public final class Main {
     private final SwprofCore core;
     private final HttpServer http;
     private final AgentServer grpc; // null when grpc.enabled is false
+    private final UnixSocketFront unix; // null without rest.unixSocket
     private final CountDownLatch stopped = new CountDownLatch(1);
     private boolean down;
 
-    private Main(SwprofCore core, HttpServer http, AgentServer grpc) {
+    private Main(SwprofCore core, HttpServer http, AgentServer grpc, UnixSocketFront unix) {
         this.core = core;
         this.http = http;
         this.grpc = grpc;
+        this.unix = unix;
     }
 
     public static void main(String[] args) {
@@ -108,6 +113,8 @@ public final class Main {
             AgentServer grpc = cfg.grpcEnabled ? AgentServer.start(cfg.grpcHost, cfg.grpcPort,
                     cfg.grpcMaxMessageBytes, core, Access.tokenFor(cfg, cfg.grpcHost, token)) : null;
             HttpServer http;
+            UnixSocketFront unix = null;
+            String relaySecret = cfg.unixSocket == null ? null : UnixSocketFront.newSecret();
             try {
                 // OAP lists its cluster's nodes by their gRPC address
                 HttpServer.Status status = new HttpServer.Status(List.of(HttpServer.Status.node(
@@ -115,7 +122,21 @@ public final class Main {
                 http = HttpServer.start(new HttpServer.Options(cfg.host, cfg.port, cfg.workerThreads,
                         cfg.maxBodyBytes, cfg.readTimeoutMs, cfg.maxConcurrentAnalyses,
                         new Access(Access.tokenFor(cfg, cfg.host, token), Access.isLoopback(cfg.host),
-                                cfg.allowedOrigins)), gql, core, status);
+                                cfg.allowedOrigins), relaySecret), gql, core, status);
+                if (cfg.unixSocket != null) {
+                    InetSocketAddress a = http.address();
+                    InetSocketAddress to = a.getAddress().isAnyLocalAddress()
+                            ? new InetSocketAddress(InetAddress.getLoopbackAddress(), a.getPort()) : a;
+                    try {
+                        unix = UnixSocketFront.start(cfg.unixSocket, to, cfg.readTimeoutMs, relaySecret);
+                    } catch (IOException e) {
+                        http.close();
+                        throw new IllegalStateException("rest.unixSocket " + cfg.unixSocket + ": " + e.getMessage(),
+                                e);
+                    }
+                    LOG.info("serving the same API on the Unix socket " + cfg.unixSocket + " (mode 0666): each peer "
+                            + "sees and profiles the processes its uid could ptrace, and its own tasks");
+                }
             } catch (RuntimeException e) {
                 if (grpc != null) {
                     grpc.close();
@@ -125,7 +146,7 @@ public final class Main {
             LOG.info(() -> "serving GraphQL on http://" + http.address().getHostString() + ":" + http.port()
                     + "/graphql (health: /healthz)" + (grpc == null ? "" : "; agents (SkyWalking's eBPF agent "
                     + "protocol) on gRPC " + cfg.grpcHost + ":" + grpc.port()));
-            return new Main(core, http, grpc);
+            return new Main(core, http, grpc, unix);
         } catch (RuntimeException e) {
             core.close();
             throw e;
@@ -151,6 +172,9 @@ public final class Main {
             return;
         }
         down = true;
+        if (unix != null) {
+            unix.close();
+        }
         LOG.info("stopping: HTTP server");
         try {
             http.close();

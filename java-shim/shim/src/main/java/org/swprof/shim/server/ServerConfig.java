@@ -38,6 +38,8 @@ import org.yaml.snakeyaml.error.YAMLException;
  * rest.maxAnswerBytes         SWPROF_REST_MAX_ANSWER_BYTES       67108864 (one analysis answer)
  * rest.readTimeout            SWPROF_REST_READ_TIMEOUT           30s  (a request that sends nothing this long ends)
  * rest.allowedOrigins         SWPROF_REST_ALLOWED_ORIGINS        []   (browser origins besides the server's own)
+ * rest.unixSocket             SWPROF_REST_UNIX_SOCKET            (none: the API on a Unix socket too; its peers see
+ *                                                                 and profile what their uid could ptrace)
  * auth.required               SWPROF_AUTH_REQUIRED               false (a bearer token on loopback too)
  * auth.token                  SWPROF_AUTH_TOKEN                  (none: generated when required)
  * auth.tokenFile              SWPROF_AUTH_TOKEN_FILE             (a file holding the token)
@@ -77,6 +79,7 @@ public final class ServerConfig {
         ENV.put("rest.maxAnswerBytes", "SWPROF_REST_MAX_ANSWER_BYTES");
         ENV.put("rest.readTimeout", "SWPROF_REST_READ_TIMEOUT");
         ENV.put("rest.allowedOrigins", "SWPROF_REST_ALLOWED_ORIGINS");
+        ENV.put("rest.unixSocket", "SWPROF_REST_UNIX_SOCKET");
         ENV.put("auth.required", "SWPROF_AUTH_REQUIRED");
         ENV.put("auth.token", "SWPROF_AUTH_TOKEN");
         ENV.put("auth.tokenFile", "SWPROF_AUTH_TOKEN_FILE");
@@ -115,6 +118,8 @@ public final class ServerConfig {
     public final int readTimeoutMs;
     /** browser origins allowed besides the server's own (scheme://host[:port]) */
     public final List<String> allowedOrigins;
+    /** The Unix socket serving the API as well (peers limited to what their uid could ptrace), or null. */
+    public final Path unixSocket;
     /** a bearer token on every request, also on loopback (beyond loopback it always is) */
     public final boolean authRequired;
     public final String authToken;
@@ -160,6 +165,8 @@ public final class ServerConfig {
             throw new IllegalArgumentException("rest.readTimeout must be at least 100ms, not " + readTimeoutMs + " ms");
         }
         allowedOrigins = strings(m.get("rest.allowedOrigins"));
+        String unix = str(m, "rest.unixSocket", null);
+        unixSocket = unix == null ? null : Path.of(unix);
         authRequired = bool(m, "auth.required", false);
         authToken = str(m, "auth.token", null);
         String tokenFile = str(m, "auth.tokenFile", null);
@@ -440,6 +447,7 @@ public final class ServerConfig {
         m.put("rest.maxAnswerBytes", String.valueOf(maxAnswerBytes));
         m.put("rest.readTimeout", readTimeoutMs + "ms");
         m.put("rest.allowedOrigins", String.join(",", allowedOrigins));
+        m.put("rest.unixSocket", unixSocket == null ? "(none)" : unixSocket.toString());
         m.put("auth.required", String.valueOf(authRequired));
         m.put("auth.token", authToken == null ? "(none)" : "(set)");
         m.put("auth.tokenFile", authTokenFile == null ? "(none)" : authTokenFile.toString());
