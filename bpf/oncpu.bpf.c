@@ -5,6 +5,13 @@
  * selected by `active`. User space flips `active`, waits for a grace period (programs run
  * under RCU), then drains and clears the other set at leisure.
  *
+ * Off-CPU (targets with SWP_TARGET_OFF_CPU): on the scheduler switch, a target thread that
+ * leaves the CPU blocked (not preempted, not dying) is noted in off_start with the time and its
+ * stacks (in off_stacks, one map that is not flipped: a thread may block across many drains);
+ * when it is switched back in, one switch and the time it was away are added to (pid, kernel
+ * stack, user stack) in the off-CPU count map of the active set. User space ends what is still
+ * away when a run ends (counted up to then).
+ *
  * A process's identity is its pid only while it runs its program: when a target execs another
  * program, or its last thread exits (from then on its pid may be reused by another process),
  * two raw tracepoints take its pid out of `targets` at that moment and note it in `gone`, so no
@@ -65,6 +72,25 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } gone SEC(".maps");
+
+#define OFF_COUNT_MAP(name)                                                                    \
+	struct {                                                                               \
+		__uint(type, BPF_MAP_TYPE_HASH);                                               \
+		__uint(max_entries, 32768);                                                    \
+		__type(key, struct swp_count_key);                                             \
+		__type(value, struct swp_off_value);                                           \
+	} name SEC(".maps")
+
+OFF_COUNT_MAP(off_counts_0);
+OFF_COUNT_MAP(off_counts_1);
+STACK_MAP(off_stacks);
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384); /* threads away at once; set by the loader */
+	__type(key, __u32);
+	__type(value, struct swp_off_start);
+} off_start SEC(".maps");
 
 COUNT_MAP(counts_0);
 COUNT_MAP(counts_1);
@@ -149,7 +175,9 @@ int oncpu_sample(struct bpf_perf_event_data *ctx)
 {
 	__u32 pid = current_pid();
 
-	if (!pid || !bpf_map_lookup_elem(&targets, &pid))
+	__u8 *mask = pid ? bpf_map_lookup_elem(&targets, &pid) : NULL;
+
+	if (!mask || !(*mask & SWP_TARGET_ON_CPU))
 		return 0;
 	if (*(volatile __u32 *)&active & 1)
 		count_sample(ctx, pid, &counts_1, &stacks_1, &lost_1);
@@ -181,7 +209,111 @@ struct signal_struct {
 } __attribute__((preserve_access_index));
 struct task_struct {
 	struct signal_struct *signal;
+	int pid;                /* the thread's global id */
+	unsigned int __state;   /* 5.14 and later */
 } __attribute__((preserve_access_index));
+struct task_struct___old {
+	long state;             /* before 5.14 */
+} __attribute__((preserve_access_index));
+
+#define TASK_RUNNING 0
+#define TASK_DEAD 0x80
+
+static __always_inline long task_state(struct task_struct *t)
+{
+	if (bpf_core_field_exists(t->__state))
+		return BPF_CORE_READ(t, __state);
+	return BPF_CORE_READ((struct task_struct___old *)t, state);
+}
+
+static __always_inline void add_off(void *counts, const struct swp_count_key *key, __u64 ns)
+{
+	struct swp_off_value one = {.switches = 1, .ns = ns}, *v = bpf_map_lookup_elem(counts, key);
+
+	if (!v && bpf_map_update_elem(counts, key, &one, BPF_NOEXIST) == 0)
+		return;
+	if (!v)
+		v = bpf_map_lookup_elem(counts, key); /* another CPU inserted it first */
+	if (v) {
+		__sync_fetch_and_add(&v->switches, 1);
+		__sync_fetch_and_add(&v->ns, ns);
+		return;
+	}
+	__u32 lost = key->pid | SWP_LOST_OFF_CPU;
+	if (add_one(*(volatile __u32 *)&active & 1 ? (void *)&lost_1 : (void *)&lost_0, &lost))
+		__sync_fetch_and_add(&lost_unattributed, 1);
+}
+
+/* The current task (prev, leaving the CPU in state) blocks: noted with its stacks. */
+static __always_inline void switch_out(void *ctx, __u32 tid, long state, __u64 now)
+{
+	if (state == TASK_RUNNING || (state & TASK_DEAD))
+		return; /* preempted (it waits for a CPU, not for something), or exiting */
+	__u32 pid = current_pid();
+	__u8 *mask = pid ? bpf_map_lookup_elem(&targets, &pid) : NULL;
+
+	if (!mask || !(*mask & SWP_TARGET_OFF_CPU))
+		return;
+	long k = bpf_get_stackid(ctx, &off_stacks, 0);
+	long u = bpf_get_stackid(ctx, &off_stacks, BPF_F_USER_STACK);
+	if ((k < 0 && k != -EFAULT) || (u < 0 && u != -EFAULT)) {
+		__u32 lost = pid | SWP_LOST_OFF_CPU;
+		if (add_one(*(volatile __u32 *)&active & 1 ? (void *)&lost_1 : (void *)&lost_0, &lost))
+			__sync_fetch_and_add(&lost_unattributed, 1);
+		return;
+	}
+	struct swp_off_start s = {.ts = now, .pid = pid, .kstack = k < 0 ? -1 : k, .ustack = u < 0 ? -1 : u};
+	bpf_map_update_elem(&off_start, &tid, &s, BPF_ANY);
+}
+
+/* Thread tid comes back: the time it was away, to its stacks. */
+static __always_inline void switch_in(__u32 tid, __u64 now)
+{
+	struct swp_off_start *s = bpf_map_lookup_elem(&off_start, &tid);
+
+	if (!s)
+		return;
+	struct swp_count_key key = {.pid = s->pid, .kstack = s->kstack, .ustack = s->ustack};
+	__u64 ns = now - s->ts;
+	bpf_map_delete_elem(&off_start, &tid);
+	add_off(*(volatile __u32 *)&active & 1 ? (void *)&off_counts_1 : (void *)&off_counts_0, &key, ns);
+}
+
+/* the scheduler switch, where the kernel has BTF: prev leaves, next comes in */
+SEC("tp_btf/sched_switch")
+int on_switch(__u64 *ctx)
+{
+	struct task_struct *prev = (struct task_struct *)ctx[1], *next = (struct task_struct *)ctx[2];
+	__u64 now = bpf_ktime_get_ns();
+
+	/* ctx[0]: preempted (it still wants the CPU, whatever its state says) */
+	switch_out(ctx, BPF_CORE_READ(prev, pid), ctx[0] ? TASK_RUNNING : task_state(prev), now);
+	switch_in(BPF_CORE_READ(next, pid), now);
+	return 0;
+}
+
+/* the same through the tracepoint, where the kernel has no BTF (kernels before 5.18 report the
+ * state as a long; they are the ones without BTF) */
+struct sched_switch_args {
+	__u64 common;
+	char prev_comm[16];
+	int prev_pid;
+	int prev_prio;
+	long prev_state;
+	char next_comm[16];
+	int next_pid;
+	int next_prio;
+};
+
+SEC("tracepoint/sched/sched_switch")
+int on_switch_tp(struct sched_switch_args *ctx)
+{
+	__u64 now = bpf_ktime_get_ns();
+
+	switch_out(ctx, ctx->prev_pid, ctx->prev_state, now);
+	switch_in(ctx->next_pid, now);
+	return 0;
+}
 
 /* a thread exits; when it is the group's last one, the process is gone */
 SEC("raw_tp/sched_process_exit")
@@ -189,6 +321,9 @@ int on_exit(struct bpf_raw_tracepoint_args *ctx)
 {
 	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
 
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+
+	bpf_map_delete_elem(&off_start, &tid); /* it will not come back */
 	if (BPF_CORE_READ(t, signal, live.counter) == 0)
 		leave(current_pid(), SWP_GONE_EXIT);
 	return 0;

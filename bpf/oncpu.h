@@ -21,4 +21,27 @@ struct swp_count_key {
 #define SWP_GONE_EXEC 1
 #define SWP_GONE_EXIT 2
 
+/* What a target is profiled for (the targets map's value, a mask). */
+#define SWP_TARGET_ON_CPU 1
+#define SWP_TARGET_OFF_CPU 2
+
+/* Lost entries of the off-CPU side are charged to (pid | this) in the lost maps. */
+#define SWP_LOST_OFF_CPU 0x80000000u
+
+/* A target thread that left the CPU blocked (the off_start map's value, keyed by its global
+ * tid): when, its process, its stacks in off_stacks. */
+struct swp_off_start {
+	__u64 ts; /* bpf_ktime_get_ns */
+	__u32 pid;
+	__s32 kstack;
+	__s32 ustack;
+	__u32 pad;
+};
+
+/* Value of the off-CPU count maps (key: struct swp_count_key, ids in off_stacks). */
+struct swp_off_value {
+	__u64 switches; /* times it blocked there and came back */
+	__u64 ns;       /* the time it was away */
+};
+
 #endif

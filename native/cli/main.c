@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "agent/agent.h"
@@ -21,6 +22,7 @@ static const char usage_main[] =
 	"\n"
 	"Profiling without a server:\n"
 	"  record --pid PID --duration SECONDS [--freq HZ] [--format folded|json]\n"
+	"         [--target on-cpu|off-cpu [--aggregate count|duration]]\n"
 	"                          profile a process with eBPF and print its stacks\n"
 	"  tree [FILE]             read collapsed stacks (\"a;b;c_[k] COUNT\" lines) from FILE or\n"
 	"                          stdin and print the analysis JSON the GraphQL API returns\n"
@@ -39,9 +41,10 @@ static const char usage_main[] =
 	"  services [--layer LAYER]\n"
 	"  register --pid PID --service NAME [--process NAME] [--instance NAME] [--label L]...\n"
 	"  create (--process ID | --service ID [--label L]...) --duration SECONDS [--start MS]\n"
+	"         [--target on-cpu|off-cpu]\n"
 	"  tasks [--service ID] [--instance ID] [--process ID]\n"
 	"  schedules --task ID [--from MS --to MS]\n"
-	"  analyze (--task ID | --schedule ID...) [--from MS] [--to MS]\n"
+	"  analyze (--task ID | --schedule ID...) [--from MS] [--to MS] [--aggregate count|duration]\n"
 	"  import --task ID [--process ID] [--time MS] [FILE]\n"
 	"  stats\n"
 	"\n"
@@ -130,6 +133,7 @@ enum {
 	O_DATA = 1000, O_PID, O_DURATION, O_FREQ, O_FORMAT, O_SERVICE, O_INSTANCE, O_PROCESS, O_LABEL, O_START,
 	O_TASK, O_SCHEDULE, O_FROM, O_TO, O_TIME, O_RULE, O_FLUSH, O_SCAN, O_LAYER, O_MIN_AGE,
 	O_BACKEND, O_AGENT_ID, O_HEARTBEAT, O_POLL, O_BUFFER, O_HOST_NAME, O_HOST_IP, O_MIN_FREE, O_TOKEN_FILE,
+	O_TARGET, O_AGGREGATE,
 };
 
 static const struct option long_opts[] = {
@@ -149,6 +153,7 @@ static const struct option long_opts[] = {
 	{"buffer-mb", required_argument, 0, O_BUFFER}, {"host-name", required_argument, 0, O_HOST_NAME},
 	{"host-ip", required_argument, 0, O_HOST_IP},
 	{"min-free-bytes", required_argument, 0, O_MIN_FREE}, {"token-file", required_argument, 0, O_TOKEN_FILE},
+	{"target", required_argument, 0, O_TARGET}, {"aggregate", required_argument, 0, O_AGGREGATE},
 	{0, 0, 0, 0},
 };
 
@@ -161,6 +166,8 @@ struct args {
 	int64_t pid, duration, freq, start, from, to, time, flush, scan, min_age, heartbeat, poll, buffer_mb, min_free;
 	bool has_pid, has_duration, has_from, has_to, has_min_age, has_min_free;
 	const char *token_file;
+	const char *target;  /* ON_CPU (default) or OFF_CPU */
+	int aggregate;       /* SWP_AGG_* */
 	const char *labels[MAX_MULTI + 1];
 	int n_labels;
 	const char *schedules[MAX_MULTI + 1];
@@ -216,6 +223,22 @@ static int parse_args(int argc, char **argv, struct args *a)
 		case O_BUFFER: num = &a->buffer_mb; break;
 		case O_MIN_FREE: num = &a->min_free; a->has_min_free = true; break;
 		case O_TOKEN_FILE: a->token_file = optarg; break;
+		case O_TARGET:
+			if (!strcasecmp(optarg, "on-cpu") || !strcasecmp(optarg, "on_cpu"))
+				a->target = "ON_CPU";
+			else if (!strcasecmp(optarg, "off-cpu") || !strcasecmp(optarg, "off_cpu"))
+				a->target = "OFF_CPU";
+			else
+				return fail("--target is on-cpu or off-cpu, not \"%s\"", optarg);
+			break;
+		case O_AGGREGATE:
+			if (!strcasecmp(optarg, "count"))
+				a->aggregate = SWP_AGG_COUNT;
+			else if (!strcasecmp(optarg, "duration"))
+				a->aggregate = SWP_AGG_DURATION;
+			else
+				return fail("--aggregate is count or duration, not \"%s\"", optarg);
+			break;
 		case O_LABEL:
 			if (a->n_rules) {
 				struct rule_opts *o = &a->rule_opts[a->n_rules - 1];
@@ -268,8 +291,11 @@ static int cmd_record(const struct args *a)
 {
 	if (a->help)
 		return printf("usage: swprof record --pid PID --duration SECONDS [--freq HZ] [--format folded|json]\n"
+			      "                     [--target on-cpu|off-cpu [--aggregate count|duration]]\n"
 			      "Profiles every thread of PID on every CPU (needs root) and prints collapsed stacks\n"
-			      "(--format folded, the default) or the analysis JSON.\n"),
+			      "(--format folded, the default) or the analysis JSON. --target off-cpu: where its threads\n"
+			      "block, counted per switch (--aggregate count, the default) or in blocked nanoseconds\n"
+			      "(--aggregate duration).\n"),
 		       0;
 	if (!a->has_pid || a->pid <= 0)
 		return fail("record needs --pid PID");
@@ -278,7 +304,7 @@ static int cmd_record(const struct args *a)
 	static volatile int stop;
 	struct swp_record_req q = {.sz = sizeof(q), .pid = (int)a->pid, .duration_s = (int)a->duration,
 				   .frequency = (int)a->freq, .format = a->format ? a->format : "folded",
-				   .stop = &stop};
+				   .stop = &stop, .target = a->target, .aggregate = a->aggregate};
 	struct swp_buf out = {0};
 	int r = swp_record(&q, &out);
 	if (r) {
@@ -489,7 +515,7 @@ static int do_create(const struct args *a, swp_core *c)
 	struct swp_task_create q = {.sz = sizeof(q), .has_finder = a->process != NULL,
 				    .finder_type = a->process ? "PROCESS_ID" : NULL, .process_id = a->process,
 				    .service_id = a->service, .labels = a->labels, .start_time_ms = a->start,
-				    .duration_s = a->duration, .target_type = "ON_CPU"};
+				    .duration_s = a->duration, .target_type = a->target ? a->target : "ON_CPU"};
 	struct swp_buf out = {0};
 	int r = swp_task_create(c, &q, &out);
 	if (r == 0 && strstr(out.data, "\"status\":false")) {
@@ -524,7 +550,8 @@ static int do_analyze(const struct args *a, swp_core *c)
 		return fail("analyze needs --task ID or at least one --schedule ID");
 	struct swp_time_range range = {a->has_from ? a->from : 0, a->has_to ? a->to : INT64_MAX / 2};
 	struct swp_analyze_req q = {.sz = sizeof(q), .task_id = a->task, .schedule_ids = a->schedules,
-				    .n_schedule_ids = (size_t)a->n_schedules, .ranges = &range, .n_ranges = 1};
+				    .n_schedule_ids = (size_t)a->n_schedules, .ranges = &range, .n_ranges = 1,
+				    .aggregate = a->aggregate};
 	struct swp_buf out = {0};
 	return finish(swp_analyze(c, &q, &out), "analyze", &out);
 }
@@ -570,11 +597,15 @@ static const struct command commands[] = {
 	 "usage: swprof register [--data DIR] --pid PID --service NAME [--process NAME] [--instance NAME] [--label L]...\n"},
 	{"create", do_create, NULL,
 	 "usage: swprof create [--data DIR] (--process ID | --service ID [--label L]...) --duration SECONDS [--start MS]\n"
-	 "Creates an ON_CPU FIXED_TIME task; `swprof run` (or the server) on the same data directory runs it.\n"},
+	 "                     [--target on-cpu|off-cpu]\n"
+	 "Creates a FIXED_TIME task (ON_CPU unless --target off-cpu); `swprof run` (or the server) on the same data\n"
+	 "directory runs it.\n"},
 	{"tasks", do_tasks, NULL, "usage: swprof tasks [--data DIR] [--service ID] [--instance ID] [--process ID]\n"},
 	{"schedules", do_schedules, NULL, "usage: swprof schedules [--data DIR] --task ID [--from MS --to MS]\n"},
 	{"analyze", do_analyze, NULL,
-	 "usage: swprof analyze [--data DIR] (--task ID | --schedule ID...) [--from MS] [--to MS]\n"},
+	 "usage: swprof analyze [--data DIR] (--task ID | --schedule ID...) [--from MS] [--to MS]\n"
+	 "                      [--aggregate count|duration]\n"
+	 "OFF_CPU schedules: --aggregate count sums switches (the default), duration blocked nanoseconds.\n"},
 	{"import", do_import, NULL,
 	 "usage: swprof import [--data DIR] --task ID [--process ID] [--time MS] [FILE]\n"
 	 "Imports collapsed stacks as samples of the task's schedule on the process (made when new).\n"},

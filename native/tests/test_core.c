@@ -242,9 +242,9 @@ int main(void)
 	bad.duration_s = 59;
 	check_reason(c, bad, "the fixed time duration must be greater than or equals 60s");
 	bad = cur;
-	bad.target_type = "OFF_CPU";
+	bad.target_type = "NETWORK";
 	bad.start_time_ms = 9000000;
-	check_reason(c, bad, "only the ON_CPU profiling target is supported by swprof");
+	check_reason(c, bad, "only the ON_CPU and OFF_CPU profiling targets are supported by swprof");
 	/* an unknown service is accepted, as OAP accepts it: its processes may come later */
 	struct swp_task_create later_svc = cur;
 	later_svc.service_id = "bm9wZQ==.1"; /* "nope" */

@@ -518,6 +518,126 @@ out:
 	stop(root, SIGKILL);
 }
 
+/* Sums the counts of the folded lines that hold `needle` (and `also`, when given). */
+static long long folded_sum(const char *folded, const char *needle, const char *also)
+{
+	long long n = 0;
+	for (const char *l = folded; l && *l;) {
+		const char *e = strchr(l, '\n');
+		size_t len = e ? (size_t)(e - l) : strlen(l);
+		char line[8192];
+		snprintf(line, sizeof(line), "%.*s", (int)(len < sizeof(line) ? len : sizeof(line) - 1), l);
+		const char *sp = strrchr(line, ' ');
+		if (sp && strstr(line, needle) && (!also || strstr(line, also)))
+			n += atoll(sp + 1);
+		l = e ? e + 1 : NULL;
+	}
+	return n;
+}
+
+/* OFF_CPU: `swprof record --target off-cpu` on a program that naps a known number of times for a
+ * known time (it measures them itself) and has a thread blocked in a pipe read: switches count the
+ * naps, blocked time sums their time, the reader's stack has the kernel's pipe read; a program
+ * that never blocks adds nothing. */
+static void test_off_cpu(void)
+{
+	static char out[1 << 17];
+	char sout[128], cmd[1024];
+	snprintf(sout, sizeof(sout), "%s/sleeper.out", dir);
+	const char *aggregates[] = {"count", "duration"};
+	for (int i = 0; i < 2; i++) {
+		snprintf(cmd, sizeof(cmd), "%s/sleeper 20 50 > %s & P=$!; %s record --pid $P --duration 20 --target off-cpu "
+			 "--aggregate %s; wait $P", SWPROF_TARGETS_DIR, sout, SWPROF_CLI, aggregates[i]);
+		CHECK_EQ_INT(run_shell(cmd, out, sizeof(out)), 0);
+		char said[256] = "";
+		FILE *f = fopen(sout, "r");
+		if (f) {
+			if (!fgets(said, sizeof(said), f))
+				said[0] = 0;
+			fclose(f);
+		}
+		const char *sl = strstr(said, "slept_ns=");
+		long long slept = sl ? atoll(sl + 9) : -1;
+		/* frame pointers: nap (under nap_loop) and pipe_reader call libc wrappers that set up no frame,
+		 * so the stack goes nap_loop -> clock_nanosleep and start_thread -> read (DWARF is issue 12's) */
+		long long naps = folded_sum(out, ";nap_loop;", NULL), reader = folded_sum(out, ";read;", "pipe_read_[k]");
+		printf("off-cpu (%s): naps %lld, pipe reader %lld; the program says %s", aggregates[i], naps, reader, said);
+		if (i == 0) {
+			CHECK(naps >= 19 && naps <= 21); /* 20 naps, give or take one at the edges */
+		} else {
+			CHECK(slept > 0);
+			CHECK(naps >= (long long)(slept * 0.9) && naps <= (long long)(slept * 1.1));
+		}
+		CHECK(reader > 0); /* blocked in read(), the kernel's pipe_read under it */
+	}
+	/* the server's way: ON_CPU and OFF_CPU tasks on the same process at once, independent; the
+	 * OFF_CPU schedule analysed by switches and by blocked time */
+	char sub[96], sleeper[128];
+	snprintf(sub, sizeof(sub), "%s/offcpu", dir);
+	snprintf(sleeper, sizeof(sleeper), "%s/sleeper", SWPROF_TARGETS_DIR);
+	char *sl_argv[] = {sleeper, "30", "40", "1500", NULL};
+	pid_t sp = spawn(sl_argv);
+	struct swp_rule rules[] = {{.sz = sizeof(struct swp_rule), .cmd_regex = "sleeper 30 40 1500$", .service = "napsvc"}};
+	struct swp_config cfg = {.sz = sizeof(cfg), .data_dir = sub, .profiling = SWP_PROFILING_ON, .frequency = 99,
+				 .flush_interval_ms = 300, .scan_interval_ms = 300, .rules = rules, .n_rules = 1,
+				 .process_min_age_ms = -1};
+	swp_core *c = NULL;
+	msleep(100);
+	CHECK_EQ_INT(swp_core_open(&cfg, &c), 0);
+	if (c) {
+		CHECK_EQ_INT(swp_processes_rescan(c), 0);
+		char ids[2][32];
+		const char *targets[] = {"OFF_CPU", "ON_CPU"};
+		for (int i = 0; i < 2; i++) {
+			struct swp_task_create t = {.sz = sizeof(t), .service_id = "bmFwc3Zj.1", .target_type = targets[i],
+						    .duration_s = 60};
+			struct swp_buf r = {0};
+			CHECK_EQ_INT(swp_task_create(c, &t, &r), 0);
+			CHECK_CONTAINS(r.data, "\"status\":true");
+			json_get(r.data, "id", ids[i], sizeof(ids[i]));
+			swp_buf_free(&r);
+		}
+		int st = 0;
+		CHECK_EQ_INT(waitpid(sp, &st, 0), sp); /* 1.5 s pause, 30 naps of 40 ms, 30 spins of 40 ms */
+		sp = -1;
+		msleep(1000);
+		struct swp_time_range all = {0, INT64_MAX / 2};
+		struct swp_buf a = {0};
+		for (int agg = 0; agg < 2; agg++) {
+			struct swp_analyze_req q = {.sz = sizeof(q), .task_id = ids[0], .ranges = &all, .n_ranges = 1,
+						    .aggregate = agg ? SWP_AGG_DURATION : SWP_AGG_COUNT};
+			CHECK_EQ_INT(swp_analyze(c, &q, &a), 0);
+			static struct elem v[MAX_ELEMS];
+			int n = parse_elements(a.data, v, MAX_ELEMS);
+			const struct elem *nap = find_elem(v, n, "nap_loop");
+			printf("OFF_CPU task, %s: nap_loop %lld\n", agg ? "DURATION" : "COUNT", nap ? nap->count : -1);
+			CHECK(nap != NULL);
+			if (nap && !agg)
+				CHECK(nap->count >= 29 && nap->count <= 31);
+			if (nap && agg) /* 30 x 40 ms, and the wake-ups' latency */
+				CHECK(nap->count >= 30LL * 40000000 * 9 / 10 && nap->count <= 30LL * 40000000 * 13 / 10);
+			CHECK(!find_elem(v, n, "spin")); /* spinning is not waiting */
+			swp_buf_free(&a);
+		}
+		char *tree = analyze_task(c, ids[1]);
+		CHECK_CONTAINS(tree, "\"symbol\":\"spin\"");
+		free(tree);
+		swp_core_close(c);
+	}
+	if (sp > 0)
+		stop(sp, SIGKILL);
+
+	/* a program that never blocks: nothing */
+	char *spin_argv[] = {BUSY, "spin", "4", NULL};
+	pid_t b = spawn(spin_argv);
+	msleep(300);
+	snprintf(cmd, sizeof(cmd), "%s record --pid %d --duration 2 --target off-cpu", SWPROF_CLI, (int)b);
+	CHECK_EQ_INT(run_shell(cmd, out, sizeof(out)), 0);
+	printf("off-cpu of a spinning program: \"%.200s\"\n", out);
+	CHECK_EQ_INT(folded_sum(out, "", NULL), 0);
+	stop(b, SIGKILL);
+}
+
 /* The pids whose parent is pid (a pre-fork pool's workers). */
 static int children_of(pid_t pid, pid_t *out, int max)
 {
@@ -709,6 +829,7 @@ int main(void)
 	test_least_privilege();
 	test_pool();
 	test_caller();
+	test_off_cpu();
 	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	CHECK_DONE();
 }

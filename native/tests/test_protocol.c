@@ -140,8 +140,10 @@ static void query(const char *agent, int64_t latest, struct swp_buf *out)
 }
 
 /* One data message: task metadata when task != NULL; user then kernel symbols, innermost first. */
-static void data(struct swp_buf *out, const char *task, const char *process, int64_t start, int64_t current,
-		 char **user, size_t nu, char **kern, size_t nk, int count)
+/* One EBPFProfilingData message: onCPU with count samples, or (off_ns >= 0) offCPU with count
+ * switches blocked for off_ns. */
+static void data_as(struct swp_buf *out, const char *task, const char *process, int64_t start, int64_t current,
+		    char **user, size_t nu, char **kern, size_t nk, int count, int64_t off_ns)
 {
 	Skywalking__V3__EBPFProfilingTaskMetadata meta = SKYWALKING__V3__EBPFPROFILING_TASK_METADATA__INIT;
 	meta.taskid = (char *)task;
@@ -164,16 +166,32 @@ static void data(struct swp_buf *out, const char *task, const char *process, int
 	if (nu)
 		st[ns++] = &us;
 	Skywalking__V3__EBPFOnCPUProfiling on = SKYWALKING__V3__EBPFON_CPUPROFILING__INIT;
-	on.stacks = st;
-	on.n_stacks = ns;
-	on.dumpcount = count;
+	Skywalking__V3__EBPFOffCPUProfiling off = SKYWALKING__V3__EBPFOFF_CPUPROFILING__INIT;
 	Skywalking__V3__EBPFProfilingData d = SKYWALKING__V3__EBPFPROFILING_DATA__INIT;
 	d.task = task ? &meta : NULL;
-	d.profiling_case = SKYWALKING__V3__EBPFPROFILING_DATA__PROFILING_ON_CPU;
-	d.oncpu = &on;
+	if (off_ns >= 0) {
+		off.stacks = st;
+		off.n_stacks = ns;
+		off.switchcount = count;
+		off.duration = off_ns;
+		d.profiling_case = SKYWALKING__V3__EBPFPROFILING_DATA__PROFILING_OFF_CPU;
+		d.offcpu = &off;
+	} else {
+		on.stacks = st;
+		on.n_stacks = ns;
+		on.dumpcount = count;
+		d.profiling_case = SKYWALKING__V3__EBPFPROFILING_DATA__PROFILING_ON_CPU;
+		d.oncpu = &on;
+	}
 	swp__buf_reset(out);
 	swp__buf_reserve(out, skywalking__v3__ebpfprofiling_data__get_packed_size(&d));
 	out->len = skywalking__v3__ebpfprofiling_data__pack(&d, (uint8_t *)out->data);
+}
+
+static void data(struct swp_buf *out, const char *task, const char *process, int64_t start, int64_t current,
+		 char **user, size_t nu, char **kern, size_t nk, int count)
+{
+	data_as(out, task, process, start, current, user, nu, kern, nk, count, -1);
 }
 
 /* Feeds msgs[0..n) and ends the stream (end) or drops it; returns the feed's result. */
@@ -212,13 +230,19 @@ static const char *process_id(const char *svc, const char *inst, const char *pro
 	return id;
 }
 
-static char *analyze(swp_core *c, const char *task)
+/* The task's tree over all time, by aggregate (SWP_AGG_*); the caller frees it. */
+static char *analyze_as(swp_core *c, const char *task, int aggregate)
 {
 	struct swp_time_range r = {0, now_ms() + 3600000};
-	struct swp_analyze_req q = {.sz = sizeof(q), .task_id = task, .ranges = &r, .n_ranges = 1};
+	struct swp_analyze_req q = {.sz = sizeof(q), .task_id = task, .ranges = &r, .n_ranges = 1, .aggregate = aggregate};
 	struct swp_buf out = {0};
 	CHECK_EQ_INT(swp_analyze(c, &q, &out), 0);
 	return out.data;
+}
+
+static char *analyze(swp_core *c, const char *task)
+{
+	return analyze_as(c, task, SWP_AGG_COUNT);
 }
 
 /* Waits for the scheduler's flush (every 50 ms) to have written what was taken in. */
@@ -397,6 +421,36 @@ static void backend(void)
 	CHECK_CONTAINS(tree, "\"symbol\":\"u_outer\",\"stackType\":\"USER_SPACE\",\"dumpCount\":12}");
 	free(tree);
 
+	/* 7b. an OFF_CPU task on the same processes at the same time: its own schedules, its offCPU
+	 * data analysed by switches or by blocked time; onCPU data for it is refused */
+	{
+		struct swp_task_create oq = tq;
+		oq.target_type = "OFF_CPU";
+		swp__buf_reset(&out);
+		CHECK_EQ_INT(swp_task_create(c, &oq, &out), 0);
+		CHECK_CONTAINS(out.data, "\"status\":true");
+		char otask[32];
+		json_get(out.data, "id", otask, sizeof(otask));
+		data_as(&m[0], otask, p1, start, t0 + 2000, u2, 2, k1, 2, 3, 30000000);
+		data_as(&m[1], NULL, NULL, 0, 0, u1, 3, NULL, 0, 1, 5000000);
+		CHECK_EQ_INT(stream(c, m, 2, true), 0);
+		flushed(c);
+		tree = analyze_as(c, otask, SWP_AGG_COUNT);
+		CHECK_CONTAINS(tree, "\"symbol\":\"u_outer\",\"stackType\":\"USER_SPACE\",\"dumpCount\":4}");
+		free(tree);
+		tree = analyze_as(c, otask, SWP_AGG_DURATION);
+		CHECK_CONTAINS(tree, "\"symbol\":\"u_outer\",\"stackType\":\"USER_SPACE\",\"dumpCount\":35000000}");
+		CHECK_CONTAINS(tree, "\"symbol\":\"k_inner\",\"stackType\":\"KERNEL_SPACE\",\"dumpCount\":30000000}");
+		free(tree);
+		data(&m[0], otask, p1, start, t0 + 3000, u2, 2, NULL, 0, 1);
+		CHECK_EQ_INT(stream(c, m, 1, true), -EINVAL);
+		CHECK_CONTAINS(swp_last_error(), "onCPU data for OFF_CPU task");
+		/* the ON_CPU task's tree is as it was */
+		tree = analyze(c, task);
+		CHECK_CONTAINS(tree, "\"symbol\":\"u_outer\",\"stackType\":\"USER_SPACE\",\"dumpCount\":12}");
+		free(tree);
+	}
+
 	/* 8. refused whole, with a reason: garbage, no task first, an unknown task, a bad stack type */
 	CHECK_EQ_INT(swp_agent_call(c, SWP_AGENT_REPORT_PROCESSES, "\xff\xff\xff", 3, &out), -EINVAL);
 	CHECK_CONTAINS(swp_last_error(), "not an EBPFProcessReportList");
@@ -574,6 +628,43 @@ static void agent_to_backend(void)
 				   "{\"id\":\"3\",\"parentId\":\"2\",\"symbol\":\"do_syscall_64\",\"stackType\":\"KERNEL_SPACE\",\"dumpCount\":7}]}]}");
 		free(tree);
 		swp__agent_unit_free(&k.units[0]);
+	}
+	/* an OFF_CPU task the same way: the agent's block goes as offCPU messages (switches and blocked
+	 * ns), the backend's tree counts either */
+	struct swp_task_create oq = tq;
+	oq.target_type = "OFF_CPU";
+	swp__buf_reset(&out);
+	CHECK_EQ_INT(swp_task_create(back, &oq, &out), 0);
+	char otask[32];
+	json_get(out.data, "id", otask, sizeof(otask));
+	query("agent-c", latest, &req);
+	CHECK_EQ_INT(swp_agent_call(back, SWP_AGENT_QUERY_TASKS, req.data, req.len, &out), 0);
+	tasks = 0;
+	CHECK_EQ_INT(swp__agent_commands(agent, out.data, out.len, &latest, &tasks), 0);
+	CHECK_EQ_INT(tasks, 1);
+	pthread_mutex_lock(&agent->mu);
+	t = agent->tasks.n ? agent->tasks.v[agent->tasks.n - 1] : NULL;
+	CHECK(t && t->ext_id && !strcmp(t->ext_id, otask) && !strcmp(t->target, "OFF_CPU"));
+	b = swp__batch_new();
+	sc = t ? swp__schedule_for(agent, t, p, p->pid, now_ms() - 1000, b) : NULL;
+	swp__batch_free(b);
+	if (sc)
+		swp__pending_add_off(agent, sc, (uint64_t)(now_ms() / 1000), a3, 4, 4000000);
+	pthread_mutex_unlock(&agent->mu);
+	for (int i = 0; i < 100 && k.n < 2; i++)
+		msleep(20);
+	CHECK_EQ_INT(k.n, 2);
+	if (k.n == 2) {
+		CHECK_EQ_INT(k.units[1].n, 1);
+		CHECK_EQ_INT(stream(back, k.units[1].msgs, 1, true), 0);
+		flushed(back);
+		char *tree = analyze_as(back, otask, SWP_AGG_DURATION);
+		CHECK_CONTAINS(tree, "\"symbol\":\"do_syscall_64\",\"stackType\":\"KERNEL_SPACE\",\"dumpCount\":4000000}");
+		free(tree);
+		tree = analyze_as(back, otask, SWP_AGG_COUNT);
+		CHECK_CONTAINS(tree, "\"symbol\":\"do_syscall_64\",\"stackType\":\"KERNEL_SPACE\",\"dumpCount\":4}");
+		free(tree);
+		swp__agent_unit_free(&k.units[1]);
 	}
 	swp_core_close(agent);
 	swp_core_close(back);

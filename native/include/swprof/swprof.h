@@ -249,6 +249,8 @@ struct swp_record_req {
 	int frequency;
 	const char *format;
 	volatile int *stop; /* optional: set to non-zero to end early */
+	const char *target; /* "ON_CPU" (NULL) or "OFF_CPU": where its threads block */
+	int aggregate;      /* OFF_CPU: enum swp_aggregate, switches or blocked ns per stack */
 };
 SWP_API int swp_record(const struct swp_record_req *req, struct swp_buf *out);
 

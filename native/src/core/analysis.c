@@ -70,6 +70,7 @@ struct scan_ctx {
 	size_t n_ranges;
 	uint64_t records; /* entries read */
 	uint64_t unknown; /* samples whose stack is missing from the table */
+	bool duration;    /* the schedule's blocked-time blocks (OFF_CPU, DURATION), not its counts */
 };
 
 /* A block recorded in second `sec` stands for [sec*1000, sec*1000+999]: it is selected when that
@@ -116,7 +117,7 @@ static inline bool read_entry(const uint8_t **p, const uint8_t *end, uint64_t *h
 static int scan_block(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl)
 {
 	struct scan_ctx *s = ctx;
-	if (kl != SWP_RECORD_KEY_LEN)
+	if (kl != SWP_RECORD_KEY_LEN || ((k[17] & SWP_RECORD_DURATION) != 0) != s->duration)
 		return 0;
 	int64_t sec = (int64_t)swp__get_be64(k + 9);
 	if (!in_ranges(s, sec))
@@ -254,8 +255,9 @@ SWP_API int swp_analyze_ex(swp_core *c, const struct swp_analyze_req *q, struct 
 	if (q->aggregate != SWP_AGG_COUNT && q->aggregate != SWP_AGG_DURATION)
 		return swp__fail(EINVAL, "unknown aggregate type %d", q->aggregate);
 
-	/* the schedules to read, copied under the lock */
+	/* the schedules to read, copied under the lock, and whether they are OFF_CPU's */
 	uint64_t *sids = NULL;
+	bool *durations = NULL;
 	size_t ns = 0, unknown = 0;
 	pthread_mutex_lock(&c->mu);
 	if (q->task_id) {
@@ -284,8 +286,16 @@ SWP_API int swp_analyze_ex(swp_core *c, const struct swp_analyze_req *q, struct 
 				unknown++;
 		}
 	}
+	durations = swp__xcalloc(ns + 1, sizeof(bool));
+	for (size_t i = 0; i < ns; i++) {
+		const struct swp_schedule *sc = swp__schedule_by_id(c, sids[i]);
+		for (size_t k = 0; sc && k < c->tasks.n; k++)
+			if (c->tasks.v[k]->id == sc->task_id)
+				durations[i] = strcmp(c->tasks.v[k]->target, "OFF_CPU") == 0;
+	}
 	pthread_mutex_unlock(&c->mu);
 	if (!ns && unknown) {
+		free(durations);
 		free(sids);
 		tip_only(out, "could not found schedules");
 		return 0;
@@ -298,8 +308,10 @@ SWP_API int swp_analyze_ex(swp_core *c, const struct swp_analyze_req *q, struct 
 	s.n = c->stacks.n;
 	s.counts = swp__xcalloc(s.n + 1, sizeof(uint64_t));
 	int r = 0;
-	for (size_t i = 0; i < ns && !r; i++)
+	for (size_t i = 0; i < ns && !r; i++) {
+		s.duration = q->aggregate == SWP_AGG_DURATION && durations[i];
 		r = scan_schedule(c, sids[i], &s);
+	}
 	swp__stacks_unlock(&c->stacks);
 	if (!r) {
 		if (s.unknown)
@@ -311,6 +323,7 @@ SWP_API int swp_analyze_ex(swp_core *c, const struct swp_analyze_req *q, struct 
 	free(s.counts);
 	free(ranges);
 	free(sids);
+	free(durations);
 	return r;
 }
 

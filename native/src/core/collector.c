@@ -11,6 +11,9 @@ void swp__collector_init(struct swp_collector *c, struct swp_stacks *stacks)
 	swp__u64map_init(&c->lost, 16);
 	swp__u64map_init(&c->gone, 16);
 	swp__u64map_init(&c->seen, 1024);
+	swp__u64map_init(&c->off_counts, 64);
+	swp__u64map_init(&c->off_ns, 64);
+	swp__u64map_init(&c->off_lost, 16);
 }
 
 void swp__collector_free(struct swp_collector *c)
@@ -23,6 +26,9 @@ void swp__collector_free(struct swp_collector *c)
 	swp__u64map_free(&c->lost);
 	swp__u64map_free(&c->gone);
 	swp__u64map_free(&c->seen);
+	swp__u64map_free(&c->off_counts);
+	swp__u64map_free(&c->off_ns);
+	swp__u64map_free(&c->off_lost);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -30,6 +36,10 @@ void swp__collector_reset(struct swp_collector *c)
 {
 	swp__u64map_clear(&c->counts);
 	swp__u64map_clear(&c->lost);
+	swp__u64map_clear(&c->off_counts);
+	swp__u64map_clear(&c->off_ns);
+	swp__u64map_clear(&c->off_lost);
+	c->off_switches = 0;
 	c->samples = 0; /* gone stays: the scheduler reads and clears it when it ends the runs */
 }
 
@@ -69,16 +79,15 @@ static uint64_t ips_key(int pid, const uint64_t *kips, uint32_t nk, const uint64
 	return h == UINT64_MAX ? h - 1 : h; /* UINT64_MAX marks an empty slot */
 }
 
-void swp__collector_add(struct swp_collector *c, int pid, const uint64_t *kips, uint32_t nk, const uint64_t *uips,
-			uint32_t nu, uint64_t count)
+/* The stack table index of a (kernel ips, user ips) pair of pid, symbolized once. */
+static uint32_t stack_index(struct swp_collector *c, int pid, const uint64_t *kips, uint32_t nk, const uint64_t *uips,
+			    uint32_t nu)
 {
 	uint64_t key = ips_key(pid, kips, nk, uips, nu);
 	const uint64_t *seen = swp__u64map_get(&c->seen, key);
 	if (seen) {
-		*swp__u64map_slot(&c->counts, swp__pid_stack_key(pid, (uint32_t)*seen)) += count;
-		c->samples += count;
 		c->seen_hits++;
-		return;
+		return (uint32_t)*seen;
 	}
 	c->seen_misses++;
 	uint32_t n = 0;
@@ -102,13 +111,46 @@ void swp__collector_add(struct swp_collector *c, int pid, const uint64_t *kips, 
 	}
 	uint64_t h = swp__stack_hash(&c->stacks->in, c->frames, n, &c->scratch);
 	uint32_t idx = swp__stacks_add(c->stacks, h, c->frames, n, NULL);
-	*swp__u64map_slot(&c->counts, swp__pid_stack_key(pid, idx)) += count;
-	c->samples += count;
 	if (resolved) {
 		if (c->seen.n >= SWP_SEEN_MAX)
 			swp__u64map_clear(&c->seen);
 		*swp__u64map_slot(&c->seen, key) = swp__pid_stack_key(pid, idx);
 	}
+	return idx;
+}
+
+void swp__collector_add(struct swp_collector *c, int pid, const uint64_t *kips, uint32_t nk, const uint64_t *uips,
+			uint32_t nu, uint64_t count)
+{
+	uint32_t idx = stack_index(c, pid, kips, nk, uips, nu);
+	*swp__u64map_slot(&c->counts, swp__pid_stack_key(pid, idx)) += count;
+	c->samples += count;
+}
+
+/* An off-CPU kernel stack is taken inside the switch tracepoint: its innermost frames are the
+ * tracing machinery (the BPF program, bpf_trace_run, __traceiter_sched_switch). They go: the stack
+ * starts at __schedule, where the thread left the CPU. */
+static uint32_t tracing_frames(struct swp_collector *c, const uint64_t *kips, uint32_t nk)
+{
+	for (uint32_t i = 0; i < nk && i < 8; i++) {
+		swp__buf_reset(&c->name);
+		swp__sym_kernel(c->sym, lookup_ip(kips, i), &c->name);
+		if (c->name.len == 10 && memcmp(c->name.data, "__schedule", 10) == 0)
+			return i;
+	}
+	return 0; /* not found: kept whole */
+}
+
+void swp__collector_add_off(struct swp_collector *c, int pid, const uint64_t *kips, uint32_t nk, const uint64_t *uips,
+			    uint32_t nu, uint64_t switches, uint64_t ns)
+{
+	uint32_t skip = tracing_frames(c, kips, nk);
+	kips += skip;
+	nk -= skip;
+	uint64_t k = swp__pid_stack_key(pid, stack_index(c, pid, kips, nk, uips, nu));
+	*swp__u64map_slot(&c->off_counts, k) += switches;
+	*swp__u64map_slot(&c->off_ns, k) += ns;
+	c->off_switches += switches;
 }
 
 static void on_sample(void *ctx, int pid, const uint64_t *kips, uint32_t nk, const uint64_t *uips, uint32_t nu,
@@ -129,8 +171,33 @@ static void on_gone(void *ctx, int pid, int why)
 	*swp__u64map_slot(&c->gone, (uint64_t)(uint32_t)pid) = (uint64_t)why;
 }
 
+static void on_off(void *ctx, int pid, const uint64_t *kips, uint32_t nk, const uint64_t *uips, uint32_t nu,
+		   uint64_t switches, uint64_t ns)
+{
+	swp__collector_add_off(ctx, pid, kips, nk, uips, nu, switches, ns);
+}
+
+static void on_off_lost(void *ctx, int pid, uint64_t lost)
+{
+	struct swp_collector *c = ctx;
+	*swp__u64map_slot(&c->off_lost, (uint64_t)(uint32_t)pid) += lost;
+}
+
+static const struct swp_sample_sink *sink_of(struct swp_collector *c, struct swp_sample_sink *s)
+{
+	*s = (struct swp_sample_sink){.sample = on_sample, .lost = on_lost, .gone = on_gone, .off = on_off,
+				      .off_lost = on_off_lost, .ctx = c};
+	return s;
+}
+
 int64_t swp__collector_drain(struct swp_collector *c, struct swp_profiler *p)
 {
-	struct swp_sample_sink sink = {.sample = on_sample, .lost = on_lost, .gone = on_gone, .ctx = c};
-	return swp__profiler_drain(p, &sink);
+	struct swp_sample_sink sink;
+	return swp__profiler_drain(p, sink_of(c, &sink));
+}
+
+int64_t swp__collector_off_end(struct swp_collector *c, struct swp_profiler *p, int pid)
+{
+	struct swp_sample_sink sink;
+	return swp__profiler_off_end(p, pid, sink_of(c, &sink));
 }

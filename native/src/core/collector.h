@@ -21,6 +21,10 @@ struct swp_collector {
 	struct swp_u64map lost;   /* pid -> lost samples, since the last reset */
 	struct swp_u64map gone;   /* pid -> SWP_GONE_*: targets that left on their own (its reader clears it) */
 	uint64_t samples;         /* total drained since the last reset */
+	/* off-CPU, since the last reset: (pid << 32 | stack idx) -> switches, and -> blocked ns; pid ->
+	 * switches lost */
+	struct swp_u64map off_counts, off_ns, off_lost;
+	uint64_t off_switches;
 	/* Stacks already symbolized, across flushes: hash of (pid, kernel ips, user ips) -> pid << 32 |
 	 * stack idx. A process samples the same few thousand stacks every second; symbolizing and
 	 * hashing their frames again was nearly all of a flush. Only stacks whose every user frame
@@ -39,6 +43,11 @@ int64_t swp__collector_drain(struct swp_collector *c, struct swp_profiler *p);
 /* Adds one sample set (ips innermost first, as the profiler gives them). */
 void swp__collector_add(struct swp_collector *c, int pid, const uint64_t *kips, uint32_t nk, const uint64_t *uips,
 			uint32_t nu, uint64_t count);
+/* Adds off-CPU switches and their blocked time. */
+void swp__collector_add_off(struct swp_collector *c, int pid, const uint64_t *kips, uint32_t nk, const uint64_t *uips,
+			    uint32_t nu, uint64_t switches, uint64_t ns);
+/* pid's threads still away, counted up to now (profiler.h, swp__profiler_off_end). */
+int64_t swp__collector_off_end(struct swp_collector *c, struct swp_profiler *p, int pid);
 void swp__collector_reset(struct swp_collector *c);
 /* The process pid is gone (or its run ended): drops its symbolized maps and its seen stacks. */
 void swp__collector_forget_pid(struct swp_collector *c, int pid);

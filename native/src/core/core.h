@@ -33,9 +33,11 @@ struct swp_run {
 struct swp_pending_block {
 	uint64_t sched;           /* schedule id */
 	uint64_t sec;             /* the second they were recorded in */
-	struct swp_u64map counts; /* stack idx -> samples */
+	struct swp_u64map counts; /* stack idx -> samples (OFF_CPU: switches) */
 	uint64_t samples;         /* their sum */
 	int64_t last_ms;          /* when the last of them was added */
+	bool off;                 /* an OFF_CPU schedule's: ns holds the blocked time per stack */
+	struct swp_u64map ns;     /* stack idx -> blocked ns (off only) */
 };
 
 /* Where a core without a store (an agent) sends each flushed block (called with mu held); 0 or
@@ -148,6 +150,9 @@ int swp__stacks_load(swp_core *c);
 /* pending.c: the one path of samples into the store. Adds count samples of stack idx to schedule
  * s in second sec (mu held). */
 void swp__pending_add(swp_core *c, const struct swp_schedule *s, uint64_t sec, uint32_t idx, uint64_t count);
+/* The same for an OFF_CPU schedule: switches (its sample count) and their blocked time. */
+void swp__pending_add_off(swp_core *c, const struct swp_schedule *s, uint64_t sec, uint32_t idx, uint64_t switches,
+			  uint64_t ns);
 void swp__pending_clear(swp_core *c);
 /* The sample block (store/layout.h) of a pending block, written to out (reset first); returns the
  * samples it holds. The caller holds the stacks' read lock. */

@@ -21,6 +21,11 @@ SWP_API int swp_record(const struct swp_record_req *q, struct swp_buf *out)
 	bool folded = q->format && strcmp(q->format, "folded") == 0;
 	if (q->format && !folded && strcmp(q->format, "json") != 0)
 		return swp__fail(EINVAL, "unknown format \"%s\" (folded or json)", q->format);
+	bool off = q->target && strcmp(q->target, "OFF_CPU") == 0;
+	if (q->target && !off && strcmp(q->target, "ON_CPU") != 0)
+		return swp__fail(EINVAL, "unknown target \"%s\" (ON_CPU or OFF_CPU)", q->target);
+	if (q->aggregate != SWP_AGG_COUNT && q->aggregate != SWP_AGG_DURATION)
+		return swp__fail(EINVAL, "unknown aggregate type %d", q->aggregate);
 	struct swp_discovered d = {0};
 	if (q->pid <= 0 || swp__proc_read(q->pid, &d) != 0) {
 		swp__discovered_clear(&d);
@@ -34,7 +39,7 @@ SWP_API int swp_record(const struct swp_record_req *q, struct swp_buf *out)
 	int r = swp__profiler_open(&o, &p);
 	if (r)
 		return r;
-	r = swp__profiler_add_pid(p, q->pid);
+	r = swp__profiler_set_targets(p, q->pid, off ? SWP_TARGET_OFF_CPU : SWP_TARGET_ON_CPU);
 	if (r) {
 		swp__profiler_close(p);
 		return r;
@@ -59,8 +64,11 @@ SWP_API int swp_record(const struct swp_record_req *q, struct swp_buf *out)
 			r = (int)n;
 			break;
 		}
-		if (last)
+		if (last) {
+			if (off) /* threads still blocked: counted up to the end */
+				swp__collector_off_end(&co, p, q->pid);
 			break;
+		}
 		struct swp_discovered now = {0};
 		bool alive = swp__proc_read(q->pid, &now) == 0 && now.start_ticks == ticks && now.cmdline && *now.cmdline;
 		swp__discovered_clear(&now);
@@ -73,14 +81,18 @@ SWP_API int swp_record(const struct swp_record_req *q, struct swp_buf *out)
 	swp__profiler_close(p);
 	if (!r) {
 		uint64_t *counts = swp__xcalloc(t.n + 1, sizeof(uint64_t));
-		for (uint32_t s = 0; s <= co.counts.mask; s++)
-			if (co.counts.keys[s] != UINT64_MAX)
-				counts[(uint32_t)co.counts.keys[s]] += co.counts.vals[s];
-		for (uint32_t s = 0; s <= co.lost.mask; s++)
-			if (co.lost.keys[s] != UINT64_MAX)
-				lost += co.lost.vals[s];
+		/* ON_CPU: samples; OFF_CPU: switches or their blocked ns */
+		const struct swp_u64map *m = !off ? &co.counts : q->aggregate == SWP_AGG_DURATION ? &co.off_ns : &co.off_counts;
+		for (uint32_t s = 0; s <= m->mask; s++)
+			if (m->keys[s] != UINT64_MAX)
+				counts[(uint32_t)m->keys[s]] += m->vals[s];
+		const struct swp_u64map *l = off ? &co.off_lost : &co.lost;
+		for (uint32_t s = 0; s <= l->mask; s++)
+			if (l->keys[s] != UINT64_MAX)
+				lost += l->vals[s];
 		if (lost)
-			swp_warn("%llu samples were lost in the kernel (stack or count map full)", (unsigned long long)lost);
+			swp_warn("%llu %s were lost in the kernel (stack or count map full)", (unsigned long long)lost,
+				 off ? "switches" : "samples");
 		if (folded)
 			swp__analyze_folded(&t, counts, t.n, out);
 		else

@@ -30,12 +30,37 @@ static bool schedule_shared(swp_core *c, const struct swp_schedule *s, size_t ex
 	return false;
 }
 
-static bool pid_in_use(swp_core *c, int pid, size_t except)
+/* What a task profiles, as the profiler's target bits. */
+static unsigned target_bit(const struct swp_task *t)
 {
+	return strcmp(t->target, "OFF_CPU") == 0 ? SWP_TARGET_OFF_CPU
+	       : strcmp(t->target, "ON_CPU") == 0 ? SWP_TARGET_ON_CPU : 0;
+}
+
+/* What the runs on pid (but run `except`) profile it for. */
+static unsigned pid_targets(swp_core *c, int pid, size_t except)
+{
+	unsigned m = 0;
 	for (size_t i = 0; i < c->runs.n; i++)
 		if (i != except && c->runs.v[i].pid == pid)
-			return true;
-	return false;
+			m |= target_bit(c->runs.v[i].task);
+	return m;
+}
+
+/* Does run i end now: its task's window closed, or its pid exited, exec'd another program (the
+ * BPF side saw both as they happened: c->coll.gone) or is no longer its entity's? why: the reason. */
+static bool run_ends(swp_core *c, const struct swp_run *run, int64_t now, const char **why)
+{
+	uint64_t *left = swp__u64map_get(&c->coll.gone, (uint64_t)(uint32_t)run->pid);
+	bool execd = left && *left == SWP_GONE_EXEC;
+	bool gone = (left && *left == SWP_GONE_EXIT) || !swp__process_alive(run->pid, run->start_ticks);
+	bool moved = !gone && !execd && !swp__process_has_pid(run->proc, run->pid);
+	bool closed = now > swp__task_end_ms(run->task) || c->stopping;
+	*why = gone ? "the process exited"
+	       : execd ? "the process runs another program now"
+	       : moved ? "the rules no longer match the process"
+	       : c->stopping ? "server stopping" : closed ? "task finished" : NULL;
+	return *why != NULL;
 }
 
 bool swp__scheduler_profiler(swp_core *c)
@@ -60,7 +85,7 @@ static void start_runs(swp_core *c, int64_t now, struct swp_batch *b)
 {
 	for (size_t i = 0; i < c->tasks.n; i++) {
 		struct swp_task *t = c->tasks.v[i];
-		if (now < t->start_ms || now > swp__task_end_ms(t) || strcmp(t->target, "ON_CPU") != 0)
+		if (now < t->start_ms || now > swp__task_end_ms(t) || !target_bit(t))
 			continue;
 		for (size_t k = 0; k < c->procs.n; k++) {
 			struct swp_process *p = c->procs.v[k];
@@ -73,8 +98,9 @@ static void start_runs(swp_core *c, int64_t now, struct swp_batch *b)
 					continue;
 				if (!swp__scheduler_profiler(c))
 					return;
-				if (!pid_in_use(c, pr->pid, SIZE_MAX)) {
-					int r = swp__profiler_add_pid(c->prof, pr->pid);
+				unsigned had = pid_targets(c, pr->pid, SIZE_MAX), want = had | target_bit(t);
+				if (want != had) {
+					int r = swp__profiler_set_targets(c->prof, pr->pid, want);
 					if (r) {
 						swp_warn("cannot profile pid %d: %s", pr->pid, swp_last_error());
 						continue;
@@ -103,24 +129,40 @@ void swp__scheduler_take_samples(swp_core *c, int64_t now)
 	uint64_t sec = (uint64_t)(now / 1000);
 	for (size_t i = 0; i < c->runs.n; i++) {
 		struct swp_run *run = &c->runs.v[i];
-		uint64_t *lost = swp__u64map_get(&co->lost, (uint64_t)(uint32_t)run->pid);
+		bool off = target_bit(run->task) == SWP_TARGET_OFF_CPU;
+		uint64_t *lost = swp__u64map_get(off ? &co->off_lost : &co->lost, (uint64_t)(uint32_t)run->pid);
 		if (lost)
 			run->sched->lost += *lost;
 		run->sched->end_ms = now;
 	}
+	/* ON_CPU samples to the ON_CPU runs of their pid, OFF_CPU switches to the OFF_CPU ones */
 	for (uint32_t s = 0; s <= co->counts.mask; s++) {
 		uint64_t key = co->counts.keys[s];
 		if (key == UINT64_MAX)
 			continue;
 		int pid = (int)(key >> 32);
 		for (size_t i = 0; i < c->runs.n; i++)
-			if (c->runs.v[i].pid == pid)
+			if (c->runs.v[i].pid == pid && target_bit(c->runs.v[i].task) == SWP_TARGET_ON_CPU)
 				swp__pending_add(c, c->runs.v[i].sched, sec, (uint32_t)key, co->counts.vals[s]);
 	}
-	c->st_samples += co->samples;
+	for (uint32_t s = 0; s <= co->off_counts.mask; s++) {
+		uint64_t key = co->off_counts.keys[s];
+		if (key == UINT64_MAX)
+			continue;
+		int pid = (int)(key >> 32);
+		const uint64_t *ns = swp__u64map_get(&co->off_ns, key);
+		for (size_t i = 0; i < c->runs.n; i++)
+			if (c->runs.v[i].pid == pid && target_bit(c->runs.v[i].task) == SWP_TARGET_OFF_CPU)
+				swp__pending_add_off(c, c->runs.v[i].sched, sec, (uint32_t)key, co->off_counts.vals[s],
+						     ns ? *ns : 0);
+	}
+	c->st_samples += co->samples + co->off_switches;
 	for (uint32_t s = 0; s <= co->lost.mask; s++)
 		if (co->lost.keys[s] != UINT64_MAX)
 			c->st_lost += co->lost.vals[s];
+	for (uint32_t s = 0; s <= co->off_lost.mask; s++)
+		if (co->off_lost.keys[s] != UINT64_MAX)
+			c->st_lost += co->off_lost.vals[s];
 	swp__collector_reset(co);
 }
 
@@ -209,26 +251,19 @@ int swp__scheduler_flush(swp_core *c, struct swp_batch *b, bool sync)
 	return 0;
 }
 
-/* Ends runs whose task window closed or whose process is gone. */
-/* Ends runs whose task window closed or whose process is gone: exited, exec'd another program
- * (the BPF side saw both as they happened: c->coll.gone), or no longer this entity's. */
+/* Ends the runs that end now (run_ends). */
 static void end_runs(swp_core *c, int64_t now)
 {
 	for (size_t i = 0; i < c->runs.n;) {
 		struct swp_run *run = &c->runs.v[i];
-		bool closed = now > swp__task_end_ms(run->task) || c->stopping;
-		uint64_t *left = swp__u64map_get(&c->coll.gone, (uint64_t)(uint32_t)run->pid);
-		bool execd = left && *left == SWP_GONE_EXEC;
-		bool gone = (left && *left == SWP_GONE_EXIT) || !swp__process_alive(run->pid, run->start_ticks);
-		bool moved = !gone && !execd && !swp__process_has_pid(run->proc, run->pid);
-		if (!closed && !gone && !execd && !moved) {
+		const char *why;
+		if (!run_ends(c, run, now, &why)) {
 			i++;
 			continue;
 		}
-		const char *why = gone ? "the process exited"
-				  : execd ? "the process runs another program now"
-				  : moved ? "the rules no longer match the process"
-				  : c->stopping ? "server stopping" : "task finished";
+		uint64_t *left = swp__u64map_get(&c->coll.gone, (uint64_t)(uint32_t)run->pid);
+		bool execd = left && *left == SWP_GONE_EXEC;
+		bool gone = (left && *left == SWP_GONE_EXIT) || !swp__process_alive(run->pid, run->start_ticks);
 		char tid[SWP_EXT_ID_SIZE], sid[SWP_EXT_ID_SIZE];
 		/* the last pid of a schedule is news; one of several (a worker of a pool) routine */
 		bool last = !schedule_shared(c, run->sched, i);
@@ -236,10 +271,12 @@ static void end_runs(swp_core *c, int64_t now)
 			 "task %s: schedule %s on %s (pid %d) %s: %s, %" PRIu64 " samples, %" PRIu64 " lost",
 			 swp__ext_id(run->task->id, tid), swp__ext_id(run->sched->id, sid), run->proc->name, run->pid,
 			 last ? "ended" : "stops for this pid", why, run->sched->samples, run->sched->lost);
-		if (!pid_in_use(c, run->pid, i) && c->prof) {
-			if (!left) /* the BPF side already took it out */
-				swp__profiler_remove_pid(c->prof, run->pid);
-			swp__collector_forget_pid(&c->coll, run->pid);
+		unsigned rest = pid_targets(c, run->pid, i);
+		if (c->prof && rest != (rest | target_bit(run->task))) {
+			if (swp__profiler_set_targets(c->prof, run->pid, rest)) /* 0: it left on its own already */
+				swp_warn("%s", swp_last_error());
+			if (!rest)
+				swp__collector_forget_pid(&c->coll, run->pid);
 		}
 		if (gone || execd)
 			swp__process_pid_drop(run->proc, run->pid);
@@ -269,6 +306,12 @@ static void tick(swp_core *c, bool final)
 		int64_t n = swp__collector_drain(&c->coll, c->prof);
 		if (n < 0)
 			swp_warn("profiler drain failed: %s", swp_last_error());
+		/* an OFF_CPU run that ends now: its threads still away are counted up to now, in this flush */
+		for (size_t i = 0; i < c->runs.n; i++) {
+			const char *why;
+			if (target_bit(c->runs.v[i].task) == SWP_TARGET_OFF_CPU && run_ends(c, &c->runs.v[i], now, &why))
+				swp__collector_off_end(&c->coll, c->prof, c->runs.v[i].pid);
+		}
 		swp__scheduler_take_samples(c, now);
 	}
 	int r = swp__scheduler_flush(c, b, false);

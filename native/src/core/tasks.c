@@ -151,7 +151,7 @@ struct swp_schedule *swp__schedule_for(swp_core *c, const struct swp_task *t, co
 
 void swp__block_key(swp_core *c, const struct swp_schedule *s, uint64_t sec, uint8_t *key)
 {
-	swp__key_record(key, s->id, sec, (uint32_t)c->next_block++);
+	swp__key_record(key, s->id, sec, (uint32_t)(c->next_block++ & 0x7fffffff)); /* top bit: layout.h */
 }
 
 /* Does task t profile process p? */
@@ -298,8 +298,8 @@ static const char *validate(swp_core *c, const struct swp_task_create *q, int64_
 				"profiles the processes it could ptrace", swp__caller());
 		return why->data;
 	}
-	if (strcmp(q->target_type, "ON_CPU") != 0)
-		return "only the ON_CPU profiling target is supported by swprof";
+	if (strcmp(q->target_type, "ON_CPU") != 0 && strcmp(q->target_type, "OFF_CPU") != 0)
+		return "only the ON_CPU and OFF_CPU profiling targets are supported by swprof";
 	if (end < now) {
 		swp__buf_printf(why,
 				"the task's time window is already over (it would have ended %" PRId64

@@ -22,10 +22,13 @@
 #include <linux/perf_event.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "common/u64map.h"
 #include "oncpu.h"
 #include "oncpu.skel.h"
 
@@ -41,11 +44,20 @@ struct swp_profiler {
 	int nlinks;
 	int targets_fd, gone_fd, counts_fd[2], stacks_fd[2], lost_fd[2];
 	struct bpf_link *exec_link, *exit_link; /* NULL where the kernel lacks them: exec/exit seen by scans */
+	/* off-CPU: the scheduler switch hook, attached while some target wants it */
+	int off_counts_fd[2], off_stacks_fd, off_start_fd;
+	struct bpf_program *switch_prog;
+	struct bpf_link *switch_link;
+	struct swp_u64map masks;  /* pid -> SWP_TARGET_* as set here */
+	uint32_t n_off;           /* pids with SWP_TARGET_OFF_CPU */
+	uint8_t *off_seen;        /* off_stacks ids referenced since it was last cleared (a bit each) */
+	uint32_t n_off_seen;
+	uint32_t max_stacks;
 	uint32_t max_targets;
 	bool no_batch; /* batch ops unavailable (or disabled): iterate with get_next_key */
 	/* drain buffers, allocated once */
 	void *keys;     /* DRAIN_BATCH keys of the largest key size */
-	uint64_t *vals; /* DRAIN_BATCH values */
+	void *vals;     /* DRAIN_BATCH values of the largest value size */
 	uint64_t kips[SWP_STACK_DEPTH], uips[SWP_STACK_DEPTH];
 };
 
@@ -121,16 +133,25 @@ int swp__profiler_open(const struct swp_profiler_opts *opts, struct swp_profiler
 		{ s->maps.counts_0, s->maps.counts_1 },
 		{ s->maps.stacks_0, s->maps.stacks_1 },
 		{ s->maps.lost_0, s->maps.lost_1 },
+		{ s->maps.off_counts_0, s->maps.off_counts_1 },
 	};
-	uint32_t sizes[] = { max_counts, max_stacks, p->max_targets };
-	for (int i = 0; i < 3; i++)
+	uint32_t sizes[] = { max_counts, max_stacks, p->max_targets, max_counts };
+	for (int i = 0; i < 4; i++)
 		for (int j = 0; j < 2; j++)
 			bpf_map__set_max_entries(sized[i][j], sizes[i]);
 	bpf_map__set_max_entries(s->maps.targets, p->max_targets);
 	bpf_map__set_max_entries(s->maps.gone, p->max_targets);
-	/* the exit hook reads the kernel's task struct (CO-RE): without the kernel's BTF it stays out */
-	if (access("/sys/kernel/btf/vmlinux", R_OK) != 0)
+	bpf_map__set_max_entries(s->maps.off_stacks, max_stacks);
+	p->max_stacks = max_stacks;
+	/* the exit hook reads the kernel's task struct (CO-RE): without the kernel's BTF it stays out,
+	 * and the switch hook is the tracepoint rather than the BTF one */
+	bool btf = access("/sys/kernel/btf/vmlinux", R_OK) == 0;
+	if (!btf)
 		bpf_program__set_autoload(s->progs.on_exit, false);
+	bpf_program__set_autoload(btf ? s->progs.on_switch_tp : s->progs.on_switch, false);
+	p->switch_prog = btf ? s->progs.on_switch : s->progs.on_switch_tp;
+	swp__u64map_init(&p->masks, 64);
+	p->off_seen = swp__xcalloc(max_stacks / 8 + 1, 1);
 	/* inside a pid namespace the program reports pids of that namespace, as getpid() does here */
 	if (stat("/proc/self/ns/pid", &ns) == 0 && ns.st_ino != PROC_PID_INIT_INO) {
 		s->rodata->pidns_dev = ns.st_dev;
@@ -156,9 +177,12 @@ int swp__profiler_open(const struct swp_profiler_opts *opts, struct swp_profiler
 		p->counts_fd[j] = bpf_map__fd(sized[0][j]);
 		p->stacks_fd[j] = bpf_map__fd(sized[1][j]);
 		p->lost_fd[j] = bpf_map__fd(sized[2][j]);
+		p->off_counts_fd[j] = bpf_map__fd(sized[3][j]);
 	}
+	p->off_stacks_fd = bpf_map__fd(s->maps.off_stacks);
+	p->off_start_fd = bpf_map__fd(s->maps.off_start);
 	p->keys = swp__xcalloc(DRAIN_BATCH, sizeof(struct swp_count_key));
-	p->vals = swp__xcalloc(DRAIN_BATCH, sizeof(uint64_t));
+	p->vals = swp__xcalloc(DRAIN_BATCH, sizeof(struct swp_off_value));
 
 	ncpu = libbpf_num_possible_cpus();
 	if (ncpu <= 0) {
@@ -205,37 +229,75 @@ void swp__profiler_close(struct swp_profiler *p)
 		bpf_link__destroy(p->links[i]); /* detaches and closes the perf fd */
 	bpf_link__destroy(p->exec_link);
 	bpf_link__destroy(p->exit_link);
+	bpf_link__destroy(p->switch_link);
 	oncpu_bpf__destroy(p->skel);
+	swp__u64map_free(&p->masks);
+	free(p->off_seen);
 	free(p->links);
 	free(p->keys);
 	free(p->vals);
 	free(p);
 }
 
-int swp__profiler_add_pid(struct swp_profiler *p, int pid)
+int swp__profiler_set_targets(struct swp_profiler *p, int pid, unsigned targets)
 {
 	__u32 key = (__u32)pid;
-	__u8 one = 1;
+	__u8 mask = (__u8)(targets & (SWP_TARGET_ON_CPU | SWP_TARGET_OFF_CPU));
 	int err;
 
 	if (pid <= 0)
 		return swp__fail(EINVAL, "profiler: bad pid %d", pid);
-	err = bpf_map_update_elem(p->targets_fd, &key, &one, BPF_ANY);
+	uint64_t *was = swp__u64map_get(&p->masks, (uint64_t)pid);
+	if (was && !*was)
+		was = NULL; /* 0: not a target any more */
+	bool off_before = was && (*was & SWP_TARGET_OFF_CPU), off_now = mask & SWP_TARGET_OFF_CPU;
+	if (off_now && !off_before && !p->switch_link) {
+		/* the switch hook runs on every context switch of the host: attached only while wanted */
+		p->switch_link = bpf_program__attach(p->switch_prog);
+		if (!p->switch_link) {
+			err = -errno;
+			return swp__fail(err, "profiler: attach the scheduler switch hook: %s", why(err));
+		}
+	}
+	if (mask)
+		err = bpf_map_update_elem(p->targets_fd, &key, &mask, BPF_ANY);
+	else
+		err = bpf_map_delete_elem(p->targets_fd, &key);
+	if (!mask && err == -ENOENT && was)
+		err = 0; /* it left on its own (exec, exit): the BPF side took it out already */
 	if (err == -E2BIG)
-		return swp__fail(err, "profiler: already %u target processes (max_targets)", p->max_targets);
-	if (err)
-		return swp__fail(err, "profiler: add pid %d: %s", pid, strerror(-err));
-	return 0;
+		err = swp__fail(err, "profiler: already %u target processes (max_targets)", p->max_targets);
+	else if (err)
+		err = swp__fail(err, "profiler: %s pid %d: %s", mask ? "add" : "remove", pid,
+				err == -ENOENT ? "not a target" : strerror(-err));
+	if (err && !(mask && was)) {
+		if (off_now && !off_before && !p->n_off) {
+			bpf_link__destroy(p->switch_link);
+			p->switch_link = NULL;
+		}
+		return err;
+	}
+	p->n_off += (uint32_t)off_now - (uint32_t)off_before;
+	*swp__u64map_slot(&p->masks, (uint64_t)pid) = mask;
+	if (!p->n_off && p->switch_link) {
+		bpf_link__destroy(p->switch_link);
+		p->switch_link = NULL;
+	}
+	return err;
+}
+
+int swp__profiler_add_pid(struct swp_profiler *p, int pid)
+{
+	return swp__profiler_set_targets(p, pid, SWP_TARGET_ON_CPU);
 }
 
 int swp__profiler_remove_pid(struct swp_profiler *p, int pid)
 {
 	__u32 key = (__u32)pid;
-	int err = bpf_map_delete_elem(p->targets_fd, &key);
-
-	if (err)
-		return swp__fail(err, "profiler: remove pid %d: %s", pid, err == -ENOENT ? "not a target" : strerror(-err));
-	return 0;
+	__u8 mask;
+	bool present = bpf_map_lookup_elem(p->targets_fd, &key, &mask) == 0;
+	int err = swp__profiler_set_targets(p, pid, 0);
+	return present || err ? err : swp__fail(ENOENT, "profiler: remove pid %d: not a target", pid);
 }
 
 /* ---- drain ---- */
@@ -253,26 +315,35 @@ static void report_lost(struct drain *d, int pid, uint64_t n)
 		d->sink->lost(d->sink->ctx, pid, n);
 }
 
-/* ips of a stack id, innermost first, up to the first 0 */
-static int read_stack(struct drain *d, int32_t id, uint64_t *ips, uint32_t *n)
+/* ips of a stack id of map fd, innermost first, up to the first 0 */
+static int read_stack(int fd, int32_t id, uint64_t *ips, uint32_t *n)
 {
 	*n = 0;
 	if (id < 0)
 		return 0;
-	if (bpf_map_lookup_elem(d->p->stacks_fd[d->set], &id, ips))
+	if (bpf_map_lookup_elem(fd, &id, ips))
 		return -1;
 	while (*n < SWP_STACK_DEPTH && ips[*n])
 		(*n)++;
 	return 0;
 }
 
-static void on_count(struct drain *d, const void *k, uint64_t n)
+static uint64_t u64_of(const void *v)
+{
+	uint64_t n;
+	memcpy(&n, v, sizeof(n));
+	return n;
+}
+
+static void on_count(struct drain *d, const void *k, const void *v)
 {
 	const struct swp_count_key *key = k;
 	struct swp_profiler *p = d->p;
 	uint32_t nk, nu;
+	uint64_t n = u64_of(v);
+	int fd = p->stacks_fd[d->set];
 
-	if (read_stack(d, key->kstack, p->kips, &nk) || read_stack(d, key->ustack, p->uips, &nu)) {
+	if (read_stack(fd, key->kstack, p->kips, &nk) || read_stack(fd, key->ustack, p->uips, &nu)) {
 		/* cannot happen while the set is quiet; count it rather than invent a stack */
 		swp_debug("profiler: stack %d/%d of pid %u vanished", key->kstack, key->ustack, key->pid);
 		report_lost(d, (int)key->pid, n);
@@ -283,23 +354,66 @@ static void on_count(struct drain *d, const void *k, uint64_t n)
 	d->total += (int64_t)n;
 }
 
-static void on_lost(struct drain *d, const void *k, uint64_t n)
+static void on_lost(struct drain *d, const void *k, const void *v)
 {
-	report_lost(d, (int)*(const __u32 *)k, n);
+	__u32 pid = *(const __u32 *)k;
+	if (pid & SWP_LOST_OFF_CPU) {
+		if (d->sink->off_lost)
+			d->sink->off_lost(d->sink->ctx, (int)(pid & ~SWP_LOST_OFF_CPU), u64_of(v));
+		return;
+	}
+	report_lost(d, (int)pid, u64_of(v));
 }
 
-static void on_gone(struct drain *d, const void *k, uint64_t why)
+static void on_gone(struct drain *d, const void *k, const void *v)
 {
 	if (d->sink->gone)
-		d->sink->gone(d->sink->ctx, (int)*(const __u32 *)k, (int)why);
+		d->sink->gone(d->sink->ctx, (int)*(const __u32 *)k, (int)u64_of(v));
 }
 
-/* Hands every (key, u64) of a quiet hash map to `each` and empties the map. */
-static int drain_hash(struct drain *d, int fd, size_t ksz, void (*each)(struct drain *, const void *, uint64_t))
+/* An off-CPU stack id came out of a drain: noted, so the map is cleared before it fills. */
+static void off_seen(struct swp_profiler *p, int32_t id)
+{
+	if (id < 0 || (uint32_t)id >= p->max_stacks || (p->off_seen[id / 8] & (1u << (id % 8))))
+		return;
+	p->off_seen[id / 8] |= (uint8_t)(1u << (id % 8));
+	p->n_off_seen++;
+}
+
+/* (pid, kernel stack, user stack) blocked `switches` times for `ns`: to the sink. A stack that is
+ * gone (off_stacks was cleared while the thread was away) makes them lost. */
+static void off_to_sink(struct drain *d, const struct swp_count_key *key, uint64_t switches, uint64_t ns)
 {
 	struct swp_profiler *p = d->p;
-	char *keys = p->keys;
-	uint64_t v;
+	uint32_t nk, nu;
+
+	if (read_stack(p->off_stacks_fd, key->kstack, p->kips, &nk) ||
+	    read_stack(p->off_stacks_fd, key->ustack, p->uips, &nu)) {
+		if (d->sink->off_lost)
+			d->sink->off_lost(d->sink->ctx, (int)key->pid, switches);
+		return;
+	}
+	off_seen(p, key->kstack);
+	off_seen(p, key->ustack);
+	if (d->sink->off)
+		d->sink->off(d->sink->ctx, (int)key->pid, p->kips, nk, p->uips, nu, switches, ns);
+	d->total += (int64_t)switches;
+}
+
+static void on_off(struct drain *d, const void *k, const void *v)
+{
+	struct swp_off_value o;
+	memcpy(&o, v, sizeof(o));
+	off_to_sink(d, k, o.switches, o.ns);
+}
+
+/* Hands every (key, value) of a quiet hash map to `each` and empties the map. */
+static int drain_hash(struct drain *d, int fd, size_t ksz, size_t vsz,
+		      void (*each)(struct drain *, const void *, const void *))
+{
+	struct swp_profiler *p = d->p;
+	char *keys = p->keys, *vals = p->vals;
+	struct swp_off_value v; /* the largest value */
 	int err;
 
 	if (!p->no_batch) {
@@ -307,7 +421,7 @@ static int drain_hash(struct drain *d, int fd, size_t ksz, void (*each)(struct d
 		uint64_t in[2] = { 0 }, outb[2] = { 0 };
 		for (bool first = true;; first = false) {
 			__u32 n = DRAIN_BATCH;
-			err = bpf_map_lookup_and_delete_batch(fd, first ? NULL : in, outb, keys, p->vals, &n, NULL);
+			err = bpf_map_lookup_and_delete_batch(fd, first ? NULL : in, outb, keys, vals, &n, NULL);
 			if (err && err != -ENOENT) {
 				if (first && (err == -EINVAL || err == -ENOTSUPP || err == -EOPNOTSUPP)) {
 					swp_debug("profiler: no batch map ops (%d), iterating", err);
@@ -317,7 +431,7 @@ static int drain_hash(struct drain *d, int fd, size_t ksz, void (*each)(struct d
 				return swp__fail(err, "profiler: drain map: %s", strerror(-err));
 			}
 			for (__u32 i = 0; i < n; i++)
-				each(d, keys + i * ksz, p->vals[i]);
+				each(d, keys + i * ksz, vals + i * vsz);
 			if (err == -ENOENT)
 				return 0;
 			memcpy(in, outb, sizeof(in));
@@ -330,7 +444,7 @@ static int drain_hash(struct drain *d, int fd, size_t ksz, void (*each)(struct d
 		int nerr = bpf_map_get_next_key(fd, cur, next);
 		if (!bpf_map_lookup_elem(fd, cur, &v)) {
 			bpf_map_delete_elem(fd, cur);
-			each(d, cur, v);
+			each(d, cur, &v);
 		}
 		char *t = cur;
 		cur = next;
@@ -375,17 +489,48 @@ int64_t swp__profiler_drain(struct swp_profiler *p, const struct swp_sample_sink
 	wait_programs(p);
 	/* On an error the rest stays in the old set, which the next drain makes active again and
 	 * the one after drains: nothing is lost, stack ids stay valid (stacks are cleared last). */
-	err = drain_hash(&d, p->counts_fd[old], sizeof(struct swp_count_key), on_count);
+	err = drain_hash(&d, p->counts_fd[old], sizeof(struct swp_count_key), sizeof(uint64_t), on_count);
 	if (err)
 		return err;
 	clear_stacks(p->stacks_fd[old]);
-	err = drain_hash(&d, p->lost_fd[old], sizeof(__u32), on_lost);
+	err = drain_hash(&d, p->off_counts_fd[old], sizeof(struct swp_count_key), sizeof(struct swp_off_value), on_off);
+	if (err)
+		return err;
+	/* off_stacks is not flipped (a thread is away across drains): cleared when it fills up, the
+	 * stacks of threads away then lost (counted) */
+	if (p->n_off_seen > p->max_stacks / 4 * 3) {
+		clear_stacks(p->off_stacks_fd);
+		memset(p->off_seen, 0, p->max_stacks / 8 + 1);
+		p->n_off_seen = 0;
+	}
+	err = drain_hash(&d, p->lost_fd[old], sizeof(__u32), sizeof(uint64_t), on_lost);
 	if (err)
 		return err;
 	report_lost(&d, 0, __atomic_exchange_n(&bss->lost_unattributed, 0, __ATOMIC_SEQ_CST));
 	/* after the samples: what a target counted before it left is in them */
-	err = drain_hash(&d, p->gone_fd, sizeof(__u32), on_gone);
+	err = drain_hash(&d, p->gone_fd, sizeof(__u32), sizeof(uint64_t), on_gone);
 	if (err)
 		return err;
+	return d.total;
+}
+
+int64_t swp__profiler_off_end(struct swp_profiler *p, int pid, const struct swp_sample_sink *sink)
+{
+	struct drain d = {.p = p, .sink = sink};
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts); /* bpf_ktime_get_ns's clock */
+	uint64_t now = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	__u32 cur, next;
+	struct swp_off_start s;
+	int err = bpf_map_get_next_key(p->off_start_fd, NULL, &cur);
+	while (!err) {
+		err = bpf_map_get_next_key(p->off_start_fd, &cur, &next);
+		if (!bpf_map_lookup_elem(p->off_start_fd, &cur, &s) && (int)s.pid == pid &&
+		    !bpf_map_delete_elem(p->off_start_fd, &cur)) {
+			struct swp_count_key key = {.pid = s.pid, .kstack = s.kstack, .ustack = s.ustack};
+			off_to_sink(&d, &key, 1, now > s.ts ? now - s.ts : 0);
+		}
+		cur = next;
+	}
 	return d.total;
 }

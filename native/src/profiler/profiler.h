@@ -5,7 +5,9 @@
  * to a sink. Two sets of maps alternate: the drain flips the active set, then reads and clears
  * the other one, so no stack id is deleted while the kernel may still count against it.
  *
- * One profiler serves every target at once; targets are added and removed by pid.
+ * One profiler serves every target at once; targets are added and removed by pid. Off-CPU:
+ * a scheduler switch hook counts, per (pid, kernel stack, user stack), how often target threads
+ * blocked there and for how long (bpf/oncpu.bpf.c), drained with the same flip.
  */
 #ifndef SWP_PROFILER_H
 #define SWP_PROFILER_H
@@ -14,6 +16,7 @@
 #include "oncpu.h" /* SWP_GONE_* */
 
 struct swp_profiler;
+struct swp_sample_sink;
 
 struct swp_profiler_opts {
 	size_t sz;
@@ -36,6 +39,13 @@ void swp__profiler_close(struct swp_profiler *p);
  * counted for a removed pid still come out of the next drains. */
 int swp__profiler_add_pid(struct swp_profiler *p, int pid);
 int swp__profiler_remove_pid(struct swp_profiler *p, int pid);
+/* What pid is profiled for: SWP_TARGET_ON_CPU, SWP_TARGET_OFF_CPU, both, or 0 (no longer a
+ * target; not an error when it left on its own). The scheduler switch hook is attached while
+ * some pid wants OFF_CPU. */
+int swp__profiler_set_targets(struct swp_profiler *p, int pid, unsigned targets);
+/* pid's threads still away (blocked) now: each counted as one switch up to now, to the sink's
+ * off; for a run that ends. Returns the switches handed over. */
+int64_t swp__profiler_off_end(struct swp_profiler *p, int pid, const struct swp_sample_sink *sink);
 
 /* ips are innermost first, as the kernel records them; nk or nu may be 0 (no kernel stack:
  * the sample hit user mode). */
@@ -49,6 +59,11 @@ struct swp_sample_sink {
 	 * ended, its pid may be reused): the BPF side stopped counting it at that moment; its samples
 	 * until then came in this drain or before */
 	void (*gone)(void *ctx, int pid, int why);
+	/* off-CPU: pid's threads blocked `switches` times at these stacks, for ns in all */
+	void (*off)(void *ctx, int pid, const uint64_t *kips, uint32_t nk, const uint64_t *uips, uint32_t nu,
+		    uint64_t switches, uint64_t ns);
+	/* off-CPU switches of pid that could not be recorded */
+	void (*off_lost)(void *ctx, int pid, uint64_t lost);
 	void *ctx;
 };
 

@@ -306,8 +306,8 @@ static int task_from_command(swp_core *c, const Skywalking__V3__Command *cmd, in
 	if (!trigger || strcmp(trigger, "FIXED_TIME") != 0)
 		return swp__fail(ENOTSUP, "task %s: trigger %s (swprof runs FIXED_TIME tasks)", task_id,
 				 trigger ? trigger : "(none)");
-	if (strcmp(target, "ON_CPU") != 0)
-		return swp__fail(ENOTSUP, "task %s: target %s (swprof profiles ON_CPU)", task_id, target);
+	if (strcmp(target, "ON_CPU") != 0 && strcmp(target, "OFF_CPU") != 0)
+		return swp__fail(ENOTSUP, "task %s: target %s (swprof profiles ON_CPU and OFF_CPU)", task_id, target);
 	if (now > start + duration * 1000)
 		return 0; /* over: nothing to run */
 	/* ON_CPU commands name one process; a list is split, each runs on its own */
@@ -472,13 +472,25 @@ int swp__agent_block(swp_core *c, const struct swp_pending_block *blk, struct sw
 			stacks[ns++] = &us;
 		}
 		Skywalking__V3__EBPFOnCPUProfiling on = SKYWALKING__V3__EBPFON_CPUPROFILING__INIT;
-		on.stacks = stacks;
-		on.n_stacks = ns;
-		on.dumpcount = blk->counts.vals[k] > INT32_MAX ? INT32_MAX : (int32_t)blk->counts.vals[k];
+		Skywalking__V3__EBPFOffCPUProfiling off = SKYWALKING__V3__EBPFOFF_CPUPROFILING__INIT;
+		int32_t count = blk->counts.vals[k] > INT32_MAX ? INT32_MAX : (int32_t)blk->counts.vals[k];
 		Skywalking__V3__EBPFProfilingData d = SKYWALKING__V3__EBPFPROFILING_DATA__INIT;
 		d.task = first ? &meta : NULL;
-		d.profiling_case = SKYWALKING__V3__EBPFPROFILING_DATA__PROFILING_ON_CPU;
-		d.oncpu = &on;
+		if (blk->off) { /* an OFF_CPU block: switches and their blocked ns */
+			const uint64_t *blocked = swp__u64map_get(&blk->ns, blk->counts.keys[k]);
+			off.stacks = stacks;
+			off.n_stacks = ns;
+			off.switchcount = count;
+			off.duration = blocked ? (int64_t)*blocked : 0;
+			d.profiling_case = SKYWALKING__V3__EBPFPROFILING_DATA__PROFILING_OFF_CPU;
+			d.offcpu = &off;
+		} else {
+			on.stacks = stacks;
+			on.n_stacks = ns;
+			on.dumpcount = count;
+			d.profiling_case = SKYWALKING__V3__EBPFPROFILING_DATA__PROFILING_ON_CPU;
+			d.oncpu = &on;
+		}
 		unit_add(u, &d.base);
 		first = false;
 	}

@@ -440,7 +440,7 @@ int swp__proto_query_tasks(swp_core *c, const uint8_t *req, size_t len, struct s
 	pthread_mutex_lock(&c->mu);
 	for (size_t i = 0; i < c->tasks.n; i++) {
 		const struct swp_task *t = c->tasks.v[i];
-		if (now > swp__task_end_ms(t) || strcmp(t->target, "ON_CPU") != 0)
+		if (now > swp__task_end_ms(t) || (strcmp(t->target, "ON_CPU") != 0 && strcmp(t->target, "OFF_CPU") != 0))
 			continue;
 		for (size_t k = 0; k < c->procs.n; k++) {
 			const struct swp_process *p = c->procs.v[k];
@@ -501,11 +501,13 @@ int swp__proto_query_tasks(swp_core *c, const uint8_t *req, size_t len, struct s
 
 struct sample {
 	uint32_t idx;
-	uint64_t count;
+	uint64_t count; /* OFF_CPU: switches */
+	uint64_t ns;    /* OFF_CPU: their blocked time */
 };
 
 struct swp_data_stream {
 	bool have_task;     /* a message with task metadata came */
+	bool off;           /* its task is OFF_CPU: its messages carry offCPU data */
 	char *task_id, *process_id;
 	int64_t start_ms, current_ms;
 	/* the open block: its stack pairs (stack idx, count) */
@@ -553,7 +555,11 @@ static int take_block(swp_core *c, swp_data_stream *s, struct swp_batch *b)
 		sc->end_ms = s->current_ms;
 	swp__schedule_put(b, sc);
 	for (size_t i = 0; i < s->block.n; i++) {
-		swp__pending_add(c, sc, (uint64_t)(s->current_ms / 1000), s->block.v[i].idx, s->block.v[i].count);
+		if (s->off)
+			swp__pending_add_off(c, sc, (uint64_t)(s->current_ms / 1000), s->block.v[i].idx, s->block.v[i].count,
+					     s->block.v[i].ns);
+		else
+			swp__pending_add(c, sc, (uint64_t)(s->current_ms / 1000), s->block.v[i].idx, s->block.v[i].count);
 		s->samples += s->block.v[i].count;
 		c->st_samples += s->block.v[i].count;
 	}
@@ -637,21 +643,32 @@ static int ingest(swp_core *c, swp_data_stream *s, const Skywalking__V3__EBPFPro
 		}
 		s->start_ms = d->task->profilingstarttime;
 		s->current_ms = d->task->currenttime;
+		s->off = strcmp(t->target, "OFF_CPU") == 0;
 		s->have_task = true;
 	}
 	if (!s->have_task)
 		return swp__fail(EINVAL, "the first message of a stream carries no task");
 	Skywalking__V3__EBPFProfilingStackMetadata **st;
 	size_t nst;
-	uint64_t count;
+	uint64_t count, ns = 0;
 	if (d->profiling_case == SKYWALKING__V3__EBPFPROFILING_DATA__PROFILING_ON_CPU) {
+		if (s->off)
+			return swp__fail(EINVAL, "onCPU data for OFF_CPU task %s", s->task_id);
 		st = d->oncpu->stacks;
 		nst = d->oncpu->n_stacks;
 		if (d->oncpu->dumpcount < 0)
 			return swp__fail(EINVAL, "a negative dumpCount (%d)", d->oncpu->dumpcount);
 		count = (uint64_t)d->oncpu->dumpcount;
 	} else if (d->profiling_case == SKYWALKING__V3__EBPFPROFILING_DATA__PROFILING_OFF_CPU) {
-		return swp__fail(EINVAL, "OFF_CPU data: swprof profiles ON_CPU only");
+		if (!s->off)
+			return swp__fail(EINVAL, "offCPU data for ON_CPU task %s", s->task_id);
+		st = d->offcpu->stacks;
+		nst = d->offcpu->n_stacks;
+		if (d->offcpu->switchcount < 0 || d->offcpu->duration < 0)
+			return swp__fail(EINVAL, "a negative switchCount or duration (%d, %" PRId64 ")",
+					 d->offcpu->switchcount, d->offcpu->duration);
+		count = (uint64_t)d->offcpu->switchcount;
+		ns = (uint64_t)d->offcpu->duration;
 	} else {
 		return swp__fail(EINVAL, "a message with neither onCPU nor offCPU data");
 	}
@@ -673,7 +690,7 @@ static int ingest(swp_core *c, swp_data_stream *s, const Skywalking__V3__EBPFPro
 	if (!n || !count)
 		return 0; /* nothing to count (OAP drops empty stacks too) */
 	uint64_t h = swp__stack_hash(&c->stacks.in, s->frames, n, &s->name);
-	struct sample x = {.idx = swp__stacks_add(&c->stacks, h, s->frames, n, NULL), .count = count};
+	struct sample x = {.idx = swp__stacks_add(&c->stacks, h, s->frames, n, NULL), .count = count, .ns = ns};
 	SWP_VEC_PUSH(s->block, x);
 	return 0;
 }

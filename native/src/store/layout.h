@@ -12,7 +12,9 @@
  *
  * A sample block holds every distinct stack counted for one schedule in one flush, recorded at
  * second resolution: uvar n, then n x (u64 stack hash, uvar count). A window of W seconds of one
- * schedule is W blocks (or a few more), read by one range scan.
+ * schedule is W blocks (or a few more), read by one range scan. An OFF_CPU schedule's count is its
+ * switches; its blocked time (ns) per stack is a second block under the same key with the top bit
+ * of seq set (SWP_RECORD_DURATION), which no count block has.
  */
 #ifndef SWP_LAYOUT_H
 #define SWP_LAYOUT_H
@@ -32,6 +34,7 @@ enum {
 };
 
 #define SWP_RECORD_KEY_LEN 21
+#define SWP_RECORD_DURATION 0x80 /* in byte 17 of a record key: the top bit of seq */
 
 /* tag + be64 (task, schedule, stack keys) */
 static inline size_t swp__key_u64(uint8_t *k, uint8_t tag, uint64_t v)
