@@ -43,6 +43,7 @@ QUICK = {
     "ingestion": {"seconds": 10, "rounds": 5, "per_sec": 1500, "stacks": 5000, "funcs": 2000},
     "symbolization": {"libs": 40, "lookups": 200000, "rounds": 5},
     "agent": {"targets": [1], "seconds": 3, "freq": 99},
+    "offcpu": {"rounds": 60000, "runs": 1},
     "backend": {"agents": 4, "processes": [5], "seconds": 4, "warmup_s": 2, "hz": 99, "stacks": 300,
                 "flush_ms": 1000, "record_s": 2},
 }
@@ -53,6 +54,7 @@ FULL = {
     "ingestion": {"seconds": 60, "rounds": 5, "per_sec": 1500, "stacks": 20000, "funcs": 6000},
     "symbolization": {"libs": 200, "lookups": 1000000, "rounds": 5},
     "agent": {"targets": [1, 20], "seconds": 20, "freq": 99},
+    "offcpu": {"rounds": 300000, "runs": 5},
     "backend": {"agents": 20, "processes": [5, 10, 15, 20, 30, 40, 60], "seconds": 15, "warmup_s": 10, "hz": 99,
                 "stacks": 300, "flush_ms": 1000, "record_s": 5},
 }
@@ -1016,8 +1018,97 @@ def backend(cfg, ctx):
         "server_peak_rss": value((hwm or 0) / 1024, "MiB (the whole sweep)", 1),
     }
 
+# ---- OFF_CPU: a context-switch-heavy workload under swprof, libbpf-tools' offcputime and perf sched ---------
+
+OFFCPUTIME = next((p for p in (shutil.which("offcputime"), "/usr/sbin/offcputime") if p and os.path.exists(p)), None)
+
+
+def one_pingpong(ctx, rounds, mode):
+    """The ping-pong workload once under mode (none, swprof, offcputime, perf_sched): its figures and the tool's."""
+    pp = subprocess.Popen([ctx["pingpong"], str(rounds)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                          bufsize=1)
+    tool, res, data = None, {}, os.path.join(ctx["tmp"], "sched.data")
+    try:
+        pid = json.loads(pp.stdout.readline())["pid"]
+        argv = {"swprof": [ctx["swprof"], "record", "--pid", str(pid), "--duration", "600", "--target", "off-cpu",
+                           "--format", "json"],
+                "offcputime": [OFFCPUTIME or "offcputime", "-p", str(pid)],
+                "perf_sched": ["perf", "sched", "record", "-o", data, "-p", str(pid)]}.get(mode)
+        if argv:
+            tool = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                    text=True)
+            time.sleep(1.5)  # attached (each loads its programs or opens its events well within this)
+            if tool.poll() is not None:
+                raise RuntimeError("%s exited at once: %s" % (mode, tool.stderr.read()[-300:]))
+            c0 = cpu_ticks([tool.pid])
+        pp.stdin.write("go\n")
+        pp.stdin.flush()
+        res.update(json.loads(pp.stdout.readline()))
+        pp.wait(timeout=120)
+        if tool:
+            res["tool_cpu_s"] = (cpu_ticks([tool.pid]) - c0) / os.sysconf("SC_CLK_TCK")
+            if mode != "swprof":  # swprof record ends with its target
+                tool.send_signal(signal.SIGINT)
+            out, err = tool.communicate(timeout=120)
+            if mode == "swprof":
+                trees = json.loads(out)["trees"]
+                res["events"] = sum(e["dumpCount"] for t in trees for e in t["elements"] if e["parentId"] == "0")
+                m = re.search(r"(\d+) switches were lost", err)
+                res["lost"] = int(m.group(1)) if m else 0
+            elif mode == "perf_sched":
+                m = re.search(r"\((\d+) samples\)", err)
+                res["events"] = int(m.group(1)) if m else None
+                m = re.search(r"lost (\d+)", err, re.I)
+                res["lost"] = int(m.group(1)) if m else 0
+    finally:
+        for p in (pp, tool):
+            if p and p.poll() is None:
+                p.kill()
+                p.wait()
+        if os.path.exists(data):
+            os.unlink(data)
+    return res
+
+
+def offcpu(cfg, ctx):
+    need_bpf(ctx)
+    modes = ["none", "swprof"] + (["offcputime"] if OFFCPUTIME else []) + (["perf_sched"] if shutil.which("perf")
+                                                                          else [])
+    runs = {m: [] for m in modes}
+    for r in range(cfg["runs"]):
+        for m in modes[r % len(modes):] + modes[:r % len(modes)]:
+            runs[m].append(one_pingpong(ctx, cfg["rounds"], m))
+        log("offcpu: run %d/%d: %s" % (r + 1, cfg["runs"], ", ".join("%s %.3f s" % (m, runs[m][-1]["wall_s"])
+                                                                     for m in modes)))
+    base = [x["wall_s"] for x in runs["none"]]
+    switches = runs["none"][0]["switches"]
+    out = {"workload": "two threads passing a byte through two pipes, %d round trips (%d voluntary switches, as "
+                       "the kernel counts them), wall time measured inside the workload; the tools attach 1.5 s before "
+                       "it starts, take turns" % (cfg["rounds"], switches),
+           "unprofiled_wall": figure(base, "s", 1, 4),
+           "switches_per_s_unprofiled": value(switches / statistics.median(base), "switches/s", 0)}
+    for m in modes[1:]:
+        walls = [x["wall_s"] for x in runs[m]]
+        e = {"wall": figure(walls, "s", 1, 4),
+             "slowdown": figure([(w / b - 1) * 100 for w, b in zip(walls, base)], "% of the workload's time", 1, 2),
+             "tool_cpu": figure([x["tool_cpu_s"] for x in runs[m]], "s of CPU while the workload ran", 1, 3)}
+        if m == "swprof":
+            e["switches_counted"] = figure([x["events"] for x in runs[m]], "switches", 1, 0)
+            e["counted_of_kernel"] = figure([x["events"] / x["switches"] * 100 for x in runs[m]],
+                                            "% of the voluntary switches the kernel counted in the same run", 1, 2)
+            e["switches_lost"] = figure([x["lost"] for x in runs[m]], "switches", 1, 0)
+            e["events_per_s"] = figure([x["events"] / x["wall_s"] for x in runs[m]], "switches/s handled", 1, 0)
+        if m == "perf_sched":
+            e["events_written"] = figure([x["events"] or 0 for x in runs[m]], "events (all sched tracepoints)", 1, 0)
+        out[m] = e
+    if "offcputime" not in modes:
+        out["offcputime"] = "skipped: libbpf-tools' offcputime not installed (Debian: libbpf-tools)"
+    return out
+
+
 SECTIONS = [("analyzer", analyzer), ("overhead", overhead), ("completeness", completeness),
-            ("ingestion", ingestion), ("symbolization", symbolization), ("agent", agent), ("backend", backend)]
+            ("ingestion", ingestion), ("symbolization", symbolization), ("agent", agent), ("offcpu", offcpu),
+            ("backend", backend)]
 
 
 def goals(doc):
@@ -1090,6 +1181,7 @@ def main():
         "out": out_dir,
         "swpbench": os.path.join(out_dir, "swpbench"),
         "spin": os.path.join(out_dir, "spin"),
+        "pingpong": os.path.join(out_dir, "pingpong"),
         "jar": os.path.join(ROOT, "java-shim", "shim", "target", "swprof-server.jar"),
         "jni": os.path.join(build, "libswprof_jni.so"),
         "swprof": os.path.join(build, "swprof"),

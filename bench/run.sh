@@ -42,6 +42,12 @@ command -v python3 >/dev/null || { echo "bench: needs python3" >&2; exit 2; }
   if [ ! -x bench/out/spin ] || [ bench/src/spin.c -nt bench/out/spin ]; then
     cc "${flags[@]}" -fno-inline-functions bench/src/spin.c -lpthread -o bench/out/spin
   fi
+  if [ ! -x bench/out/pingpong ] || [ bench/src/pingpong.c -nt bench/out/pingpong ]; then
+    cc "${flags[@]}" bench/src/pingpong.c -lpthread -o bench/out/pingpong
+  fi
+  # the OFF_CPU anchor (libbpf-tools' offcputime), when the package can be had
+  command -v offcputime >/dev/null || [ -x /usr/sbin/offcputime ] || \
+    (DEBIAN_FRONTEND=noninteractive apt-get install -y -q libbpf-tools >/dev/null 2>&1 || true)
 
   # the server jar (its native library comes from $build at run time)
   jar=java-shim/shim/target/swprof-server.jar

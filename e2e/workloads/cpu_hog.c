@@ -12,10 +12,15 @@
  *   main -> e2e_cpu_work -> e2e_cpu_hot_spin        (~90% of the time)
  *                        -> e2e_cpu_cold_spin       (~10% of the time)
  *
+ * Role `waits` (for OFF_CPU): main -> e2e_cpu_waits, which alternates e2e_cpu_work with a 20 ms
+ * e2e_cpu_nap (nanosleep; libc's wrapper sets up no frame, so frame pointers show the sleep as
+ * main -> e2e_cpu_waits -> clock_nanosleep).
+ *
  * On start it prints `e2e-cpu pid=<pid> role=<role>` and flushes it.
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -43,6 +48,23 @@ __attribute__((noinline)) void e2e_cpu_work(void)
 	e2e_cpu_cold_spin();
 }
 
+__attribute__((noinline)) void e2e_cpu_nap(void)
+{
+	struct timespec ts = {0, 20 * 1000000L};
+	nanosleep(&ts, NULL);
+}
+
+static double now(void);
+
+__attribute__((noinline)) void e2e_cpu_waits(double deadline)
+{
+	frame = __builtin_frame_address(0);
+	while (!deadline || now() < deadline) {
+		e2e_cpu_work();
+		e2e_cpu_nap();
+	}
+}
+
 static double now(void)
 {
 	struct timespec ts;
@@ -60,6 +82,10 @@ int main(int argc, char **argv)
 	double deadline = seconds > 0 ? now() + seconds : 0;
 	printf("e2e-cpu pid=%d role=%s\n", (int)getpid(), argv[1]);
 	fflush(stdout);
+	if (!strcmp(argv[1], "waits")) {
+		e2e_cpu_waits(deadline);
+		return 0;
+	}
 	while (!deadline || now() < deadline)
 		e2e_cpu_work();
 	return 0;
