@@ -17,6 +17,8 @@ struct swp_run {
 	struct swp_schedule *sched;
 	int pid;
 	int64_t start_ticks;
+	bool jvm;            /* a HotSpot JVM: asked for its perf map at the start, then every SWP_JVM_PERFMAP_MS */
+	int64_t perfmap_ms;  /* when it was last asked (monotonic) */
 };
 
 #define SWP_VEC(T) struct { T *v; size_t n, cap; }

@@ -6,6 +6,7 @@
 
 #include "analyze/analyze.h"
 #include "core/collector.h"
+#include "symbols/perfmap.h"
 #include "tasks/discovery.h"
 
 SWP_API int swp_record(const struct swp_record_req *q, struct swp_buf *out)
@@ -44,6 +45,14 @@ SWP_API int swp_record(const struct swp_record_req *q, struct swp_buf *out)
 		swp__profiler_close(p);
 		return r;
 	}
+	/* a JVM names its compiled code in a perf map when asked: now, and as the recording goes */
+	bool jvm = swp__is_jvm(q->pid);
+	int64_t asked = 0;
+	if (jvm) {
+		if (swp__jvm_perfmap(q->pid, 3000))
+			swp_warn("%s: its JIT-compiled frames stay [unknown]", swp_last_error());
+		asked = swp__mono_ms();
+	}
 	struct swp_stacks t;
 	swp__stacks_init(&t);
 	struct swp_collector co;
@@ -58,6 +67,10 @@ SWP_API int swp_record(const struct swp_record_req *q, struct swp_buf *out)
 			struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
 			while (nanosleep(&ts, &ts) && errno == EINTR && !(q->stop && *q->stop))
 				;
+		}
+		if (jvm && (last || swp__mono_ms() - asked >= SWP_JVM_PERFMAP_MS)) {
+			swp__jvm_perfmap(q->pid, 3000); /* code compiled since: named before these samples are */
+			asked = swp__mono_ms();
 		}
 		int64_t n = swp__collector_drain(&co, p);
 		if (n < 0) {

@@ -9,9 +9,12 @@
 #include <inttypes.h>
 #include <stdlib.h>
 
+#include <pthread.h>
+
 #include "core/core.h"
 #include "ids/ids.h"
 #include "store/layout.h"
+#include "symbols/perfmap.h"
 
 static int run_index(swp_core *c, const struct swp_task *t, const struct swp_process *p, int pid)
 {
@@ -28,6 +31,36 @@ static bool schedule_shared(swp_core *c, const struct swp_schedule *s, size_t ex
 		if (i != except && c->runs.v[i].sched == s)
 			return true;
 	return false;
+}
+
+/* A JVM asked for its perf map off the scheduler's thread (it answers within a second or two). */
+static void *ask_jvm(void *arg)
+{
+	int pid = (int)(intptr_t)arg;
+	if (swp__jvm_perfmap(pid, 5000))
+		swp_debug("%s: its JIT-compiled frames stay [unknown] until it answers", swp_last_error());
+	return NULL;
+}
+
+static void ask_jvms(swp_core *c)
+{
+	int64_t now = swp__mono_ms();
+	for (size_t i = 0; i < c->runs.n; i++) {
+		struct swp_run *r = &c->runs.v[i];
+		if (!r->jvm || (r->perfmap_ms && now - r->perfmap_ms < SWP_JVM_PERFMAP_MS))
+			continue;
+		bool asked = false; /* once per pid, whatever runs share it */
+		for (size_t k = 0; k < i && !asked; k++)
+			asked = c->runs.v[k].pid == r->pid && c->runs.v[k].perfmap_ms == now;
+		r->perfmap_ms = now;
+		pthread_t t;
+		pthread_attr_t at;
+		pthread_attr_init(&at);
+		pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+		if (!asked && pthread_create(&t, &at, ask_jvm, (void *)(intptr_t)r->pid))
+			swp_warn("cannot ask pid %d for its perf map: %s", r->pid, strerror(errno));
+		pthread_attr_destroy(&at);
+	}
 }
 
 /* What a task profiles, as the profiler's target bits. */
@@ -106,7 +139,8 @@ static void start_runs(swp_core *c, int64_t now, struct swp_batch *b)
 						continue;
 					}
 				}
-				struct swp_run run = {.task = t, .proc = p, .pid = pr->pid, .start_ticks = pr->start_ticks};
+				struct swp_run run = {.task = t, .proc = p, .pid = pr->pid, .start_ticks = pr->start_ticks,
+						      .jvm = swp__is_jvm(pr->pid)};
 				run.sched = swp__schedule_for(c, t, p, pr->pid, now, b);
 				bool first = !schedule_shared(c, run.sched, SIZE_MAX);
 				SWP_VEC_PUSH(c->runs, run);
@@ -300,8 +334,10 @@ static void tick(swp_core *c, bool final)
 		c->last_scan_ms = swp__mono_ms();
 	}
 	struct swp_batch *b = swp__batch_new();
-	if (!final && c->profiling)
+	if (!final && c->profiling) {
 		start_runs(c, now, b);
+		ask_jvms(c);
+	}
 	if (c->prof) {
 		int64_t n = swp__collector_drain(&c->coll, c->prof);
 		if (n < 0)

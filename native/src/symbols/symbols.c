@@ -17,6 +17,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "symbols/perfmap.h"
 #include "symbols/symbols.h"
 #include "symbols/symtab.h"
 
@@ -96,6 +97,7 @@ struct proc {
 	size_t nmaps;
 	struct swp_buf strs; /* paths, NUL-terminated */
 	int64_t read_ms;     /* last maps read attempt (monotonic) */
+	struct swp__perfmap *jit; /* its runtime's perf map, for anonymous executable memory */
 };
 
 struct swp_symbolizer {
@@ -119,6 +121,7 @@ struct swp_symbolizer *swp__symbolizer_new(void)
 
 static void proc_free(struct proc *p)
 {
+	swp__perfmap_free(p->jit);
 	free(p->maps);
 	swp_buf_free(&p->strs);
 	free(p);
@@ -384,8 +387,11 @@ void swp__sym_user(struct swp_symbolizer *s, int pid, uint64_t ip, struct swp_bu
 	if (!m && swp__mono_ms() - p->read_ms >= REREAD_MS && read_maps(s, p) == 0)
 		m = find_map(p, ip);
 	const char *path = m ? p->strs.data + m->path : "";
-	if (!*path) { /* no mapping, or anonymous executable memory (JIT code) */
-		swp__buf_puts(out, "[unknown]");
+	if (!*path) { /* no mapping, or anonymous executable memory: JIT code, named by its perf map */
+		if (!p->jit)
+			p->jit = swp__perfmap_new(pid);
+		if (!swp__perfmap_lookup(p->jit, ip, out))
+			swp__buf_puts(out, "[unknown]");
 		return;
 	}
 	if (path[0] == '[' && strcmp(path, "[vdso]")) { /* [vsyscall], [uprobes] */

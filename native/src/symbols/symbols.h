@@ -1,7 +1,8 @@
 /*
  * Symbolization of sampled addresses: kernel frames from /proc/kallsyms, user frames from the
  * ELF .symtab/.dynsym of each executable mapping in /proc/PID/maps, read through
- * /proc/PID/root. Symbol tables are cached per file identity (device, inode, size, mtime), so a
+ * /proc/PID/root; JIT-compiled code (anonymous executable memory) from the runtime's perf map
+ * (/tmp/perf-PID.map in its namespaces: perfmap.h). Symbol tables are cached per file identity (device, inode, size, mtime), so a
  * second process of the same binary costs no ELF parsing. A frame that cannot be resolved
  * keeps what is known: "module+0xoffset", or "[unknown]".
  *
