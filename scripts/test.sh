@@ -28,6 +28,9 @@ e2e/run.py
 echo "== many hosts: swprof agents in their own namespaces, one backend (e2e/hosts.py)"
 e2e/hosts.py
 
+echo "== exports: pprof read by go tool pprof, speedscope checked against its schema (e2e/exports.py)"
+e2e/exports.py
+
 echo "== reliability, short form: kill -9s, fuzzing, slow clients, amplification, a full disk (e2e/reliability.py)"
 e2e/reliability.py
 

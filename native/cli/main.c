@@ -21,7 +21,7 @@ static const char usage_main[] =
 	"usage: swprof COMMAND [OPTIONS]\n"
 	"\n"
 	"Profiling without a server:\n"
-	"  record --pid PID --duration SECONDS [--freq HZ] [--format folded|json]\n"
+	"  record --pid PID --duration SECONDS [--freq HZ] [--format folded|json|pprof|speedscope]\n"
 	"         [--target on-cpu|off-cpu [--aggregate count|duration]]\n"
 	"                          profile a process with eBPF and print its stacks\n"
 	"  tree [FILE]             read collapsed stacks (\"a;b;c_[k] COUNT\" lines) from FILE or\n"
@@ -45,6 +45,7 @@ static const char usage_main[] =
 	"  tasks [--service ID] [--instance ID] [--process ID]\n"
 	"  schedules --task ID [--from MS --to MS]\n"
 	"  analyze (--task ID | --schedule ID...) [--from MS] [--to MS] [--aggregate count|duration]\n"
+	"          [--format json|folded|pprof|speedscope]\n"
 	"  import --task ID [--process ID] [--time MS] [FILE]\n"
 	"  stats\n"
 	"\n"
@@ -113,6 +114,19 @@ static int read_all(const char *path, struct swp_buf *b)
 	if (f != stdin)
 		fclose(f);
 	return err ? fail("cannot read %s", path ? path : "stdin") : 0;
+}
+
+/* Binary output (pprof) as it is; text gets its last newline. */
+static bool binary_format(const char *format)
+{
+	return format && !strcmp(format, "pprof");
+}
+
+static int print_raw(struct swp_buf *b)
+{
+	fwrite(b->data, 1, b->len, stdout);
+	swp_buf_free(b);
+	return 0;
 }
 
 static int print_buf(struct swp_buf *b)
@@ -290,10 +304,11 @@ static int open_core(const struct args *a, int profiling, const struct swp_rule 
 static int cmd_record(const struct args *a)
 {
 	if (a->help)
-		return printf("usage: swprof record --pid PID --duration SECONDS [--freq HZ] [--format folded|json]\n"
+		return printf("usage: swprof record --pid PID --duration SECONDS [--freq HZ] [--format FORMAT]\n"
 			      "                     [--target on-cpu|off-cpu [--aggregate count|duration]]\n"
 			      "Profiles every thread of PID on every CPU (needs root) and prints collapsed stacks\n"
-			      "(--format folded, the default) or the analysis JSON. --target off-cpu: where its threads\n"
+			      "(--format folded, the default), the analysis JSON (json), a gzipped pprof profile (pprof:\n"
+			      "`go tool pprof` reads it) or speedscope's format (speedscope). --target off-cpu: where its threads\n"
 			      "block, counted per switch (--aggregate count, the default) or in blocked nanoseconds\n"
 			      "(--aggregate duration).\n"),
 		       0;
@@ -311,7 +326,7 @@ static int cmd_record(const struct args *a)
 		swp_buf_free(&out);
 		return lib_fail("record", r);
 	}
-	return print_buf(&out);
+	return binary_format(a->format) ? print_raw(&out) : print_buf(&out);
 }
 
 static int cmd_tree(const struct args *a)
@@ -551,9 +566,16 @@ static int do_analyze(const struct args *a, swp_core *c)
 	struct swp_time_range range = {a->has_from ? a->from : 0, a->has_to ? a->to : INT64_MAX / 2};
 	struct swp_analyze_req q = {.sz = sizeof(q), .task_id = a->task, .schedule_ids = a->schedules,
 				    .n_schedule_ids = (size_t)a->n_schedules, .ranges = &range, .n_ranges = 1,
-				    .aggregate = a->aggregate};
+				    .aggregate = a->aggregate, .format = a->format};
 	struct swp_buf out = {0};
-	return finish(swp_analyze(c, &q, &out), "analyze", &out);
+	int r = swp_analyze(c, &q, &out);
+	if (!r && binary_format(a->format) && out.len && out.data[0] == '{')
+		r = -ENOENT; /* a tip (unknown task, no ranges) rather than a profile */
+	if (!r && binary_format(a->format))
+		return print_raw(&out);
+	if (r == -ENOENT && out.data)
+		return fail("analyze: %s", out.data);
+	return finish(r, "analyze", &out);
 }
 
 static int do_import(const struct args *a, swp_core *c)
@@ -605,7 +627,9 @@ static const struct command commands[] = {
 	{"analyze", do_analyze, NULL,
 	 "usage: swprof analyze [--data DIR] (--task ID | --schedule ID...) [--from MS] [--to MS]\n"
 	 "                      [--aggregate count|duration]\n"
-	 "OFF_CPU schedules: --aggregate count sums switches (the default), duration blocked nanoseconds.\n"},
+	 "                      [--format json|folded|pprof|speedscope]\n"
+	 "OFF_CPU schedules: --aggregate count sums switches (the default), duration blocked nanoseconds.\n"
+	 "--format: the tree as JSON (the default), collapsed stacks, a gzipped pprof profile, or speedscope's format.\n"},
 	{"import", do_import, NULL,
 	 "usage: swprof import [--data DIR] --task ID [--process ID] [--time MS] [FILE]\n"
 	 "Imports collapsed stacks as samples of the task's schedule on the process (made when new).\n"},

@@ -31,6 +31,17 @@ void swp__analyze_tree_ex(struct swp_stacks *t, const uint64_t *counts, uint32_t
 /* Same trees as collapsed stacks ("a;b;c_[k] N" lines, sorted by stack). */
 void swp__analyze_folded(struct swp_stacks *t, const uint64_t *counts, uint32_t n_counts, struct swp_buf *out);
 
+/* export.c: the same counted stacks as a gzipped pprof profile (sample type `type`, unit `unit`:
+ * `go tool pprof` reads it) or as speedscope's file format (unit "none" or "nanoseconds"). */
+int swp__export_pprof(struct swp_stacks *t, const uint64_t *counts, uint32_t n, const char *type, const char *unit,
+		      struct swp_buf *out);
+int swp__export_speedscope(struct swp_stacks *t, const uint64_t *counts, uint32_t n, const char *name,
+			   const char *unit, struct swp_buf *out);
+/* Writes counts in format ("json" or NULL: the tree; "folded", "pprof", "speedscope"); what they
+ * count: samples, switches or blocked ns (duration). -EINVAL for another format. */
+int swp__export(struct swp_stacks *t, const uint64_t *counts, uint32_t n, const char *format, bool duration,
+		const char *name, struct swp_buf *out);
+
 /* Counts per stack idx that grow as stacks are added: the `add` callback of swp__parse_folded
  * for callers that want a dense array for swp__analyze_tree/folded. Free `counts` when done. */
 struct swp_dense_counts {

@@ -316,7 +316,14 @@ SWP_API int swp_analyze_ex(swp_core *c, const struct swp_analyze_req *q, struct 
 	if (!r) {
 		if (s.unknown)
 			swp_warn("analysis: %" PRIu64 " samples reference stacks missing from the store", s.unknown);
-		swp__analyze_tree_ex(&c->stacks, s.counts, s.n, NULL, out, info);
+		if (q->format && strcmp(q->format, "json") != 0) {
+			bool dur = false;
+			for (size_t i = 0; i < ns; i++)
+				dur |= q->aggregate == SWP_AGG_DURATION && durations[i];
+			r = swp__export(&c->stacks, s.counts, s.n, q->format, dur, q->task_id ? q->task_id : "schedules", out);
+		} else {
+			swp__analyze_tree_ex(&c->stacks, s.counts, s.n, NULL, out, info);
+		}
 		if (info && info->sz >= sizeof(*info))
 			info->records = s.records;
 	}

@@ -19,9 +19,9 @@ SWP_API int swp_record(const struct swp_record_req *q, struct swp_buf *out)
 		return swp__fail(EINVAL, "frequency %d Hz is out of range (1 to 1000)", freq);
 	if (q->duration_s < 1)
 		return swp__fail(EINVAL, "duration must be at least 1 second");
-	bool folded = q->format && strcmp(q->format, "folded") == 0;
-	if (q->format && !folded && strcmp(q->format, "json") != 0)
-		return swp__fail(EINVAL, "unknown format \"%s\" (folded or json)", q->format);
+	if (q->format && strcmp(q->format, "folded") && strcmp(q->format, "json") && strcmp(q->format, "pprof") &&
+	    strcmp(q->format, "speedscope"))
+		return swp__fail(EINVAL, "unknown format \"%s\" (folded, json, pprof or speedscope)", q->format);
 	bool off = q->target && strcmp(q->target, "OFF_CPU") == 0;
 	if (q->target && !off && strcmp(q->target, "ON_CPU") != 0)
 		return swp__fail(EINVAL, "unknown target \"%s\" (ON_CPU or OFF_CPU)", q->target);
@@ -106,10 +106,9 @@ SWP_API int swp_record(const struct swp_record_req *q, struct swp_buf *out)
 		if (lost)
 			swp_warn("%llu %s were lost in the kernel (stack or count map full)", (unsigned long long)lost,
 				 off ? "switches" : "samples");
-		if (folded)
-			swp__analyze_folded(&t, counts, t.n, out);
-		else
-			swp__analyze_tree(&t, counts, t.n, NULL, out);
+		char name[64];
+		snprintf(name, sizeof(name), "pid %d, %s", q->pid, off ? "off-CPU" : "on-CPU");
+		r = swp__export(&t, counts, t.n, q->format, off && q->aggregate == SWP_AGG_DURATION, name, out);
 		free(counts);
 	}
 	swp__collector_free(&co);
