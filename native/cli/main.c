@@ -301,6 +301,15 @@ static int open_core(const struct args *a, int profiling, const struct swp_rule 
 
 /* ---- commands ---- */
 
+/* On a terminal, one line on stderr rewritten as the recording goes; nothing otherwise. */
+static void record_progress(void *ctx, int64_t left_ms, uint64_t samples, uint64_t lost)
+{
+	const char *what = ctx;
+	fprintf(stderr, "\rrecording: %3lld s left, %llu %s, %llu lost ", (long long)((left_ms + 999) / 1000),
+		(unsigned long long)samples, what, (unsigned long long)lost);
+	fflush(stderr);
+}
+
 static int cmd_record(const struct args *a)
 {
 	if (a->help)
@@ -320,8 +329,15 @@ static int cmd_record(const struct args *a)
 	struct swp_record_req q = {.sz = sizeof(q), .pid = (int)a->pid, .duration_s = (int)a->duration,
 				   .frequency = (int)a->freq, .format = a->format ? a->format : "folded",
 				   .stop = &stop, .target = a->target, .aggregate = a->aggregate};
+	bool tty = isatty(STDERR_FILENO);
+	if (tty) {
+		q.progress = record_progress;
+		q.progress_ctx = a->target && !strcmp(a->target, "OFF_CPU") ? "switches" : "samples";
+	}
 	struct swp_buf out = {0};
 	int r = swp_record(&q, &out);
+	if (tty)
+		fputs("\n", stderr);
 	if (r) {
 		swp_buf_free(&out);
 		return lib_fail("record", r);

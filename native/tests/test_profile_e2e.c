@@ -731,6 +731,26 @@ static void test_jvm(void)
 	stop(nd, SIGKILL);
 }
 
+/* `swprof record` shows its progress on a terminal (a pty here, from util-linux's script) and
+ * stays quiet when stderr is not one. */
+static void test_record_progress(void)
+{
+	static char out[1 << 16];
+	char *argv[] = {BUSY, "spin", "6", NULL};
+	pid_t b = spawn(argv);
+	msleep(200);
+	char cmd[512];
+	snprintf(cmd, sizeof(cmd), "script -qec '%s record --pid %d --duration 2 >/dev/null' /dev/null", SWPROF_CLI, (int)b);
+	CHECK_EQ_INT(run_shell(cmd, out, sizeof(out)), 0);
+	printf("record on a terminal: %.160s\n", out);
+	CHECK_CONTAINS(out, " s left, ");
+	CHECK_CONTAINS(out, " samples, 0 lost");
+	snprintf(cmd, sizeof(cmd), "%s record --pid %d --duration 1 2>&1 >/dev/null", SWPROF_CLI, (int)b);
+	CHECK_EQ_INT(run_shell(cmd, out, sizeof(out)), 0);
+	CHECK(!strstr(out, "recording:"));
+	stop(b, SIGKILL);
+}
+
 /* The pids whose parent is pid (a pre-fork pool's workers). */
 static int children_of(pid_t pid, pid_t *out, int max)
 {
@@ -924,6 +944,7 @@ int main(void)
 	test_caller();
 	test_off_cpu();
 	test_jvm();
+	test_record_progress();
 	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	CHECK_DONE();
 }

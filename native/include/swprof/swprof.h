@@ -254,6 +254,10 @@ struct swp_record_req {
 	volatile int *stop; /* optional: set to non-zero to end early */
 	const char *target; /* "ON_CPU" (NULL) or "OFF_CPU": where its threads block */
 	int aggregate;      /* OFF_CPU: enum swp_aggregate, switches or blocked ns per stack */
+	/* optional: called after every drain (about once a second) with the time left, the samples (or
+	 * switches) and the lost ones so far */
+	void (*progress)(void *ctx, int64_t left_ms, uint64_t samples, uint64_t lost);
+	void *progress_ctx;
 };
 SWP_API int swp_record(const struct swp_record_req *req, struct swp_buf *out);
 

@@ -77,6 +77,15 @@ SWP_API int swp_record(const struct swp_record_req *q, struct swp_buf *out)
 			r = (int)n;
 			break;
 		}
+		if (q->progress) {
+			uint64_t lost_now = 0;
+			const struct swp_u64map *l = off ? &co.off_lost : &co.lost;
+			for (uint32_t k = 0; k <= l->mask; k++)
+				if (l->keys[k] != UINT64_MAX)
+					lost_now += l->vals[k];
+			int64_t left_ms = end - swp__mono_ms();
+			q->progress(q->progress_ctx, left_ms > 0 ? left_ms : 0, off ? co.off_switches : co.samples, lost_now);
+		}
 		if (last) {
 			if (off) /* threads still blocked: counted up to the end */
 				swp__collector_off_end(&co, p, q->pid);
