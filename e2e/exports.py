@@ -6,6 +6,9 @@
               of imported stacks, count for count; an OFF_CPU recording in nanoseconds.
   speedscope  validated against the file-format schema speedscope publishes (its npm package), with ajv; the
               frames and weights say what the stacks said.
+  svg, html   a flame graph: the SVG parsed as XML (every frame a rect with its name, count and share in its title;
+              hot_loop over outer over main, kernel frames coloured apart); the HTML page holds the same SVG and its
+              search script.
 
 Needs root (BPF) and the swprof build (scripts/setup.sh).
 """
@@ -17,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import xml.etree.ElementTree as ET
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import checks  # noqa: E402
@@ -151,6 +155,41 @@ def main():
               hot_w >= 0.9 * sum(p["weights"]) and all(frames[s[-2]] == "outer" for s in p["samples"]
                                                       if frames[s[-1]] == "hot_loop"),
               "%d of %d" % (hot_w, sum(p["weights"])))
+        # ---- svg and html flame graphs ----
+        sv = os.path.join(tmp, "busy.svg")
+        with open(sv, "w") as f:
+            subprocess.run([SWPROF, "record", "--pid", str(busy.pid), "--duration", "2", "--format", "svg"], stdout=f,
+                           check=True)
+        try:
+            root = ET.parse(sv).getroot()
+        except ET.ParseError as e:
+            root = None
+            check("svg: well-formed XML", False, str(e))
+        if root is not None:
+            ns = {"s": "http://www.w3.org/2000/svg"}
+            frames = []
+            for g in root.iter("{http://www.w3.org/2000/svg}g"):
+                title, rect = g.find("s:title", ns), g.find("s:rect", ns)
+                if title is not None and rect is not None:
+                    frames.append((title.text, float(rect.get("x")), float(rect.get("y")), float(rect.get("width"))))
+            by = {t.split(" (")[0]: (x, y, w, t) for t, x, y, w in frames}
+            hot, outer, mn = by.get("hot_loop"), by.get("outer"), by.get("main")
+            share = float(re.search(r"([\d.]+)%\)$", hot[3]).group(1)) if hot else 0
+            check("svg: a flame graph whose hot_loop sits on outer on main, with most of the samples",
+                  hot and outer and mn and hot[1] < outer[1] < mn[1] and share >= 90 and hot[2] >= 0.9 * mn[2],
+                  hot[3] if hot else "frames: %s" % sorted(by)[:8])
+        ht = os.path.join(tmp, "busy.html")
+        with open(ht, "w") as f:
+            subprocess.run([SWPROF, "record", "--pid", str(busy.pid), "--duration", "1", "--format", "html"], stdout=f,
+                           check=True)
+        page = open(ht).read()
+        svg = page[page.find("<svg"):page.find("</svg>") + 6]
+        try:
+            ok = ET.fromstring(svg) is not None and "hot_loop" in svg
+        except ET.ParseError:
+            ok = False
+        check("html: a page holding the flame graph and its search box",
+              page.startswith("<!DOCTYPE html>") and ok and 'id="q"' in page and "new RegExp" in page)
     finally:
         busy.kill()
         busy.wait()

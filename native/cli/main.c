@@ -21,7 +21,7 @@ static const char usage_main[] =
 	"usage: swprof COMMAND [OPTIONS]\n"
 	"\n"
 	"Profiling without a server:\n"
-	"  record --pid PID --duration SECONDS [--freq HZ] [--format folded|json|pprof|speedscope]\n"
+	"  record --pid PID --duration SECONDS [--freq HZ] [--format folded|json|pprof|speedscope|svg|html]\n"
 	"         [--target on-cpu|off-cpu [--aggregate count|duration]]\n"
 	"                          profile a process with eBPF and print its stacks\n"
 	"  tree [FILE]             read collapsed stacks (\"a;b;c_[k] COUNT\" lines) from FILE or\n"
@@ -45,7 +45,7 @@ static const char usage_main[] =
 	"  tasks [--service ID] [--instance ID] [--process ID]\n"
 	"  schedules --task ID [--from MS --to MS]\n"
 	"  analyze (--task ID | --schedule ID...) [--from MS] [--to MS] [--aggregate count|duration]\n"
-	"          [--format json|folded|pprof|speedscope]\n"
+	"          [--format json|folded|pprof|speedscope|svg|html]\n"
 	"  import --task ID [--process ID] [--time MS] [FILE]\n"
 	"  stats\n"
 	"\n"
@@ -317,7 +317,8 @@ static int cmd_record(const struct args *a)
 			      "                     [--target on-cpu|off-cpu [--aggregate count|duration]]\n"
 			      "Profiles every thread of PID on every CPU (needs root) and prints collapsed stacks\n"
 			      "(--format folded, the default), the analysis JSON (json), a gzipped pprof profile (pprof:\n"
-			      "`go tool pprof` reads it) or speedscope's format (speedscope). --target off-cpu: where its threads\n"
+			      "`go tool pprof` reads it), speedscope's format (speedscope), or a flame graph: a\n"
+			      "self-contained SVG (svg) or an HTML page with a search box (html). --target off-cpu: where its threads\n"
 			      "block, counted per switch (--aggregate count, the default) or in blocked nanoseconds\n"
 			      "(--aggregate duration).\n"),
 		       0;
@@ -643,9 +644,10 @@ static const struct command commands[] = {
 	{"analyze", do_analyze, NULL,
 	 "usage: swprof analyze [--data DIR] (--task ID | --schedule ID...) [--from MS] [--to MS]\n"
 	 "                      [--aggregate count|duration]\n"
-	 "                      [--format json|folded|pprof|speedscope]\n"
+	 "                      [--format json|folded|pprof|speedscope|svg|html]\n"
 	 "OFF_CPU schedules: --aggregate count sums switches (the default), duration blocked nanoseconds.\n"
-	 "--format: the tree as JSON (the default), collapsed stacks, a gzipped pprof profile, or speedscope's format.\n"},
+	 "--format: the tree as JSON (the default), collapsed stacks, a gzipped pprof profile, speedscope's format, or a\n"
+	 "flame graph (an SVG, or an HTML page with a search box).\n"},
 	{"import", do_import, NULL,
 	 "usage: swprof import [--data DIR] --task ID [--process ID] [--time MS] [FILE]\n"
 	 "Imports collapsed stacks as samples of the task's schedule on the process (made when new).\n"},

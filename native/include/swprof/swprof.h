@@ -199,8 +199,8 @@ struct swp_analyze_req {
 	const struct swp_time_range *ranges;
 	size_t n_ranges;
 	int aggregate; /* enum swp_aggregate */
-	/* NULL or "json": the tree above; "folded" (collapsed stacks), "pprof" (a gzipped profile.proto)
-	 * or "speedscope" (its file format) of the same stacks and counts */
+	/* NULL or "json": the tree above; "folded" (collapsed stacks), "pprof" (a gzipped profile.proto),
+	 * "speedscope" (its file format), "svg" or "html" (a flame graph) of the same stacks and counts */
 	const char *format;
 };
 SWP_API int swp_analyze(swp_core *core, const struct swp_analyze_req *req, struct swp_buf *out);

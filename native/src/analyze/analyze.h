@@ -37,7 +37,7 @@ int swp__export_pprof(struct swp_stacks *t, const uint64_t *counts, uint32_t n, 
 		      struct swp_buf *out);
 int swp__export_speedscope(struct swp_stacks *t, const uint64_t *counts, uint32_t n, const char *name,
 			   const char *unit, struct swp_buf *out);
-/* Writes counts in format ("json" or NULL: the tree; "folded", "pprof", "speedscope"); what they
+/* Writes counts in format ("json" or NULL: the tree; "folded", "pprof", "speedscope", "svg", "html"); what they
  * count: samples, switches or blocked ns (duration). -EINVAL for another format. */
 int swp__export(struct swp_stacks *t, const uint64_t *counts, uint32_t n, const char *format, bool duration,
 		const char *name, struct swp_buf *out);

@@ -207,6 +207,176 @@ int swp__export_speedscope(struct swp_stacks *t, const uint64_t *counts, uint32_
 	return 0;
 }
 
+/* ---- a flame graph: SVG, or the same SVG in an HTML page with a search box ---- */
+
+struct fnode {
+	uint32_t frame;   /* interned frame id */
+	uint64_t count;   /* inclusive */
+	uint32_t child;   /* first child + 1, 0 = none */
+	uint32_t next;    /* next sibling + 1 */
+};
+
+struct fgraph {
+	struct fnode *v;
+	uint32_t n, cap;
+	uint32_t depth;
+};
+
+static uint32_t fnode_new(struct fgraph *g, uint32_t frame)
+{
+	if (g->n == g->cap) {
+		g->cap = g->cap ? g->cap * 2 : 1024;
+		g->v = swp__xrealloc(g->v, g->cap * sizeof(*g->v));
+	}
+	g->v[g->n] = (struct fnode){.frame = frame};
+	return g->n++;
+}
+
+/* The merged tree of the counted stacks: node 0 is the root (all samples). */
+static void fgraph_build(struct fgraph *g, const struct swp_stacks *t, const uint64_t *counts, uint32_t n)
+{
+	fnode_new(g, UINT32_MAX);
+	for (uint32_t i = 0; i < n && i < t->n; i++) {
+		if (!counts[i])
+			continue;
+		const uint32_t *f = t->frames + t->off[i];
+		uint32_t at = 0;
+		g->v[0].count += counts[i];
+		if (t->depth[i] > g->depth)
+			g->depth = t->depth[i];
+		for (uint32_t k = 0; k < t->depth[i]; k++) {
+			uint32_t c = g->v[at].child;
+			while (c && g->v[c - 1].frame != f[k])
+				c = g->v[c - 1].next;
+			if (!c) {
+				uint32_t x = fnode_new(g, f[k]); /* may move g->v */
+				g->v[x].next = g->v[at].child;
+				g->v[at].child = x + 1;
+				c = x + 1;
+			}
+			at = c - 1;
+			g->v[at].count += counts[i];
+		}
+	}
+}
+
+static void xml_text(struct swp_buf *out, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		char ch = s[i];
+		if (ch == '<')
+			swp__buf_puts(out, "&lt;");
+		else if (ch == '>')
+			swp__buf_puts(out, "&gt;");
+		else if (ch == '&')
+			swp__buf_puts(out, "&amp;");
+		else if (ch == '"')
+			swp__buf_puts(out, "&quot;");
+		else if ((unsigned char)ch >= 0x20 || ch == '\t')
+			swp__buf_putc(out, ch);
+	}
+}
+
+#define FG_WIDTH 1200.0
+#define FG_ROW 17
+#define FG_TOP 40
+
+static void fg_node(struct swp_buf *out, const struct fgraph *g, const struct swp_interner *in, uint32_t at,
+		    double x, uint32_t level, double per, uint64_t total, const char *unit)
+{
+	const struct fnode *nd = &g->v[at];
+	double w = (double)nd->count * per;
+	if (w < 0.3)
+		return; /* too narrow to see */
+	if (at) {
+		const char *sym = swp__interned_sym(in, nd->frame);
+		size_t len = swp__interned_len(in, nd->frame);
+		bool kernel = swp__interned_type(in, nd->frame) == SWP_FRAME_KERNEL;
+		uint64_t h = swp__hash64(sym, len, 7);
+		int r, gg, b;
+		if (kernel) { /* kernel frames in blues, apart from the warm user frames */
+			r = 80 + (int)(h % 60);
+			gg = 140 + (int)((h >> 8) % 60);
+			b = 220 + (int)((h >> 16) % 35);
+		} else {
+			r = 220 + (int)(h % 35);
+			gg = 90 + (int)((h >> 8) % 110);
+			b = 40 + (int)((h >> 16) % 50);
+		}
+		double y = FG_TOP + (double)(g->depth - level) * FG_ROW;
+		swp__buf_puts(out, "<g class=\"f\"><title>");
+		xml_text(out, sym, len);
+		if (kernel)
+			swp__buf_puts(out, " [kernel]");
+		swp__buf_printf(out, " (%llu %s, %.2f%%)</title><rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%d\" "
+				"fill=\"rgb(%d,%d,%d)\" rx=\"2\"/>", (unsigned long long)nd->count, unit,
+				100.0 * (double)nd->count / (double)total, x, y, w, FG_ROW - 1, r, gg, b);
+		size_t fit = (size_t)(w / 7.0);
+		if (fit >= 3) {
+			swp__buf_printf(out, "<text x=\"%.1f\" y=\"%.1f\">", x + 3, y + FG_ROW - 5);
+			xml_text(out, sym, len < fit ? len : fit - 2);
+			if (len >= fit)
+				swp__buf_puts(out, "..");
+			swp__buf_puts(out, "</text>");
+		}
+		swp__buf_puts(out, "</g>\n");
+	}
+	for (uint32_t c = nd->child; c; c = g->v[c - 1].next) {
+		fg_node(out, g, in, c - 1, x, level + 1, per, total, unit);
+		x += (double)g->v[c - 1].count * per;
+	}
+}
+
+static void flame_svg(struct swp_stacks *t, const uint64_t *counts, uint32_t n, const char *title, const char *unit,
+		      struct swp_buf *out)
+{
+	struct fgraph g = {0};
+	swp__stacks_rdlock(t);
+	swp__interner_rdlock(&t->in);
+	fgraph_build(&g, t, counts, n);
+	uint64_t total = g.v[0].count;
+	int height = FG_TOP + (int)(g.depth + 1) * FG_ROW + 20;
+	swp__buf_printf(out, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
+			"font-family=\"Verdana, sans-serif\" font-size=\"11\">\n", (int)FG_WIDTH + 20, height,
+			(int)FG_WIDTH + 20, height);
+	swp__buf_puts(out, "<style>.f text{pointer-events:none;fill:#000}.f:hover rect{stroke:#000;stroke-width:.5}"
+			   ".f.hit rect{fill:rgb(230,0,230)}</style>\n<rect width=\"100%\" height=\"100%\" fill=\"#fafafa\"/>\n"
+			   "<text x=\"10\" y=\"22\" font-size=\"15\">");
+	xml_text(out, title, strlen(title));
+	swp__buf_printf(out, " (%llu %s)</text>\n", (unsigned long long)total, unit);
+	if (total)
+		fg_node(out, &g, &t->in, 0, 10, 0, FG_WIDTH / (double)total, total, unit);
+	swp__buf_puts(out, "</svg>\n");
+	swp__interner_unlock(&t->in);
+	swp__stacks_unlock(t);
+	free(g.v);
+}
+
+static void flame_html(struct swp_stacks *t, const uint64_t *counts, uint32_t n, const char *title, const char *unit,
+		       struct swp_buf *out)
+{
+	swp__buf_puts(out, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>");
+	xml_text(out, title, strlen(title));
+	swp__buf_puts(out, "</title></head>\n<body style=\"margin:8px\">\n<p><input id=\"q\" placeholder=\"search (regex)\" "
+			   "size=\"40\"> <span id=\"m\"></span></p>\n");
+	flame_svg(t, counts, n, title, unit, out);
+	/* search: frames whose name matches turn magenta; the share of the matching samples is shown */
+	swp__buf_puts(out, "<script>\n"
+			   "const q = document.getElementById('q'), m = document.getElementById('m');\n"
+			   "q.addEventListener('input', () => {\n"
+			   "  let re; try { re = q.value ? new RegExp(q.value) : null; } catch (e) { m.textContent = 'bad regex'; return; }\n"
+			   "  let hits = 0;\n"
+			   "  for (const g of document.querySelectorAll('g.f')) {\n"
+			   "    const name = g.querySelector('title').textContent.replace(/ \\(\\d+ .*$/, '');\n"
+			   "    const hit = !!re && re.test(name);\n"
+			   "    g.classList.toggle('hit', hit);\n"
+			   "    if (hit) hits++;\n"
+			   "  }\n"
+			   "  m.textContent = re ? hits + ' frame(s) match' : '';\n"
+			   "});\n"
+			   "</script>\n</body></html>\n");
+}
+
 int swp__export(struct swp_stacks *t, const uint64_t *counts, uint32_t n, const char *format, bool duration,
 		const char *name, struct swp_buf *out)
 {
@@ -223,5 +393,10 @@ int swp__export(struct swp_stacks *t, const uint64_t *counts, uint32_t n, const 
 					 out);
 	if (!strcmp(format, "speedscope"))
 		return swp__export_speedscope(t, counts, n, name, duration ? "nanoseconds" : "none", out);
-	return swp__fail(EINVAL, "unknown format \"%s\" (json, folded, pprof or speedscope)", format);
+	if (!strcmp(format, "svg") || !strcmp(format, "html")) {
+		(format[0] == 's' ? flame_svg : flame_html)(t, counts, n, name, duration ? "ns" : "samples", out);
+		return 0;
+	}
+	return swp__fail(EINVAL, "unknown format \"%s\" (json, folded, pprof, speedscope, svg or html)", format);
 }
+

@@ -19,9 +19,12 @@ SWP_API int swp_record(const struct swp_record_req *q, struct swp_buf *out)
 		return swp__fail(EINVAL, "frequency %d Hz is out of range (1 to 1000)", freq);
 	if (q->duration_s < 1)
 		return swp__fail(EINVAL, "duration must be at least 1 second");
-	if (q->format && strcmp(q->format, "folded") && strcmp(q->format, "json") && strcmp(q->format, "pprof") &&
-	    strcmp(q->format, "speedscope"))
-		return swp__fail(EINVAL, "unknown format \"%s\" (folded, json, pprof or speedscope)", q->format);
+	static const char *const formats[] = {"folded", "json", "pprof", "speedscope", "svg", "html"};
+	bool known = !q->format;
+	for (size_t i = 0; i < SWP_ARRAY_SIZE(formats) && !known; i++)
+		known = !strcmp(q->format, formats[i]);
+	if (!known)
+		return swp__fail(EINVAL, "unknown format \"%s\" (folded, json, pprof, speedscope, svg or html)", q->format);
 	bool off = q->target && strcmp(q->target, "OFF_CPU") == 0;
 	if (q->target && !off && strcmp(q->target, "ON_CPU") != 0)
 		return swp__fail(EINVAL, "unknown target \"%s\" (ON_CPU or OFF_CPU)", q->target);
