@@ -118,12 +118,19 @@ class RoverClientTest {
         return m;
     }
 
+    /** Stubs with a deadline from now, one per call: a deadline is absolute, and the waits between calls are long. */
+    static EBPFProcessServiceGrpc.EBPFProcessServiceBlockingStub processes() {
+        return EBPFProcessServiceGrpc.newBlockingStub(channel).withDeadlineAfter(10, TimeUnit.SECONDS);
+    }
+
+    static EBPFProfilingServiceGrpc.EBPFProfilingServiceBlockingStub tasks() {
+        return EBPFProfilingServiceGrpc.newBlockingStub(channel).withDeadlineAfter(10, TimeUnit.SECONDS);
+    }
+
     @Test
     void rolesAsRoverDoes() throws Exception {
-        EBPFProcessServiceGrpc.EBPFProcessServiceBlockingStub processes = EBPFProcessServiceGrpc.newBlockingStub(channel)
-                .withDeadlineAfter(10, TimeUnit.SECONDS);
         // ---- the report, 20 s after Rover starts: the process with Rover's four properties ----
-        EBPFReportProcessDownstream down = processes.reportProcesses(EBPFProcessReportList.newBuilder()
+        EBPFReportProcessDownstream down = processes().reportProcesses(EBPFProcessReportList.newBuilder()
                 .setEbpfAgentID(AGENT)
                 .addProcesses(EBPFProcessProperties.newBuilder().setHostProcess(EBPFHostProcessMetadata.newBuilder()
                         .setEntity(entity()).setPid(4242)
@@ -166,7 +173,7 @@ class RoverClientTest {
                 Map.of("name", "support_ebpf_profiling", "value", "true")), ps.get(0).get("attributes"));
 
         // ---- the keep-alive, every 20 s: only support_ebpf_profiling as property ----
-        Commands none = processes.keepAlive(EBPFProcessPingPkgList.newBuilder().setEbpfAgentID(AGENT)
+        Commands none = processes().keepAlive(EBPFProcessPingPkgList.newBuilder().setEbpfAgentID(AGENT)
                 .addProcesses(EBPFProcessPingPkg.newBuilder().setEntityMetadata(entity())
                         .addProperties(KeyStringValuePair.newBuilder().setKey("support_ebpf_profiling")
                                 .setValue("true")))
@@ -188,9 +195,7 @@ class RoverClientTest {
         String taskId = (String) created.get("id");
 
         // ---- the poll, every 10 s, with the latest update time seen (0 at start) ----
-        EBPFProfilingServiceGrpc.EBPFProfilingServiceBlockingStub tasks = EBPFProfilingServiceGrpc
-                .newBlockingStub(channel).withDeadlineAfter(10, TimeUnit.SECONDS);
-        Commands cmds = tasks.queryTasks(EBPFProfilingTaskQuery.newBuilder().setRoverInstanceId(AGENT)
+        Commands cmds = tasks().queryTasks(EBPFProfilingTaskQuery.newBuilder().setRoverInstanceId(AGENT)
                 .setLatestUpdateTime(0).build());
         assertEquals(1, cmds.getCommandsCount());
         Command cmd = cmds.getCommands(0);
@@ -205,7 +210,7 @@ class RoverClientTest {
         long taskStart = Long.parseLong(a.get("TaskStartTime"));
         long updateTime = Long.parseLong(a.get("TaskUpdateTime"));
         assertNotNull(UUID.fromString(a.get("SerialNumber")));
-        assertEquals(0, tasks.queryTasks(EBPFProfilingTaskQuery.newBuilder().setRoverInstanceId(AGENT)
+        assertEquals(0, tasks().queryTasks(EBPFProfilingTaskQuery.newBuilder().setRoverInstanceId(AGENT)
                 .setLatestUpdateTime(updateTime).build()).getCommandsCount());
 
         // ---- two flushes of data (Rover's come 5 s apart; 1.5 s here), each in one stream ----
