@@ -81,8 +81,9 @@ static unsigned pid_targets(swp_core *c, int pid, size_t except)
 }
 
 /* Does run i end now: its task's window closed, or its pid exited, exec'd another program (the
- * BPF side saw both as they happened: c->coll.gone) or is no longer its entity's? why: the reason. */
-static bool run_ends(swp_core *c, const struct swp_run *run, int64_t now, const char **why)
+ * BPF side saw both as they happened: c->coll.gone) or is no longer its entity's? why: the reason;
+ * left (may be NULL): its pid left the entity (exited or exec'd). */
+static bool run_ends(swp_core *c, const struct swp_run *run, int64_t now, const char **why, bool *left_entity)
 {
 	uint64_t *left = swp__u64map_get(&c->coll.gone, (uint64_t)(uint32_t)run->pid);
 	bool execd = left && *left == SWP_GONE_EXEC;
@@ -93,6 +94,8 @@ static bool run_ends(swp_core *c, const struct swp_run *run, int64_t now, const 
 	       : execd ? "the process runs another program now"
 	       : moved ? "the rules no longer match the process"
 	       : c->stopping ? "server stopping" : closed ? "task finished" : NULL;
+	if (left_entity)
+		*left_entity = gone || execd;
 	return *why != NULL;
 }
 
@@ -291,13 +294,11 @@ static void end_runs(swp_core *c, int64_t now)
 	for (size_t i = 0; i < c->runs.n;) {
 		struct swp_run *run = &c->runs.v[i];
 		const char *why;
-		if (!run_ends(c, run, now, &why)) {
+		bool left;
+		if (!run_ends(c, run, now, &why, &left)) {
 			i++;
 			continue;
 		}
-		uint64_t *left = swp__u64map_get(&c->coll.gone, (uint64_t)(uint32_t)run->pid);
-		bool execd = left && *left == SWP_GONE_EXEC;
-		bool gone = (left && *left == SWP_GONE_EXIT) || !swp__process_alive(run->pid, run->start_ticks);
 		char tid[SWP_EXT_ID_SIZE], sid[SWP_EXT_ID_SIZE];
 		/* the last pid of a schedule is news; one of several (a worker of a pool) routine */
 		bool last = !schedule_shared(c, run->sched, i);
@@ -312,9 +313,9 @@ static void end_runs(swp_core *c, int64_t now)
 			if (!rest)
 				swp__collector_forget_pid(&c->coll, run->pid);
 		}
-		if (gone || execd)
+		if (left)
 			swp__process_pid_drop(run->proc, run->pid);
-		if ((gone || execd) && run->proc->pid == run->pid)
+		if (left && run->proc->pid == run->pid)
 			run->proc->pid = run->proc->n_pids ? run->proc->pids[0].pid : 0; /* not waiting for the next scan */
 		c->runs.v[i] = c->runs.v[--c->runs.n];
 	}
@@ -345,7 +346,7 @@ static void tick(swp_core *c, bool final)
 		/* an OFF_CPU run that ends now: its threads still away are counted up to now, in this flush */
 		for (size_t i = 0; i < c->runs.n; i++) {
 			const char *why;
-			if (target_bit(c->runs.v[i].task) == SWP_TARGET_OFF_CPU && run_ends(c, &c->runs.v[i], now, &why))
+			if (target_bit(c->runs.v[i].task) == SWP_TARGET_OFF_CPU && run_ends(c, &c->runs.v[i], now, &why, NULL))
 				swp__collector_off_end(&c->coll, c->prof, c->runs.v[i].pid);
 		}
 		swp__scheduler_take_samples(c, now);
