@@ -12,11 +12,17 @@
  * stack, user stack) in the off-CPU count map of the active set. User space ends what is still
  * away when a run ends (counted up to then).
  *
+ * DWARF and AUTO targets (SWP_TARGET_USTACK): an on-CPU sample is not counted but copied, with
+ * the user registers and up to `ustack_size` bytes of the user stack from its stack pointer up
+ * (page by page, so a stack that ends sooner is copied to its end), into the `ustacks` ring
+ * buffer; user space unwinds it. A full ring buffer makes a lost sample.
+ *
  * A process's identity is its pid only while it runs its program: when a target execs another
  * program, or its last thread exits (from then on its pid may be reused by another process),
  * two raw tracepoints take its pid out of `targets` at that moment and note it in `gone`, so no
  * sample of what comes next is counted as it, and user space ends its run.
  */
+#include <stdbool.h>
 #include <linux/bpf.h>
 #include <linux/bpf_perf_event.h>
 #include <linux/errno.h>
@@ -30,6 +36,11 @@ char LICENSE[] SEC("license") = "GPL"; /* bpf_get_stackid is GPL-only */
 /* pid namespace of the loader (0/0: the initial one, use the global tgid) */
 const volatile __u64 pidns_dev = 0;
 const volatile __u64 pidns_ino = 0;
+
+/* bytes of user stack copied per DWARF/AUTO sample (a multiple of 8, at most SWP_USTACK_MAX) */
+const volatile __u32 ustack_size = 16384;
+/* the kernel has bpf_task_pt_regs (5.15): a sample in kernel mode gets its task's user registers */
+const volatile bool has_task_regs = false;
 
 /* the map set the program writes: 0 or 1, flipped by user space through the mmaped .bss */
 __u32 active = 0;
@@ -91,6 +102,21 @@ struct {
 	__type(key, __u32);
 	__type(value, struct swp_off_start);
 } off_start SEC(".maps");
+
+/* DWARF/AUTO samples for user space; sized by the loader */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 22);
+} ustacks SEC(".maps");
+
+/* where a sample is put together, one slot per CPU (a perf_event program does not nest on a CPU);
+ * too large for a per-CPU array, so an array the loader sizes to the CPUs */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct swp_ustack);
+} ustack_buf SEC(".maps");
 
 COUNT_MAP(counts_0);
 COUNT_MAP(counts_1);
@@ -157,6 +183,70 @@ lost:
 		__sync_fetch_and_add(&lost_unattributed, 1);
 }
 
+struct task_struct;
+
+/* The sample's user registers in DWARF order: the interrupted ones when it hit user mode, else
+ * those its task entered the kernel with. False when there are none to be had. */
+static __always_inline bool user_regs(struct bpf_perf_event_data *ctx, __u64 *out)
+{
+	struct pt_regs r;
+
+	if (ctx->regs.cs & 3) {
+		r = ctx->regs;
+	} else {
+		if (!has_task_regs)
+			return false;
+		void *tr = (void *)bpf_task_pt_regs(bpf_get_current_task_btf());
+		if (!tr || bpf_probe_read_kernel(&r, sizeof(r), tr) || !(r.cs & 3))
+			return false;
+	}
+	out[0] = r.rax, out[1] = r.rdx, out[2] = r.rcx, out[3] = r.rbx;
+	out[4] = r.rsi, out[5] = r.rdi, out[6] = r.rbp, out[7] = r.rsp;
+	out[8] = r.r8, out[9] = r.r9, out[10] = r.r10, out[11] = r.r11;
+	out[12] = r.r12, out[13] = r.r13, out[14] = r.r14, out[15] = r.r15;
+	out[16] = r.rip;
+	return true;
+}
+
+/* A DWARF/AUTO sample into the ring buffer; false when it could not be recorded. */
+static __always_inline bool copy_ustack(struct bpf_perf_event_data *ctx, __u32 pid)
+{
+	__u32 cpu = bpf_get_smp_processor_id();
+	struct swp_ustack *r = bpf_map_lookup_elem(&ustack_buf, &cpu);
+
+	if (!r)
+		return false;
+	r->pid = pid;
+	r->len = 0;
+	if (user_regs(ctx, r->regs)) {
+		__u64 sp = r->regs[SWP_REG_RSP];
+		__u32 want = ustack_size;
+		/* to the end of sp's page, then whole pages: a stack ends at a page's end */
+		__u32 off = (__u32)(-sp) & 4095;
+		if (!off)
+			off = 4096; /* sp on a page boundary */
+		if (bpf_probe_read_user(r->stack, off, (void *)sp))
+			off = 0;
+		for (int i = 0; off && i < SWP_USTACK_MAX / 4096; i++) {
+			if (off >= want || off > SWP_USTACK_MAX - 4096)
+				break;
+			asm volatile("%0 &= 0xffff" : "+r"(off)); /* a bound the verifier sees */
+			if (bpf_probe_read_user(&r->stack[off], 4096, (void *)(sp + off)))
+				break;
+			off += 4096;
+		}
+		r->len = off < want ? off : want;
+	}
+	long k = bpf_get_stack(ctx, r->kips, sizeof(r->kips), 0);
+	long u = bpf_get_stack(ctx, r->uips, sizeof(r->uips), BPF_F_USER_STACK);
+	r->nk = k > 0 ? (__u32)k / 8 : 0;
+	r->nu = u > 0 ? (__u32)u / 8 : 0;
+	__u64 size = __builtin_offsetof(struct swp_ustack, stack) + r->len;
+	if (size > sizeof(*r))
+		size = sizeof(*r);
+	return bpf_ringbuf_output(&ustacks, r, size, 0) == 0;
+}
+
 /* The current task's process as the loader sees it; 0 outside the loader's pid namespace. */
 static __always_inline __u32 current_pid(void)
 {
@@ -179,6 +269,12 @@ int oncpu_sample(struct bpf_perf_event_data *ctx)
 
 	if (!mask || !(*mask & SWP_TARGET_ON_CPU))
 		return 0;
+	if (*mask & SWP_TARGET_USTACK) {
+		if (!copy_ustack(ctx, pid) &&
+		    add_one(*(volatile __u32 *)&active & 1 ? (void *)&lost_1 : (void *)&lost_0, &pid))
+			__sync_fetch_and_add(&lost_unattributed, 1);
+		return 0;
+	}
 	if (*(volatile __u32 *)&active & 1)
 		count_sample(ctx, pid, &counts_1, &stacks_1, &lost_1);
 	else

@@ -25,6 +25,33 @@ struct swp_count_key {
 #define SWP_TARGET_ON_CPU 1
 #define SWP_TARGET_OFF_CPU 2
 
+/* User stacks unwound in user space (the targets mask; ON_CPU samples only): instead of being
+ * counted, each sample's user registers and the top of its user stack, with its kernel stack and
+ * its frame-pointer user stack, go to the `ustacks` ring buffer as one struct swp_ustack. DWARF:
+ * user space unwinds every one with the unwind tables; AUTO: only those whose frame-pointer walk
+ * crosses code built without frame pointers (user space tells them apart; to BPF both are one). */
+#define SWP_TARGET_DWARF 4
+#define SWP_TARGET_AUTO 8
+#define SWP_TARGET_USTACK (SWP_TARGET_DWARF | SWP_TARGET_AUTO)
+
+#define SWP_USTACK_MAX 65536 /* bytes of user stack a sample can carry */
+#define SWP_NREGS 17         /* DWARF's x86-64 numbering: rax rdx rcx rbx rsi rdi rbp rsp r8..r15 rip */
+#define SWP_REG_RBP 6
+#define SWP_REG_RSP 7
+#define SWP_REG_RIP 16
+
+/* One sample of the ring buffer, cut after len bytes of stack. */
+struct swp_ustack {
+	__u32 pid;
+	__u32 nk;  /* kernel ips in kips (0: the sample hit user mode) */
+	__u32 nu;  /* user ips in uips, by the kernel's frame-pointer walk */
+	__u32 len; /* bytes of stack copied from regs[SWP_REG_RSP] up (0: no user context) */
+	__u64 regs[SWP_NREGS];
+	__u64 kips[SWP_STACK_DEPTH];
+	__u64 uips[SWP_STACK_DEPTH];
+	__u8 stack[SWP_USTACK_MAX + 4096]; /* the last page: room the verifier asks for, never filled */
+};
+
 /* Lost entries of the off-CPU side are charged to (pid | this) in the lost maps. */
 #define SWP_LOST_OFF_CPU 0x80000000u
 

@@ -22,7 +22,7 @@ static const char usage_main[] =
 	"\n"
 	"Profiling without a server:\n"
 	"  record --pid PID --duration SECONDS [--freq HZ] [--format folded|json|pprof|speedscope|svg|html]\n"
-	"         [--target on-cpu|off-cpu [--aggregate count|duration]]\n"
+	"         [--target on-cpu|off-cpu [--aggregate count|duration]] [--unwind fp|dwarf|auto]\n"
 	"                          profile a process with eBPF and print its stacks\n"
 	"  tree [FILE]             read collapsed stacks (\"a;b;c_[k] COUNT\" lines) from FILE or\n"
 	"                          stdin and print the analysis JSON the GraphQL API returns\n"
@@ -147,7 +147,7 @@ enum {
 	O_DATA = 1000, O_PID, O_DURATION, O_FREQ, O_FORMAT, O_SERVICE, O_INSTANCE, O_PROCESS, O_LABEL, O_START,
 	O_TASK, O_SCHEDULE, O_FROM, O_TO, O_TIME, O_RULE, O_FLUSH, O_SCAN, O_LAYER, O_MIN_AGE,
 	O_BACKEND, O_AGENT_ID, O_HEARTBEAT, O_POLL, O_BUFFER, O_HOST_NAME, O_HOST_IP, O_MIN_FREE, O_TOKEN_FILE,
-	O_TARGET, O_AGGREGATE,
+	O_TARGET, O_AGGREGATE, O_UNWIND, O_USTACK,
 };
 
 static const struct option long_opts[] = {
@@ -168,6 +168,7 @@ static const struct option long_opts[] = {
 	{"host-ip", required_argument, 0, O_HOST_IP},
 	{"min-free-bytes", required_argument, 0, O_MIN_FREE}, {"token-file", required_argument, 0, O_TOKEN_FILE},
 	{"target", required_argument, 0, O_TARGET}, {"aggregate", required_argument, 0, O_AGGREGATE},
+	{"unwind", required_argument, 0, O_UNWIND}, {"ustack-bytes", required_argument, 0, O_USTACK},
 	{0, 0, 0, 0},
 };
 
@@ -182,6 +183,8 @@ struct args {
 	const char *token_file;
 	const char *target;  /* ON_CPU (default) or OFF_CPU */
 	int aggregate;       /* SWP_AGG_* */
+	const char *unwind;  /* fp, dwarf, auto */
+	int64_t ustack;
 	const char *labels[MAX_MULTI + 1];
 	int n_labels;
 	const char *schedules[MAX_MULTI + 1];
@@ -237,6 +240,8 @@ static int parse_args(int argc, char **argv, struct args *a)
 		case O_BUFFER: num = &a->buffer_mb; break;
 		case O_MIN_FREE: num = &a->min_free; a->has_min_free = true; break;
 		case O_TOKEN_FILE: a->token_file = optarg; break;
+		case O_UNWIND: a->unwind = optarg; break;
+		case O_USTACK: num = &a->ustack; break;
 		case O_TARGET:
 			if (!strcasecmp(optarg, "on-cpu") || !strcasecmp(optarg, "on_cpu"))
 				a->target = "ON_CPU";
@@ -294,7 +299,8 @@ static int open_core(const struct args *a, int profiling, const struct swp_rule 
 				 /* --min-age-ms 0: at once */
 				 .process_min_age_ms = a->has_min_age ? (a->min_age > 0 ? a->min_age : -1) : 0,
 				 /* --min-free-bytes 0: nothing kept free (0 is the library's default, 256 MiB) */
-				 .min_free_bytes = a->has_min_free ? (a->min_free > 0 ? (uint64_t)a->min_free : 1) : 0};
+				 .min_free_bytes = a->has_min_free ? (a->min_free > 0 ? (uint64_t)a->min_free : 1) : 0,
+				 .unwind = a->unwind, .ustack_bytes = (uint32_t)a->ustack};
 	int r = swp_core_open(&cfg, c);
 	return r ? lib_fail(a->data, r) : 0;
 }
@@ -315,12 +321,17 @@ static int cmd_record(const struct args *a)
 	if (a->help)
 		return printf("usage: swprof record --pid PID --duration SECONDS [--freq HZ] [--format FORMAT]\n"
 			      "                     [--target on-cpu|off-cpu [--aggregate count|duration]]\n"
+			      "                     [--unwind fp|dwarf|auto [--ustack-bytes N]]\n"
 			      "Profiles every thread of PID on every CPU (needs root) and prints collapsed stacks\n"
 			      "(--format folded, the default), the analysis JSON (json), a gzipped pprof profile (pprof:\n"
 			      "`go tool pprof` reads it), speedscope's format (speedscope), or a flame graph: a\n"
 			      "self-contained SVG (svg) or an HTML page with a search box (html). --target off-cpu: where its threads\n"
 			      "block, counted per switch (--aggregate count, the default) or in blocked nanoseconds\n"
-			      "(--aggregate duration).\n"),
+			      "(--aggregate duration).\n"
+			      "--unwind: how user stacks are walked (on-CPU): fp, by frame pointers in the kernel; dwarf, each\n"
+			      "sample's stack copied (--ustack-bytes, default 16384, 8192 to 65536) and unwound with its\n"
+			      "binaries' unwind tables (code built without frame pointers: most distribution libraries);\n"
+			      "auto, DWARF only for samples whose frame-pointer walk crosses such code. Default: fp.\n"),
 		       0;
 	if (!a->has_pid || a->pid <= 0)
 		return fail("record needs --pid PID");
@@ -329,7 +340,10 @@ static int cmd_record(const struct args *a)
 	static volatile int stop;
 	struct swp_record_req q = {.sz = sizeof(q), .pid = (int)a->pid, .duration_s = (int)a->duration,
 				   .frequency = (int)a->freq, .format = a->format ? a->format : "folded",
-				   .stop = &stop, .target = a->target, .aggregate = a->aggregate};
+				   .stop = &stop, .target = a->target, .aggregate = a->aggregate,
+				   .unwind = a->unwind, .ustack_bytes = (uint32_t)a->ustack};
+	if (a->ustack < 0 || a->ustack > 65536)
+		return fail("--ustack-bytes is 8192 to 65536, not %lld", (long long)a->ustack);
 	bool tty = isatty(STDERR_FILENO);
 	if (tty) {
 		q.progress = record_progress;
@@ -403,6 +417,7 @@ static int cmd_run(const struct args *a)
 	if (a->help)
 		return printf("usage: swprof run [--data DIR] [--rule REGEX=SERVICE [RULE OPTIONS]]... [--freq HZ]\n"
 			      "                  [--flush-ms MS] [--scan-ms MS] [--min-age-ms MS] [--min-free-bytes N]\n"
+			      "                  [--unwind fp|dwarf|auto [--ustack-bytes N]]\n"
 			      "Discovers processes whose command line matches a rule, runs due tasks with the eBPF\n"
 			      "profiler and writes their samples until SIGINT or SIGTERM. A process is registered once\n"
 			      "it has run for --min-age-ms (default 3000; 0 = at once), so short commands never show.\n"
@@ -443,7 +458,7 @@ static int cmd_agent(const struct args *a)
 		return printf("usage: swprof agent --backend HOST:PORT [--rule REGEX=SERVICE [RULE OPTIONS]]...\n"
 			      "       [--agent-id ID] [--freq HZ] [--flush-ms MS] [--scan-ms MS] [--min-age-ms MS]\n"
 			      "       [--heartbeat-ms MS] [--poll-ms MS] [--buffer-mb N] [--host-name NAME] [--host-ip IP]\n"
-			      "       [--token-file FILE]\n"
+			      "       [--token-file FILE] [--unwind fp|dwarf|auto [--ustack-bytes N]]\n"
 			      "An eBPF agent of SkyWalking's protocol (gRPC, as SkyWalking Rover): discovers this host's\n"
 			      "processes with the rules (below), reports them to the backend (the swprof server or a\n"
 			      "SkyWalking OAP, port 11800) and keeps them alive (--heartbeat-ms, 20000), asks it for\n"
@@ -482,7 +497,7 @@ static int cmd_agent(const struct args *a)
 				       .min_age_ms = a->has_min_age ? (a->min_age > 0 ? a->min_age : -1) : 0,
 				       .heartbeat_ms = (int)a->heartbeat, .poll_ms = (int)a->poll,
 				       .buffer_bytes = (uint64_t)a->buffer_mb << 20, .host_name = a->host_name,
-				       .host_ip = a->host_ip};
+				       .host_ip = a->host_ip, .unwind = a->unwind, .ustack_bytes = (uint32_t)a->ustack};
 	struct sigaction sa = {.sa_handler = on_agent_signal};
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);

@@ -640,6 +640,35 @@ static void test_off_cpu(void)
 	stop(b, SIGKILL);
 }
 
+/* A profiling core in dir/sub whose one rule names service (the only service: id "<base64>.1")
+ * the processes matching regex, with a 60 s ON_CPU task on it (its id in task); NULL on failure. */
+static swp_core *core_with_task(const char *sub, const char *regex, const char *service, const char *unwind,
+				uint32_t ustack, char *task, size_t n)
+{
+	char path[96];
+	snprintf(path, sizeof(path), "%s/%s", dir, sub);
+	struct swp_rule rules[] = {{.sz = sizeof(struct swp_rule), .cmd_regex = regex, .service = service}};
+	struct swp_config cfg = {.sz = sizeof(cfg), .data_dir = path, .profiling = SWP_PROFILING_ON, .frequency = 99,
+				 .flush_interval_ms = 500, .scan_interval_ms = 300, .rules = rules, .n_rules = 1,
+				 .process_min_age_ms = -1, .unwind = unwind, .ustack_bytes = ustack};
+	swp_core *c = NULL;
+	CHECK_EQ_INT(swp_core_open(&cfg, &c), 0);
+	if (!c)
+		return NULL;
+	CHECK_EQ_INT(swp_processes_rescan(c), 0);
+	struct swp_buf sj = {0};
+	CHECK_EQ_INT(swp_services_json(c, NULL, &sj), 0);
+	char sid[64] = "";
+	json_get(sj.data, "id", sid, sizeof(sid));
+	swp_buf_free(&sj);
+	struct swp_task_create t = {.sz = sizeof(t), .service_id = sid, .target_type = "ON_CPU", .duration_s = 60};
+	struct swp_buf r = {0};
+	CHECK_EQ_INT(swp_task_create(c, &t, &r), 0);
+	json_get(r.data, "id", task, n);
+	swp_buf_free(&r);
+	return c;
+}
+
 /* Java frames by name: a JVM started with -XX:+PreserveFramePointer (the README's advice) is asked
  * for its perf map (jcmd Compiler.perfmap through the attach mechanism) when its run starts, so
  * its compiled code shows as package.Class::method: `swprof record`, and a task of the core. */
@@ -679,23 +708,9 @@ static void test_jvm(void)
 	CHECK_CONTAINS(out, ";Interpreter;"); /* main runs in the interpreter */
 
 	/* a task on it */
-	char sub[96];
-	snprintf(sub, sizeof(sub), "%s/jvmcore", dir);
-	struct swp_rule rules[] = {{.sz = sizeof(struct swp_rule), .cmd_regex = "Spin 3606$", .service = "jvmsvc"}};
-	struct swp_config cfg = {.sz = sizeof(cfg), .data_dir = sub, .profiling = SWP_PROFILING_ON, .frequency = 99,
-				 .flush_interval_ms = 500, .scan_interval_ms = 300, .rules = rules, .n_rules = 1,
-				 .process_min_age_ms = -1};
-	swp_core *c = NULL;
-	CHECK_EQ_INT(swp_core_open(&cfg, &c), 0);
+	char task[32];
+	swp_core *c = core_with_task("jvmcore", "Spin 3606$", "jvmsvc", NULL, 0, task, sizeof(task));
 	if (c) {
-		CHECK_EQ_INT(swp_processes_rescan(c), 0);
-		struct swp_task_create t = {.sz = sizeof(t), .service_id = "anZtc3Zj.1", .target_type = "ON_CPU",
-					    .duration_s = 60};
-		struct swp_buf r = {0};
-		CHECK_EQ_INT(swp_task_create(c, &t, &r), 0);
-		char task[32];
-		json_get(r.data, "id", task, sizeof(task));
-		swp_buf_free(&r);
 		msleep(4000);
 		char *tree = analyze_task(c, task);
 		static struct elem v[MAX_ELEMS];
@@ -729,6 +744,68 @@ static void test_jvm(void)
 	printf("node: JS fib in %lld of %lld samples\n", fib, all);
 	CHECK(fib >= all / 2);
 	stop(nd, SIGKILL);
+}
+
+/* Stacks through code without frame pointers: nofp (built -O2 -fomit-frame-pointer, on Debian's libc,
+ * which has none either) spends its time in main -> chain_a -> chain_b -> chain_c: in its own leaf,
+ * in libc's qsort calling back cmp_keys, in libc's memcpy. The kernel's frame-pointer walk loses
+ * the callers (why the modes exist); dwarf and auto recover the whole chain in at least 99% of the
+ * samples, through libc both ways; the same through a task of the core set to dwarf. A copy too
+ * short for the stack (deep: 40 KiB of locals above the chain, 8 KiB copied) keeps the frames it
+ * has under [incomplete] and is counted in the schedule. */
+static void test_unwind(void)
+{
+	static char out[1 << 18];
+	char cmd[512];
+	char *argv[] = {SWPROF_TARGETS_DIR "/nofp", "3605", NULL};
+	pid_t p = spawn(argv);
+	msleep(300);
+	const char *modes[] = {"fp", "dwarf", "auto"};
+	for (int i = 0; i < 3; i++) {
+		snprintf(cmd, sizeof(cmd), "%s record --pid %d --duration 3 --unwind %s", SWPROF_CLI, (int)p, modes[i]);
+		double cpu0 = cpu_seconds(p);
+		CHECK_EQ_INT(run_shell(cmd, out, sizeof(out)), 0);
+		double cpu = cpu_seconds(p) - cpu0; /* its CPU time while recorded, about */
+		long long all = folded_sum(out, "", NULL), chain = folded_sum(out, ";main;chain_a;chain_b;chain_c", NULL);
+		long long cb = folded_sum(out, ";qsort_r;", ";cmp_keys"), cpy = folded_sum(out, ";chain_c;__mem", NULL);
+		printf("unwind %s: whole chain in %lld of %lld samples (%.2f CPU s); qsort -> cmp_keys %lld, memcpy %lld\n",
+		       modes[i], chain, all, cpu, cb, cpy);
+		CHECK(all >= cpu * 99 * 0.8); /* none dropped on the way */
+		if (i == 0) {
+			CHECK(chain * 10 < all); /* frame pointers lose the callers */
+		} else {
+			CHECK(chain * 100 >= all * 99);
+			CHECK(cb * 50 > all); /* libc between two frames of ours */
+			CHECK(cpy * 50 > all); /* a libc leaf */
+		}
+	}
+	stop(p, SIGKILL);
+
+	/* the core, configured for dwarf, with a copy too short for the deep stack */
+	char *deep_argv[] = {SWPROF_TARGETS_DIR "/nofp", "3606", "deep", NULL};
+	pid_t d = spawn(deep_argv);
+	char task[32];
+	swp_core *c = core_with_task("unwind", "nofp 3606 deep$", "nofpsvc", "dwarf", 8192, task, sizeof(task));
+	if (c) {
+		msleep(3000);
+		char *tree = analyze_task(c, task);
+		static struct elem v[MAX_ELEMS];
+		int n = parse_elements(tree, v, MAX_ELEMS);
+		const struct elem *inc = find_elem(v, n, "[incomplete]"), *cc = find_elem(v, n, "chain_c");
+		printf("unwind, a dwarf task with 8 KiB copies of a 40 KiB stack: [incomplete] %lld, chain_c %lld\n",
+		       inc ? inc->count : -1, cc ? cc->count : -1);
+		CHECK(inc != NULL && cc != NULL && inc->count * 10 >= cc->count * 9); /* the frames kept, under it */
+		struct swp_buf sj = {0};
+		CHECK_EQ_INT(swp_schedules_json(c, task, 0, 0, &sj), 0);
+		long long incomplete = sj.data && strstr(sj.data, "\"incompleteStacks\":")
+					       ? atoll(strstr(sj.data, "\"incompleteStacks\":") + 19) : -1;
+		printf("unwind: schedule incompleteStacks %lld\n", incomplete);
+		CHECK(incomplete > 100);
+		swp_buf_free(&sj);
+		free(tree);
+		swp_core_close(c);
+	}
+	stop(d, SIGKILL);
 }
 
 /* `swprof record` shows its progress on a terminal (a pty here, from util-linux's script) and
@@ -842,6 +919,19 @@ int main(void)
 	snprintf(dir, sizeof(dir), "/tmp/swprof-e2e-XXXXXX");
 	if (!mkdtemp(dir))
 		return 1;
+	/* SWPROF_E2E_ONLY=unwind|jvm|off_cpu|pool: that case alone, while working on it */
+	const char *only = getenv("SWPROF_E2E_ONLY");
+	if (only) {
+		static const struct {
+			const char *name;
+			void (*fn)(void);
+		} cases[] = {{"unwind", test_unwind}, {"jvm", test_jvm}, {"off_cpu", test_off_cpu}, {"pool", test_pool}};
+		for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+			if (!strcmp(only, cases[i].name))
+				cases[i].fn();
+		nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+		CHECK_DONE();
+	}
 
 	char *spin_argv[] = {BUSY, "spin", "3601", NULL};
 	char *sys_argv[] = {BUSY, "syscall", "3602", NULL};
@@ -944,6 +1034,7 @@ int main(void)
 	test_caller();
 	test_off_cpu();
 	test_jvm();
+	test_unwind();
 	test_record_progress();
 	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	CHECK_DONE();

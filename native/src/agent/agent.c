@@ -300,7 +300,7 @@ int swp_agent_run(const struct swp_agent_config *cfg, volatile int *stop, struct
 	struct swp_config cc = {.sz = sizeof(cc), .profiling = SWP_PROFILING_ON, .frequency = cfg->frequency,
 				.flush_interval_ms = cfg->flush_ms, .scan_interval_ms = cfg->scan_ms, .rules = cfg->rules,
 				.n_rules = cfg->n_rules, .host_ip = cfg->host_ip, .host_name = cfg->host_name,
-				.process_min_age_ms = cfg->min_age_ms};
+				.process_min_age_ms = cfg->min_age_ms, .unwind = cfg->unwind, .ustack_bytes = cfg->ustack_bytes};
 	bool has_token = cfg->sz >= offsetof(struct swp_agent_config, token) + sizeof(cfg->token);
 	r = swp__grpc_open(cfg->backend, has_token ? cfg->token : NULL, &a.grpc);
 	if (!r)

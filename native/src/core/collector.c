@@ -2,6 +2,8 @@
 
 #include <stdlib.h>
 
+#include "symbols/unwind.h"
+
 void swp__collector_init(struct swp_collector *c, struct swp_stacks *stacks)
 {
 	memset(c, 0, sizeof(*c));
@@ -9,6 +11,7 @@ void swp__collector_init(struct swp_collector *c, struct swp_stacks *stacks)
 	c->sym = swp__symbolizer_new();
 	swp__u64map_init(&c->counts, 1024);
 	swp__u64map_init(&c->lost, 16);
+	swp__u64map_init(&c->incomplete, 16);
 	swp__u64map_init(&c->gone, 16);
 	swp__u64map_init(&c->seen, 1024);
 	swp__u64map_init(&c->off_counts, 64);
@@ -24,6 +27,7 @@ void swp__collector_free(struct swp_collector *c)
 	free(c->frames);
 	swp__u64map_free(&c->counts);
 	swp__u64map_free(&c->lost);
+	swp__u64map_free(&c->incomplete);
 	swp__u64map_free(&c->gone);
 	swp__u64map_free(&c->seen);
 	swp__u64map_free(&c->off_counts);
@@ -36,6 +40,7 @@ void swp__collector_reset(struct swp_collector *c)
 {
 	swp__u64map_clear(&c->counts);
 	swp__u64map_clear(&c->lost);
+	swp__u64map_clear(&c->incomplete);
 	swp__u64map_clear(&c->off_counts);
 	swp__u64map_clear(&c->off_ns);
 	swp__u64map_clear(&c->off_lost);
@@ -94,7 +99,10 @@ static uint32_t stack_index(struct swp_collector *c, int pid, const uint64_t *ki
 	bool resolved = true;
 	for (uint32_t i = nu; i-- > 0;) {
 		swp__buf_reset(&c->name);
-		swp__sym_user(c->sym, pid, lookup_ip(uips, i), &c->name);
+		if (uips[i] == SWP_IP_INCOMPLETE)
+			swp__buf_puts(&c->name, "[incomplete]");
+		else
+			swp__sym_user(c->sym, pid, lookup_ip(uips, i), &c->name);
 		if (c->name.len == 9 && memcmp(c->name.data, "[unknown]", 9) == 0)
 			resolved = false;
 		push_frame(c, &n, SWP_FRAME_USER);
@@ -183,10 +191,25 @@ static void on_off_lost(void *ctx, int pid, uint64_t lost)
 	*swp__u64map_slot(&c->off_lost, (uint64_t)(uint32_t)pid) += lost;
 }
 
+static void on_ustack(void *ctx, const struct swp_ustack_sample *x)
+{
+	struct swp_collector *c = ctx;
+	uint64_t uips[SWP_STACK_DEPTH];
+	uint32_t nu;
+	enum swp_unwound how = swp__unwind(c->sym, x, uips, SWP_STACK_DEPTH, &nu);
+	c->unwound[how]++;
+	if (how == SWP_UNWOUND_CUT || how == SWP_UNWOUND_FAILED) {
+		*swp__u64map_slot(&c->incomplete, (uint64_t)(uint32_t)x->pid) += 1;
+		if (nu < SWP_STACK_DEPTH)
+			uips[nu++] = SWP_IP_INCOMPLETE;
+	}
+	swp__collector_add(c, x->pid, x->kips, x->nk, uips, nu, 1);
+}
+
 static const struct swp_sample_sink *sink_of(struct swp_collector *c, struct swp_sample_sink *s)
 {
 	*s = (struct swp_sample_sink){.sample = on_sample, .lost = on_lost, .gone = on_gone, .off = on_off,
-				      .off_lost = on_off_lost, .ctx = c};
+				      .off_lost = on_off_lost, .ustack = on_ustack, .ctx = c};
 	return s;
 }
 

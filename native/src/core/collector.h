@@ -19,6 +19,10 @@ struct swp_collector {
 	uint32_t fcap;
 	struct swp_u64map counts; /* (pid << 32 | stack idx) -> samples, since the last reset */
 	struct swp_u64map lost;   /* pid -> lost samples, since the last reset */
+	/* pid -> DWARF/AUTO samples whose user stack was unwound only in part (their frames kept),
+	 * since the last reset */
+	struct swp_u64map incomplete;
+	uint64_t unwound[4];      /* DWARF/AUTO samples by enum swp_unwound, since init */
 	struct swp_u64map gone;   /* pid -> SWP_GONE_*: targets that left on their own (its reader clears it) */
 	uint64_t samples;         /* total drained since the last reset */
 	/* off-CPU, since the last reset: (pid << 32 | stack idx) -> switches, and -> blocked ns; pid ->

@@ -82,7 +82,16 @@ int swp__core_open(const struct swp_config *cfg, swp_block_sink sink, void *sink
 		return swp__fail(EINVAL, "flush interval %d ms is out of range (10 to 60000)", flush);
 	if (cfg->profiling < SWP_PROFILING_OFF || cfg->profiling > SWP_PROFILING_ELSEWHERE)
 		return swp__fail(EINVAL, "profiling mode %d is not one of enum swp_profiling", cfg->profiling);
-	int r = swp__sha256_selftest();
+	bool has_unwind = cfg->sz >= offsetof(struct swp_config, ustack_bytes) + sizeof(cfg->ustack_bytes);
+	unsigned unwind = 0;
+	int r = swp__unwind_mode(has_unwind ? cfg->unwind : NULL, &unwind);
+	if (r)
+		return r;
+	uint32_t ustack = has_unwind && cfg->ustack_bytes ? cfg->ustack_bytes : 16384;
+	if (ustack < 8192 || ustack > 65536 || ustack % 8)
+		return swp__fail(EINVAL, "unwinding stack copy of %u bytes is out of range (8192 to 65536, a multiple of 8)",
+				 ustack);
+	r = swp__sha256_selftest();
 	if (r)
 		return r;
 
@@ -91,6 +100,8 @@ int swp__core_open(const struct swp_config *cfg, swp_block_sink sink, void *sink
 	c->sink = sink;
 	c->sink_ctx = sink_ctx;
 	c->frequency = freq;
+	c->unwind = unwind;
+	c->ustack_bytes = ustack;
 	c->flush_ms = flush;
 	c->scan_ms = cfg->scan_interval_ms ? cfg->scan_interval_ms : 5000;
 	c->profiling = cfg->profiling == SWP_PROFILING_ON;

@@ -49,6 +49,8 @@ typedef int (*swp_block_sink)(void *ctx, swp_core *c, const struct swp_pending_b
 struct swp_core {
 	char *data_dir;
 	int frequency, flush_ms, scan_ms;
+	unsigned unwind;       /* SWP_TARGET_DWARF, SWP_TARGET_AUTO or 0 (frame pointers) for ON_CPU runs */
+	uint32_t ustack_bytes; /* for them */
 	bool profiling;       /* this core runs the scheduler and the profiler */
 	bool runs_elsewhere;  /* SWP_PROFILING_ELSEWHERE */
 	char *host_ip;

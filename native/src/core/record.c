@@ -7,6 +7,7 @@
 #include "analyze/analyze.h"
 #include "core/collector.h"
 #include "symbols/perfmap.h"
+#include "symbols/unwind.h"
 #include "tasks/discovery.h"
 
 SWP_API int swp_record(const struct swp_record_req *q, struct swp_buf *out)
@@ -30,6 +31,12 @@ SWP_API int swp_record(const struct swp_record_req *q, struct swp_buf *out)
 		return swp__fail(EINVAL, "unknown target \"%s\" (ON_CPU or OFF_CPU)", q->target);
 	if (q->aggregate != SWP_AGG_COUNT && q->aggregate != SWP_AGG_DURATION)
 		return swp__fail(EINVAL, "unknown aggregate type %d", q->aggregate);
+	unsigned unwind;
+	int ru = swp__unwind_mode(q->unwind, &unwind);
+	if (ru)
+		return ru;
+	if (off && unwind)
+		return swp__fail(EINVAL, "--unwind is for ON_CPU: OFF_CPU stacks are walked by frame pointers");
 	struct swp_discovered d = {0};
 	if (q->pid <= 0 || swp__proc_read(q->pid, &d) != 0) {
 		swp__discovered_clear(&d);
@@ -38,12 +45,12 @@ SWP_API int swp_record(const struct swp_record_req *q, struct swp_buf *out)
 	int64_t ticks = d.start_ticks;
 	swp__discovered_clear(&d);
 
-	struct swp_profiler_opts o = {.sz = sizeof(o), .frequency = freq};
+	struct swp_profiler_opts o = {.sz = sizeof(o), .frequency = freq, .ustack_bytes = q->ustack_bytes};
 	struct swp_profiler *p = NULL;
 	int r = swp__profiler_open(&o, &p);
 	if (r)
 		return r;
-	r = swp__profiler_set_targets(p, q->pid, off ? SWP_TARGET_OFF_CPU : SWP_TARGET_ON_CPU);
+	r = swp__profiler_set_targets(p, q->pid, off ? SWP_TARGET_OFF_CPU : SWP_TARGET_ON_CPU | unwind);
 	if (r) {
 		swp__profiler_close(p);
 		return r;
@@ -118,6 +125,12 @@ SWP_API int swp_record(const struct swp_record_req *q, struct swp_buf *out)
 		if (lost)
 			swp_warn("%llu %s were lost in the kernel (stack or count map full)", (unsigned long long)lost,
 				 off ? "switches" : "samples");
+		if (unwind)
+			swp_info("unwinding: %llu samples by frame pointers, %llu by DWARF, %llu incomplete "
+				 "(%llu where the stack copy ended: a larger --ustack-bytes; %llu failed)",
+				 (unsigned long long)co.unwound[SWP_UNWOUND_FP], (unsigned long long)co.unwound[SWP_UNWOUND_DWARF],
+				 (unsigned long long)(co.unwound[SWP_UNWOUND_CUT] + co.unwound[SWP_UNWOUND_FAILED]),
+				 (unsigned long long)co.unwound[SWP_UNWOUND_CUT], (unsigned long long)co.unwound[SWP_UNWOUND_FAILED]);
 		char name[64];
 		snprintf(name, sizeof(name), "pid %d, %s", q->pid, off ? "off-CPU" : "on-CPU");
 		r = swp__export(&t, counts, t.n, q->format, off && q->aggregate == SWP_AGG_DURATION, name, out);

@@ -70,6 +70,12 @@ static unsigned target_bit(const struct swp_task *t)
 	       : strcmp(t->target, "ON_CPU") == 0 ? SWP_TARGET_ON_CPU : 0;
 }
 
+/* The profiler's bits for target bits m: ON_CPU with the configured unwinding. */
+static unsigned profile_bits(const swp_core *c, unsigned m)
+{
+	return m & SWP_TARGET_ON_CPU ? m | c->unwind : m;
+}
+
 /* What the runs on pid (but run `except`) profile it for. */
 static unsigned pid_targets(swp_core *c, int pid, size_t except)
 {
@@ -105,7 +111,7 @@ bool swp__scheduler_profiler(swp_core *c)
 		return true;
 	if (c->prof_err)
 		return false;
-	struct swp_profiler_opts o = {.sz = sizeof(o), .frequency = c->frequency};
+	struct swp_profiler_opts o = {.sz = sizeof(o), .frequency = c->frequency, .ustack_bytes = c->ustack_bytes};
 	int r = swp__profiler_open(&o, &c->prof);
 	if (r) {
 		c->prof_err = r;
@@ -136,7 +142,7 @@ static void start_runs(swp_core *c, int64_t now, struct swp_batch *b)
 					return;
 				unsigned had = pid_targets(c, pr->pid, SIZE_MAX), want = had | target_bit(t);
 				if (want != had) {
-					int r = swp__profiler_set_targets(c->prof, pr->pid, want);
+					int r = swp__profiler_set_targets(c->prof, pr->pid, profile_bits(c, want));
 					if (r) {
 						swp_warn("cannot profile pid %d: %s", pr->pid, swp_last_error());
 						continue;
@@ -170,6 +176,9 @@ void swp__scheduler_take_samples(swp_core *c, int64_t now)
 		uint64_t *lost = swp__u64map_get(off ? &co->off_lost : &co->lost, (uint64_t)(uint32_t)run->pid);
 		if (lost)
 			run->sched->lost += *lost;
+		uint64_t *part = off ? NULL : swp__u64map_get(&co->incomplete, (uint64_t)(uint32_t)run->pid);
+		if (part)
+			run->sched->incomplete += *part;
 		run->sched->end_ms = now;
 	}
 	/* ON_CPU samples to the ON_CPU runs of their pid, OFF_CPU switches to the OFF_CPU ones */
@@ -308,7 +317,7 @@ static void end_runs(swp_core *c, int64_t now)
 			 last ? "ended" : "stops for this pid", why, run->sched->samples, run->sched->lost);
 		unsigned rest = pid_targets(c, run->pid, i);
 		if (c->prof && rest != (rest | target_bit(run->task))) {
-			if (swp__profiler_set_targets(c->prof, run->pid, rest)) /* 0: it left on its own already */
+			if (swp__profiler_set_targets(c->prof, run->pid, profile_bits(c, rest))) /* 0: it left on its own already */
 				swp_warn("%s", swp_last_error());
 			if (!rest)
 				swp__collector_forget_pid(&c->coll, run->pid);

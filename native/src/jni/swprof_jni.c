@@ -294,7 +294,7 @@ static void JNICALL setLog0(JNIEnv *env, jclass cls, jint min_level)
 static jlong JNICALL open0(JNIEnv *env, jclass cls, jbyteArray data_dir, jint frequency, jint flush_ms, jint scan_ms,
                            jint profiling, jobjectArray rule_fields, jobjectArray rule_labels, jbyteArray host_ip,
                            jbyteArray host_name, jlong expire_ms, jlong min_age_ms, jlong agent_timeout_ms,
-			   jlong min_free_bytes)
+			   jlong min_free_bytes, jbyteArray unwind, jint ustack_bytes)
 {
 	(void)cls;
 	struct arena a = {0};
@@ -313,6 +313,8 @@ static jlong JNICALL open0(JNIEnv *env, jclass cls, jbyteArray data_dir, jint fr
 	cfg.data_dir = str_of(env, &a, data_dir, &ok);
 	cfg.host_ip = str_of(env, &a, host_ip, &ok);
 	cfg.host_name = str_of(env, &a, host_name, &ok);
+	cfg.unwind = str_of(env, &a, unwind, &ok);
+	cfg.ustack_bytes = ustack_bytes > 0 ? (uint32_t)ustack_bytes : 0;
 
 	size_t n_fields = 0;
 	const char **fields = strv_of(env, &a, rule_fields, &n_fields, 1, &ok);
@@ -884,7 +886,7 @@ static void JNICALL streamFree0(JNIEnv *env, jclass cls, jlong stream)
 #define BB "[[B"
 static const JNINativeMethod g_methods[] = {
     {"setLog0", "(I)V", (void *)setLog0},
-    {"open0", "(" B "IIII" BB "[Ljava/lang/Object;" B B "JJJJ)J", (void *)open0},
+    {"open0", "(" B "IIII" BB "[Ljava/lang/Object;" B B "JJJJ" B "I)J", (void *)open0},
     {"close0", "(J)V", (void *)close0},
     {"rescan0", "(J)V", (void *)rescan0},
     {"registerProcess0", "(JI" B B B B BB ")" B, (void *)registerProcess0},

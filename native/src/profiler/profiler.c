@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -49,6 +50,10 @@ struct swp_profiler {
 	struct bpf_program *switch_prog;
 	struct bpf_link *switch_link;
 	struct swp_u64map masks;  /* pid -> SWP_TARGET_* as set here */
+	/* DWARF/AUTO samples */
+	struct ring_buffer *ustacks;
+	uint32_t ustack_bytes;
+	struct drain *cur; /* the drain consuming ustacks */
 	uint32_t n_off;           /* pids with SWP_TARGET_OFF_CPU */
 	uint8_t *off_seen;        /* off_stacks ids referenced since it was last cleared (a bit each) */
 	uint32_t n_off_seen;
@@ -105,6 +110,22 @@ static int open_cpu_clock(int cpu, int freq)
 	return fd < 0 ? -errno : fd;
 }
 
+static int on_ustack(void *ctx, void *data, size_t size);
+
+int swp__unwind_mode(const char *name, unsigned *bits)
+{
+	*bits = 0;
+	if (!name || !*name || !strcasecmp(name, "fp"))
+		return 0;
+	if (!strcasecmp(name, "dwarf"))
+		*bits = SWP_TARGET_DWARF;
+	else if (!strcasecmp(name, "auto"))
+		*bits = SWP_TARGET_AUTO;
+	else
+		return swp__fail(EINVAL, "unknown unwinding mode \"%s\" (fp, dwarf or auto)", name);
+	return 0;
+}
+
 int swp__profiler_open(const struct swp_profiler_opts *opts, struct swp_profiler **out)
 {
 	struct swp_profiler *p;
@@ -143,6 +164,27 @@ int swp__profiler_open(const struct swp_profiler_opts *opts, struct swp_profiler
 	bpf_map__set_max_entries(s->maps.gone, p->max_targets);
 	bpf_map__set_max_entries(s->maps.off_stacks, max_stacks);
 	p->max_stacks = max_stacks;
+	p->ustack_bytes = OPT(opts, ustack_bytes, 16384u);
+	if (p->ustack_bytes < 8192 || p->ustack_bytes > SWP_USTACK_MAX || p->ustack_bytes % 8) {
+		err = swp__fail(EINVAL, "profiler: user stack copy of %u bytes (8192 to %u, a multiple of 8)",
+				p->ustack_bytes, SWP_USTACK_MAX);
+		goto fail;
+	}
+	ncpu = libbpf_num_possible_cpus();
+	if (ncpu <= 0) {
+		err = swp__fail(ncpu < 0 ? ncpu : EINVAL, "profiler: cannot count possible CPUs");
+		goto fail;
+	}
+	s->rodata->ustack_size = p->ustack_bytes;
+	s->rodata->has_task_regs = libbpf_probe_bpf_helper(BPF_PROG_TYPE_PERF_EVENT, BPF_FUNC_task_pt_regs, NULL) > 0;
+	bpf_map__set_max_entries(s->maps.ustack_buf, (uint32_t)ncpu);
+	/* two seconds of samples at the full copy on every CPU (drains come every second), in
+	 * 1..64 MiB: a power of two */
+	uint64_t want = 2ull * (uint64_t)freq * (uint64_t)ncpu * (offsetof(struct swp_ustack, stack) + p->ustack_bytes);
+	uint32_t ring = 1u << 20;
+	while (ring < want && ring < (64u << 20))
+		ring <<= 1;
+	bpf_map__set_max_entries(s->maps.ustacks, ring);
 	/* the exit hook reads the kernel's task struct (CO-RE): without the kernel's BTF it stays out,
 	 * and the switch hook is the tracepoint rather than the BTF one */
 	bool btf = access("/sys/kernel/btf/vmlinux", R_OK) == 0;
@@ -183,10 +225,9 @@ int swp__profiler_open(const struct swp_profiler_opts *opts, struct swp_profiler
 	p->off_start_fd = bpf_map__fd(s->maps.off_start);
 	p->keys = swp__xcalloc(DRAIN_BATCH, sizeof(struct swp_count_key));
 	p->vals = swp__xcalloc(DRAIN_BATCH, sizeof(struct swp_off_value));
-
-	ncpu = libbpf_num_possible_cpus();
-	if (ncpu <= 0) {
-		err = swp__fail(ncpu < 0 ? ncpu : EINVAL, "profiler: cannot count possible CPUs");
+	p->ustacks = ring_buffer__new(bpf_map__fd(s->maps.ustacks), on_ustack, p, NULL);
+	if (!p->ustacks) {
+		err = swp__fail(-errno, "profiler: ring buffer: %s", why(-errno));
 		goto fail;
 	}
 	p->links = swp__xcalloc((size_t)ncpu, sizeof(*p->links));
@@ -230,6 +271,7 @@ void swp__profiler_close(struct swp_profiler *p)
 	bpf_link__destroy(p->exec_link);
 	bpf_link__destroy(p->exit_link);
 	bpf_link__destroy(p->switch_link);
+	ring_buffer__free(p->ustacks);
 	oncpu_bpf__destroy(p->skel);
 	swp__u64map_free(&p->masks);
 	free(p->off_seen);
@@ -242,11 +284,15 @@ void swp__profiler_close(struct swp_profiler *p)
 int swp__profiler_set_targets(struct swp_profiler *p, int pid, unsigned targets)
 {
 	__u32 key = (__u32)pid;
-	__u8 mask = (__u8)(targets & (SWP_TARGET_ON_CPU | SWP_TARGET_OFF_CPU));
+	__u8 mask = (__u8)(targets & (SWP_TARGET_ON_CPU | SWP_TARGET_OFF_CPU | SWP_TARGET_USTACK));
 	int err;
 
 	if (pid <= 0)
 		return swp__fail(EINVAL, "profiler: bad pid %d", pid);
+	if ((mask & SWP_TARGET_USTACK) == SWP_TARGET_USTACK)
+		return swp__fail(EINVAL, "profiler: pid %d: DWARF or AUTO, not both", pid);
+	if (!(mask & (SWP_TARGET_ON_CPU | SWP_TARGET_OFF_CPU)))
+		mask = 0; /* an unwinding mode alone profiles nothing */
 	uint64_t *was = swp__u64map_get(&p->masks, (uint64_t)pid);
 	if (was && !*was)
 		was = NULL; /* 0: not a target any more */
@@ -407,6 +453,28 @@ static void on_off(struct drain *d, const void *k, const void *v)
 	off_to_sink(d, k, o.switches, o.ns);
 }
 
+/* A DWARF/AUTO sample from the ring buffer, to the sink. */
+static int on_ustack(void *ctx, void *data, size_t size)
+{
+	struct swp_profiler *p = ctx;
+	struct drain *d = p->cur;
+	const struct swp_ustack *r = data;
+	size_t head = offsetof(struct swp_ustack, stack);
+
+	if (!d || size < head || r->nk > SWP_STACK_DEPTH || r->nu > SWP_STACK_DEPTH || r->len > size - head)
+		return 0; /* not one of ours: cannot happen */
+	uint64_t *mask = swp__u64map_get(&p->masks, r->pid);
+	struct swp_ustack_sample s = {
+		.pid = (int)r->pid, .mode = mask && (*mask & SWP_TARGET_AUTO) ? SWP_TARGET_AUTO : SWP_TARGET_DWARF,
+		.kips = (const uint64_t *)r->kips, .nk = r->nk, .fp = (const uint64_t *)r->uips, .nfp = r->nu,
+		.regs = (const uint64_t *)r->regs, .stack = r->stack,
+		.len = r->len, .cut = r->len >= p->ustack_bytes};
+	if (d->sink->ustack)
+		d->sink->ustack(d->sink->ctx, &s);
+	d->total++;
+	return 0;
+}
+
 /* Hands every (key, value) of a quiet hash map to `each` and empties the map. */
 static int drain_hash(struct drain *d, int fd, size_t ksz, size_t vsz,
 		      void (*each)(struct drain *, const void *, const void *))
@@ -503,6 +571,12 @@ int64_t swp__profiler_drain(struct swp_profiler *p, const struct swp_sample_sink
 		memset(p->off_seen, 0, p->max_stacks / 8 + 1);
 		p->n_off_seen = 0;
 	}
+	/* DWARF/AUTO samples: all those in the ring buffer now (of either set: they carry their stacks) */
+	p->cur = &d;
+	err = ring_buffer__consume(p->ustacks);
+	p->cur = NULL;
+	if (err < 0)
+		return swp__fail(err, "profiler: read the ring buffer: %s", strerror(-err));
 	err = drain_hash(&d, p->lost_fd[old], sizeof(__u32), sizeof(uint64_t), on_lost);
 	if (err)
 		return err;

@@ -18,6 +18,19 @@
 struct swp_profiler;
 struct swp_sample_sink;
 
+/* An on-CPU sample of a DWARF/AUTO target, one at a time: its user stack is to be unwound from
+ * regs over the copy of the stack. */
+struct swp_ustack_sample {
+	int pid;
+	unsigned mode; /* SWP_TARGET_DWARF or SWP_TARGET_AUTO */
+	const uint64_t *kips, *fp; /* kernel ips; user ips of the kernel's frame-pointer walk */
+	uint32_t nk, nfp;
+	const uint64_t *regs;  /* SWP_NREGS, DWARF order */
+	const uint8_t *stack;  /* len bytes from regs[SWP_REG_RSP] up */
+	uint32_t len;
+	bool cut; /* the copy ended at the configured size, not at the stack's end */
+};
+
 struct swp_profiler_opts {
 	size_t sz;
 	int frequency;        /* Hz, 1..1000 */
@@ -27,7 +40,13 @@ struct swp_profiler_opts {
 	/* Drain with get_next_key/lookup/delete even when the kernel has batch ops (tests use it
 	 * to cover the fallback path). */
 	bool no_batch;
+	/* bytes of user stack copied per DWARF/AUTO sample, 8192..65536 (a multiple of 8); 0 = 16384 */
+	uint32_t ustack_bytes;
 };
+
+/* An unwinding mode by name into SWP_TARGET_* bits: "fp" or NULL (0), "dwarf", "auto"; -EINVAL
+ * with the reason otherwise. */
+int swp__unwind_mode(const char *name, unsigned *bits);
 
 /* Opens, loads and attaches. Fails with -EPERM/-ENOSYS/... and a reason when the kernel or
  * the privileges do not allow BPF. */
@@ -40,7 +59,8 @@ void swp__profiler_close(struct swp_profiler *p);
 int swp__profiler_add_pid(struct swp_profiler *p, int pid);
 int swp__profiler_remove_pid(struct swp_profiler *p, int pid);
 /* What pid is profiled for: SWP_TARGET_ON_CPU, SWP_TARGET_OFF_CPU, both, or 0 (no longer a
- * target; not an error when it left on its own). The scheduler switch hook is attached while
+ * target; not an error when it left on its own); with SWP_TARGET_DWARF or SWP_TARGET_AUTO its
+ * on-CPU samples come to the sink's ustack to be unwound. The scheduler switch hook is attached while
  * some pid wants OFF_CPU. */
 int swp__profiler_set_targets(struct swp_profiler *p, int pid, unsigned targets);
 /* pid's threads still away (blocked) now: each counted as one switch up to now, to the sink's
@@ -64,6 +84,8 @@ struct swp_sample_sink {
 		    uint64_t switches, uint64_t ns);
 	/* off-CPU switches of pid that could not be recorded */
 	void (*off_lost)(void *ctx, int pid, uint64_t lost);
+	/* a DWARF/AUTO sample (count 1) */
+	void (*ustack)(void *ctx, const struct swp_ustack_sample *s);
 	void *ctx;
 };
 

@@ -20,6 +20,7 @@
 #include "symbols/perfmap.h"
 #include "symbols/symbols.h"
 #include "symbols/symtab.h"
+#include "symbols/unwind.h"
 
 #define REREAD_MS 100 /* at most one maps re-read per process in this time */
 
@@ -77,6 +78,8 @@ struct file {
 	struct hnode node;
 	uint64_t dev, ino, size, mtime_ns; /* identity (fstat of the opened file); dev ~0 = a vdso image */
 	struct swp__symtab tab;
+	struct swp__eh eh; /* unwind tables, read on the first unwinding through the file */
+	bool eh_read;
 };
 
 /* One executable mapping of a process. */
@@ -98,6 +101,7 @@ struct proc {
 	struct swp_buf strs; /* paths, NUL-terminated */
 	int64_t read_ms;     /* last maps read attempt (monotonic) */
 	struct swp__perfmap *jit; /* its runtime's perf map, for anonymous executable memory */
+	void *unwind;             /* unwind.c's state for it */
 };
 
 struct swp_symbolizer {
@@ -122,6 +126,7 @@ struct swp_symbolizer *swp__symbolizer_new(void)
 static void proc_free(struct proc *p)
 {
 	swp__perfmap_free(p->jit);
+	swp__unwind_state_free(p->unwind);
 	free(p->maps);
 	swp_buf_free(&p->strs);
 	free(p);
@@ -140,6 +145,7 @@ void swp__symbolizer_free(struct swp_symbolizer *s)
 		for (struct hnode *e = s->files.b[i], *next; e; e = next) {
 			next = e->next;
 			swp__symtab_free(&((struct file *)e)->tab);
+			swp__eh_free(&((struct file *)e)->eh);
 			free(e);
 		}
 	free(s->procs.b);
@@ -226,8 +232,8 @@ static int read_all(struct swp_symbolizer *s, const char *path, uint64_t at, siz
 }
 
 /* The vdso is one image per kernel (and ABI): read from the process, or our own copy when the
- * process's memory is not readable. Cached by a hash of its bytes. */
-static struct swp__symtab *vdso_table(struct swp_symbolizer *s, int pid, const struct map *m)
+ * process's memory is not readable; into s->tmp. Returns its length, 0 when there is none. */
+static size_t vdso_image(struct swp_symbolizer *s, int pid, const struct map *m)
 {
 	char path[64];
 	size_t len = m->end - m->start;
@@ -235,14 +241,21 @@ static struct swp__symtab *vdso_table(struct swp_symbolizer *s, int pid, const s
 	if (len > (1 << 20) || read_all(s, path, m->start, len) < 0 || s->tmp.len != len) {
 		const ElfW(Ehdr) *eh = (const ElfW(Ehdr) *)getauxval(AT_SYSINFO_EHDR);
 		if (!eh)
-			return NULL;
+			return 0;
 		len = eh->e_shoff + (size_t)eh->e_shnum * eh->e_shentsize;
 		if (len > (1 << 20))
-			return NULL;
+			return 0;
 		swp__buf_reset(&s->tmp);
 		swp__buf_put(&s->tmp, eh, len);
 	}
-	return file_get(s, UINT64_MAX, swp__hash64(s->tmp.data, len, 0), len, 0, -1, s->tmp.data);
+	return len;
+}
+
+/* Cached by a hash of its bytes. */
+static struct swp__symtab *vdso_table(struct swp_symbolizer *s, int pid, const struct map *m)
+{
+	size_t len = vdso_image(s, pid, m);
+	return len ? file_get(s, UINT64_MAX, swp__hash64(s->tmp.data, len, 0), len, 0, -1, s->tmp.data) : NULL;
 }
 
 static int open_file(const char *path, struct stat *st)
@@ -257,17 +270,11 @@ static int open_file(const char *path, struct stat *st)
 	return fd;
 }
 
-/* Decides m->tab once: the file through the process's root (its mount namespace), else
- * through map_files (also reaches deleted or replaced files). */
-static struct swp__symtab *map_table(struct swp_symbolizer *s, struct proc *p, struct map *m)
+/* The file of mapping m: through the process's root (its mount namespace), else through
+ * map_files (also reaches deleted or replaced files). -1 when neither opens. */
+static int map_open(struct proc *p, const struct map *m, struct stat *out)
 {
-	if (m->opened)
-		return m->tab;
-	m->opened = true;
 	const char *path = p->strs.data + m->path;
-	if (!strcmp(path, "[vdso]"))
-		return m->tab = vdso_table(s, p->pid, m);
-
 	char buf[PATH_MAX + 64];
 	struct stat st, st2;
 	int fd = -1;
@@ -283,6 +290,22 @@ static struct swp__symtab *map_table(struct swp_symbolizer *s, struct proc *p, s
 			st = st2;
 		}
 	}
+	if (fd >= 0)
+		*out = st;
+	return fd;
+}
+
+/* Decides m->tab once. */
+static struct swp__symtab *map_table(struct swp_symbolizer *s, struct proc *p, struct map *m)
+{
+	if (m->opened)
+		return m->tab;
+	m->opened = true;
+	const char *path = p->strs.data + m->path;
+	if (!strcmp(path, "[vdso]"))
+		return m->tab = vdso_table(s, p->pid, m);
+	struct stat st;
+	int fd = map_open(p, m, &st);
 	if (fd < 0) {
 		swp_debug("symbols: cannot open %s of pid %d", path, p->pid);
 		return NULL;
@@ -356,6 +379,12 @@ static int read_maps(struct swp_symbolizer *s, struct proc *p)
 			m->tab = old->tab;
 		}
 	}
+	bool same = n == p->nmaps;
+	for (size_t i = 0; same && i < n; i++)
+		same = maps[i].start == p->maps[i].start && maps[i].end == p->maps[i].end &&
+		       maps[i].tab == p->maps[i].tab && maps[i].opened == p->maps[i].opened;
+	if (!same && p->unwind)
+		swp__unwind_state_flush(p->unwind); /* what it cached of the old mappings goes */
 	free(p->maps);
 	swp_buf_free(&p->strs);
 	p->maps = maps;
@@ -416,4 +445,74 @@ void swp__sym_forget_pid(struct swp_symbolizer *s, int pid)
 			proc_free((struct proc *)e);
 			return;
 		}
+}
+
+/* ---- for unwinding (unwind.c) ---- */
+
+/* The unwind tables of m's file, read on first use; NULL when it has none. */
+static const struct swp__eh *map_eh(struct swp_symbolizer *s, struct proc *p, struct map *m)
+{
+	struct swp__symtab *tab = map_table(s, p, m);
+	if (!tab)
+		return NULL;
+	struct file *f = (struct file *)((char *)tab - offsetof(struct file, tab));
+	if (!f->eh_read) {
+		f->eh_read = true;
+		int rc = -ENOENT;
+		if (f->dev == UINT64_MAX) { /* a vdso image */
+			size_t len = vdso_image(s, p->pid, m);
+			if (len)
+				rc = swp__eh_load_mem(s->tmp.data, len, &f->eh);
+		} else {
+			struct stat st;
+			int fd = map_open(p, m, &st);
+			if (fd >= 0) {
+				rc = swp__eh_load_fd(fd, &f->eh);
+				close(fd);
+			}
+		}
+		s->stats.eh_files++;
+		s->stats.eh_bytes += f->eh.hdr_len + f->eh.frame_len;
+		if (rc)
+			swp_debug("symbols: no unwind tables in %s of pid %d", p->strs.data + m->path, p->pid);
+	}
+	return &f->eh;
+}
+
+bool swp__sym_module(struct swp_symbolizer *s, int pid, uint64_t ip, struct swp__module *out)
+{
+	struct proc *p = proc_get(s, pid);
+	struct map *m = find_map(p, ip);
+	if (!m && swp__mono_ms() - p->read_ms >= REREAD_MS && read_maps(s, p) == 0)
+		m = find_map(p, ip);
+	memset(out, 0, sizeof(*out));
+	if (!m)
+		return false;
+	const char *path = p->strs.data + m->path;
+	out->start = m->start;
+	out->end = m->end;
+	out->frame_pointers = -1;
+	if (!*path || (path[0] == '[' && strcmp(path, "[vdso]"))) {
+		out->anon = true; /* JIT code, [vsyscall], [uprobes]: no tables */
+		return true;
+	}
+	const struct swp__eh *eh = map_eh(s, p, m);
+	if (!eh)
+		return true;
+	out->frame_pointers = swp__eh_frame_pointers(eh);
+	/* the load bias: m->start is the run-time address of file offset m->pgoff */
+	for (size_t i = 0; i < m->tab->nsegs; i++) {
+		const struct swp__seg *g = &m->tab->segs[i];
+		if (m->pgoff >= g->off && m->pgoff - g->off < (g->filesz ? g->filesz : 1)) {
+			out->bias = m->start - (g->vaddr + (m->pgoff - g->off));
+			out->eh = eh->hdr ? eh : NULL;
+			break;
+		}
+	}
+	return true;
+}
+
+void **swp__sym_unwind_state(struct swp_symbolizer *s, int pid)
+{
+	return &proc_get(s, pid)->unwind;
 }

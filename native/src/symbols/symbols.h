@@ -32,8 +32,25 @@ struct swp_sym_stats {
 	uint64_t elf_parses;   /* ELF files parsed (cache misses) */
 	uint64_t maps_reads;   /* /proc/PID/maps reads */
 	uint64_t lookups;      /* user + kernel lookups */
+	uint64_t eh_files;     /* files whose unwind tables were read */
+	uint64_t eh_bytes;     /* bytes of unwind tables kept */
 };
 void swp__sym_stats(const struct swp_symbolizer *s, struct swp_sym_stats *out);
+
+/* For unwinding (unwind.c): the executable mapping of pid at ip, with the unwind tables of its
+ * file (read on first use, cached with its symbols). */
+struct swp__eh;
+struct swp__module {
+	uint64_t start, end;      /* the mapping */
+	uint64_t bias;            /* run-time address = link-time address + bias */
+	const struct swp__eh *eh; /* NULL: none (anonymous memory, no .eh_frame_hdr, unreadable file) */
+	int frame_pointers;       /* its file was built with frame pointers: 1, without: 0, unknown: -1 */
+	bool anon;                /* anonymous executable memory (JIT code) or a special mapping */
+};
+/* False when no mapping of pid holds ip (after a re-read of its maps). */
+bool swp__sym_module(struct swp_symbolizer *s, int pid, uint64_t ip, struct swp__module *out);
+/* unwind.c's state for pid, kept and dropped with its maps (swp__unwind_state_free). */
+void **swp__sym_unwind_state(struct swp_symbolizer *s, int pid);
 
 /* Demangles C++ (Itanium) and Rust (legacy and v0) names into out; returns false when the
  * name is not mangled (out untouched). */

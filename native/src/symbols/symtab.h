@@ -56,6 +56,23 @@ int swp__elf_load_mem(void *image, size_t len, struct swp__symtab *t);
 /* The name of the function at file offset off (PT_LOAD mapping), or NULL. */
 const char *swp__elf_lookup(struct swp__symtab *t, uint64_t off, struct swp_buf *scratch);
 
+/* The unwind tables of an ELF file (ehframe.c): .eh_frame_hdr and .eh_frame copied, with their
+ * link-time addresses; what unwind.c hands libunwind. */
+struct swp__eh {
+	uint8_t *hdr, *frame;            /* NULL when the file has none (or not both) */
+	uint64_t hdr_vaddr, frame_vaddr;
+	size_t hdr_len, frame_len;
+	uint64_t table_vaddr, fde_count; /* .eh_frame_hdr's binary search table */
+	uint32_t fdes, fp_fdes;          /* FDEs, and those that make the frame pointer the CFA */
+};
+/* 0, or -ENOENT when the file has no usable tables (fdes may still be counted), -ENOEXEC. */
+int swp__eh_load_fd(int fd, struct swp__eh *eh);
+int swp__eh_load_mem(void *image, size_t len, struct swp__eh *eh);
+void swp__eh_free(struct swp__eh *eh);
+/* 1: the file was built with frame pointers (most FDEs make rbp the CFA), 0: without, -1: no FDEs
+ * to tell. */
+int swp__eh_frame_pointers(const struct swp__eh *eh);
+
 /* /proc/kallsyms (kallsyms.c): text symbols with non-zero addresses. -ENOENT when none. */
 int swp__kallsyms_load(const char *path, struct swp__symtab *t);
 

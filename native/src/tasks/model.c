@@ -351,6 +351,7 @@ void swp__schedule_encode(const struct swp_schedule *s, struct swp_buf *out)
 	swp__buf_put_uvar(out, s->samples);
 	swp__buf_put_uvar(out, s->lost);
 	swp__buf_put_uvar(out, s->unwritten); /* absent in older records: 0 */
+	swp__buf_put_uvar(out, s->incomplete); /* the same */
 }
 
 int swp__schedule_decode(const uint8_t *v, size_t n, struct swp_schedule *s)
@@ -368,6 +369,7 @@ int swp__schedule_decode(const uint8_t *v, size_t n, struct swp_schedule *s)
 	s->samples = swp__rd_uvar(&r);
 	s->lost = swp__rd_uvar(&r);
 	s->unwritten = r.p < r.end ? swp__rd_uvar(&r) : 0;
+	s->incomplete = r.p < r.end ? swp__rd_uvar(&r) : 0;
 	if (r.bad) {
 		swp__schedule_free(s);
 		return -EINVAL;
@@ -395,6 +397,7 @@ void swp__schedule_json(const struct swp_schedule *s, const struct swp_process *
 	swp__json_kv_i64(out, &f, "endTime", s->end_ms);
 	swp__json_kv_i64(out, &f, "samples", (int64_t)s->samples);
 	swp__json_kv_i64(out, &f, "lostSamples", (int64_t)s->lost);
+	swp__json_kv_i64(out, &f, "incompleteStacks", (int64_t)s->incomplete);
 	swp__json_key(out, &f, "process");
 	if (process)
 		swp__process_json(process, out);

@@ -84,6 +84,8 @@ struct swp_schedule {
 	uint64_t samples;   /* samples recorded */
 	uint64_t lost;      /* samples lost: in the kernel (stack or count map full), by an agent, or in a
 			     * write outage (dropped past its bound, or still unwritten when swprof died) */
+	uint64_t incomplete; /* DWARF/AUTO samples whose user stack was unwound only in part (kept as far
+			      * as it went) */
 	uint64_t unwritten; /* samples held in memory that a write outage keeps from the store; stored
 			     * as a note, so a swprof killed meanwhile counts them lost at its restart */
 	/* an agent's schedule: the report times (currentTime) of its last blocks taken in, so a block

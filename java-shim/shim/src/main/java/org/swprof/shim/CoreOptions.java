@@ -33,6 +33,9 @@ public final class CoreOptions {
     private final long minAgeMs;
     private final long agentTimeoutMs;
     private final long minFreeBytes;
+    /* how user stacks of ON_CPU tasks are walked (swp_config.unwind): set by withUnwind only */
+    private String unwind;
+    private int unwindStackBytes;
 
     public CoreOptions(Path dataDir, int frequency, int flushIntervalMs, int scanIntervalMs, Profiling profiling,
             List<DiscoveryRule> rules, String hostIp, String hostName, long expireMs, long minAgeMs,
@@ -73,6 +76,32 @@ public final class CoreOptions {
             throw new IllegalArgumentException("the free space to leave must not be negative: " + minFreeBytes);
         }
         this.minFreeBytes = minFreeBytes;
+    }
+
+    /**
+     * @param mode       "fp" (null: frame pointers, walked by the kernel), "dwarf" or "auto" (the core checks it)
+     * @param stackBytes stack bytes copied per sample for dwarf and auto, 8192..65536; 0 = 16384
+     */
+    public CoreOptions withUnwind(String mode, int stackBytes) {
+        CoreOptions n = new CoreOptions(dataDir, frequency, flushIntervalMs, scanIntervalMs, profiling, rules, hostIp,
+                hostName, expireMs, minAgeMs, agentTimeoutMs, minFreeBytes);
+        n.unwind = mode;
+        n.unwindStackBytes = stackBytes;
+        return n;
+    }
+
+    private CoreOptions keep(CoreOptions n) {
+        n.unwind = unwind;
+        n.unwindStackBytes = unwindStackBytes;
+        return n;
+    }
+
+    public String unwind() {
+        return unwind;
+    }
+
+    public int unwindStackBytes() {
+        return unwindStackBytes;
     }
 
     public long minFreeBytes() {
@@ -143,13 +172,15 @@ public final class CoreOptions {
                 && expireMs == x.expireMs
                 && minAgeMs == x.minAgeMs
                 && agentTimeoutMs == x.agentTimeoutMs
-                && minFreeBytes == x.minFreeBytes;
+                && minFreeBytes == x.minFreeBytes
+                && java.util.Objects.equals(unwind, x.unwind)
+                && unwindStackBytes == x.unwindStackBytes;
     }
 
     @Override
     public int hashCode() {
         return java.util.Objects.hash(dataDir, frequency, flushIntervalMs, scanIntervalMs, profiling, rules, hostIp,
-                hostName, expireMs, minAgeMs, agentTimeoutMs, minFreeBytes);
+                hostName, expireMs, minAgeMs, agentTimeoutMs, minFreeBytes, unwind, unwindStackBytes);
     }
 
     @Override
@@ -158,7 +189,7 @@ public final class CoreOptions {
                 + ", flushIntervalMs=" + flushIntervalMs + ", scanIntervalMs=" + scanIntervalMs
                 + ", profiling=" + profiling + ", rules=" + rules + ", hostIp=" + hostIp
                 + ", hostName=" + hostName + ", expireMs=" + expireMs + ", minAgeMs=" + minAgeMs
-                + ", agentTimeoutMs=" + agentTimeoutMs + "]";
+                + ", agentTimeoutMs=" + agentTimeoutMs + ", unwind=" + unwind + "]";
     }
 
     /** {@code enum swp_profiling}: who runs the tasks of this core's local processes. */
@@ -181,37 +212,37 @@ public final class CoreOptions {
     }
 
     public CoreOptions withRules(List<DiscoveryRule> r) {
-        return new CoreOptions(dataDir, frequency, flushIntervalMs, scanIntervalMs, profiling, r, hostIp, hostName,
-                expireMs, minAgeMs, agentTimeoutMs, minFreeBytes);
+        return keep(new CoreOptions(dataDir, frequency, flushIntervalMs, scanIntervalMs, profiling, r, hostIp, hostName,
+                expireMs, minAgeMs, agentTimeoutMs, minFreeBytes));
     }
 
     public CoreOptions withProfiling(Profiling p) {
-        return new CoreOptions(dataDir, frequency, flushIntervalMs, scanIntervalMs, p, rules, hostIp, hostName,
-                expireMs, minAgeMs, agentTimeoutMs, minFreeBytes);
+        return keep(new CoreOptions(dataDir, frequency, flushIntervalMs, scanIntervalMs, p, rules, hostIp, hostName,
+                expireMs, minAgeMs, agentTimeoutMs, minFreeBytes));
     }
 
     public CoreOptions withHost(String ip, String name) {
-        return new CoreOptions(dataDir, frequency, flushIntervalMs, scanIntervalMs, profiling, rules, ip, name,
-                expireMs, minAgeMs, agentTimeoutMs, minFreeBytes);
+        return keep(new CoreOptions(dataDir, frequency, flushIntervalMs, scanIntervalMs, profiling, rules, ip, name,
+                expireMs, minAgeMs, agentTimeoutMs, minFreeBytes));
     }
 
     public CoreOptions withIntervals(int flushMs, int scanMs) {
-        return new CoreOptions(dataDir, frequency, flushMs, scanMs, profiling, rules, hostIp, hostName, expireMs,
-                minAgeMs, agentTimeoutMs, minFreeBytes);
+        return keep(new CoreOptions(dataDir, frequency, flushMs, scanMs, profiling, rules, hostIp, hostName, expireMs,
+                minAgeMs, agentTimeoutMs, minFreeBytes));
     }
 
     public CoreOptions withAgentTimeout(long ms) {
-        return new CoreOptions(dataDir, frequency, flushIntervalMs, scanIntervalMs, profiling, rules, hostIp, hostName,
-                expireMs, minAgeMs, ms, minFreeBytes);
+        return keep(new CoreOptions(dataDir, frequency, flushIntervalMs, scanIntervalMs, profiling, rules, hostIp, hostName,
+                expireMs, minAgeMs, ms, minFreeBytes));
     }
 
     public CoreOptions withMinFree(long bytes) {
-        return new CoreOptions(dataDir, frequency, flushIntervalMs, scanIntervalMs, profiling, rules, hostIp, hostName,
-                expireMs, minAgeMs, agentTimeoutMs, bytes);
+        return keep(new CoreOptions(dataDir, frequency, flushIntervalMs, scanIntervalMs, profiling, rules, hostIp, hostName,
+                expireMs, minAgeMs, agentTimeoutMs, bytes));
     }
 
     public CoreOptions withProcessAges(long expire, long minAge) {
-        return new CoreOptions(dataDir, frequency, flushIntervalMs, scanIntervalMs, profiling, rules, hostIp, hostName,
-                expire, minAge, agentTimeoutMs, minFreeBytes);
+        return keep(new CoreOptions(dataDir, frequency, flushIntervalMs, scanIntervalMs, profiling, rules, hostIp, hostName,
+                expire, minAge, agentTimeoutMs, minFreeBytes));
     }
 }

@@ -70,7 +70,8 @@ public final class SwprofCore implements AutoCloseable {
         long h = open0(utf8("dataDir", options.dataDir().toString()), options.frequency(), options.flushIntervalMs(),
                 options.scanIntervalMs(), options.profiling().ordinal(), fields, labels,
                 utf8("hostIp", options.hostIp()), utf8("hostName", options.hostName()), options.expireMs(),
-                options.minAgeMs(), options.agentTimeoutMs(), options.minFreeBytes());
+                options.minAgeMs(), options.agentTimeoutMs(), options.minFreeBytes(), utf8("unwind", options.unwind()),
+                options.unwindStackBytes());
         if (h == 0) {
             throw new SwprofException("swp_core_open returned no core", 5);
         }
@@ -558,7 +559,8 @@ public final class SwprofCore implements AutoCloseable {
 
     private static native long open0(byte[] dataDir, int frequency, int flushMs, int scanMs, int profiling,
                                      byte[][] ruleFields, Object[] ruleLabels, byte[] hostIp, byte[] hostName,
-                                     long expireMs, long minAgeMs, long agentTimeoutMs, long minFreeBytes);
+                                     long expireMs, long minAgeMs, long agentTimeoutMs, long minFreeBytes,
+                                     byte[] unwind, int unwindStackBytes);
 
     private static native void close0(long handle);
 

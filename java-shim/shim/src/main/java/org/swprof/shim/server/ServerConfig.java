@@ -53,6 +53,8 @@ import org.yaml.snakeyaml.error.YAMLException;
  * profiling.enabled           SWPROF_PROFILING                   true
  * profiling.frequency         SWPROF_FREQUENCY                   99   (Hz, 1..1000)
  * profiling.flushInterval     SWPROF_FLUSH_INTERVAL              1s   (ms, s, m; a bare number is ms)
+ * profiling.unwind            SWPROF_UNWIND                      fp   (fp, dwarf or auto: how user stacks are walked)
+ * profiling.unwindStackBytes  SWPROF_UNWIND_STACK_BYTES          16384 (dwarf, auto: stack copied per sample)
  * discovery.scanInterval      SWPROF_SCAN_INTERVAL               5s   (0 = the core's default; "never")
  * discovery.hostIp            SWPROF_HOST_IP                     detected
  * discovery.hostName          SWPROF_HOST_NAME                   the host name
@@ -93,6 +95,8 @@ public final class ServerConfig {
         ENV.put("profiling.enabled", "SWPROF_PROFILING");
         ENV.put("profiling.frequency", "SWPROF_FREQUENCY");
         ENV.put("profiling.flushInterval", "SWPROF_FLUSH_INTERVAL");
+        ENV.put("profiling.unwind", "SWPROF_UNWIND");
+        ENV.put("profiling.unwindStackBytes", "SWPROF_UNWIND_STACK_BYTES");
         ENV.put("discovery.scanInterval", "SWPROF_SCAN_INTERVAL");
         ENV.put("discovery.hostIp", "SWPROF_HOST_IP");
         ENV.put("discovery.hostName", "SWPROF_HOST_NAME");
@@ -125,6 +129,8 @@ public final class ServerConfig {
     public final String authToken;
     public final Path authTokenFile;
     public final long minFreeBytes;
+    public final String unwind;
+    public final int unwindStackBytes;
     /** The agents' gRPC port (OAP's 11800). */
     public final boolean grpcEnabled;
     public final String grpcHost;
@@ -187,6 +193,14 @@ public final class ServerConfig {
         minFreeBytes = longValue(m, "storage.minFreeBytes", 256L << 20, 0, Long.MAX_VALUE);
         profiling = bool(m, "profiling.enabled", true);
         frequency = integer(m, "profiling.frequency", 99, 1, 1000);
+        unwind = str(m, "profiling.unwind", "fp").toLowerCase(java.util.Locale.ROOT);
+        if (!java.util.Set.of("fp", "dwarf", "auto").contains(unwind)) {
+            throw new IllegalArgumentException("profiling.unwind: fp, dwarf or auto, not \"" + unwind + "\"");
+        }
+        unwindStackBytes = integer(m, "profiling.unwindStackBytes", 16384, 8192, 65536);
+        if (unwindStackBytes % 8 != 0) {
+            throw new IllegalArgumentException("profiling.unwindStackBytes: a multiple of 8, not " + unwindStackBytes);
+        }
         flushIntervalMs = millis(m, "profiling.flushInterval", 1000);
         Object scan = m.get("discovery.scanInterval");
         scanIntervalMs = scan != null && "never".equalsIgnoreCase(scan.toString().trim()) ? -1
@@ -281,7 +295,8 @@ public final class ServerConfig {
     public CoreOptions coreOptions() {
         return new CoreOptions(dataDir, frequency, flushIntervalMs, scanIntervalMs,
                 profiling ? CoreOptions.Profiling.ON : CoreOptions.Profiling.OFF, rules, hostIp, hostName, expireMs,
-                minAgeMs == 0 ? -1 : minAgeMs, agentTimeoutMs, Math.max(1, minFreeBytes)); // the core reads 0 as its default
+                minAgeMs == 0 ? -1 : minAgeMs, agentTimeoutMs, Math.max(1, minFreeBytes)) // the core reads 0 as its default
+                .withUnwind(unwind, unwindStackBytes);
     }
 
     // ---- typed values -------------------------------------------------------------------------------
@@ -460,6 +475,8 @@ public final class ServerConfig {
         m.put("storage.minFreeBytes", String.valueOf(minFreeBytes));
         m.put("profiling.enabled", String.valueOf(profiling));
         m.put("profiling.frequency", String.valueOf(frequency));
+        m.put("profiling.unwind", unwind);
+        m.put("profiling.unwindStackBytes", String.valueOf(unwindStackBytes));
         m.put("profiling.flushInterval", flushIntervalMs + "ms");
         m.put("discovery.scanInterval", scanIntervalMs < 0 ? "never" : scanIntervalMs + "ms");
         m.put("discovery.hostIp", hostIp == null ? "(detected)" : hostIp);
