@@ -750,7 +750,8 @@ static void test_jvm(void)
  * which has none either) spends its time in main -> chain_a -> chain_b -> chain_c: in its own leaf,
  * in libc's qsort calling back cmp_keys, in libc's memcpy. The kernel's frame-pointer walk loses
  * the callers (why the modes exist); dwarf and auto recover the whole chain in at least 99% of the
- * samples, through libc both ways; the same through a task of the core set to dwarf. A copy too
+ * samples, through libc both ways. auto on busy (frame pointers) walks them and DWARF only below
+ * main. A task of the core set to dwarf. A copy too
  * short for the stack (deep: 40 KiB of locals above the chain, 8 KiB copied) keeps the frames it
  * has under [incomplete] and is counted in the schedule. */
 static void test_unwind(void)
@@ -780,6 +781,19 @@ static void test_unwind(void)
 		}
 	}
 	stop(p, SIGKILL);
+
+	/* auto on code built with frame pointers: their walk, and DWARF only below main (in libc) */
+	char *busy_argv[] = {BUSY, "spin", "3607", NULL};
+	pid_t b = spawn(busy_argv);
+	msleep(200);
+	snprintf(cmd, sizeof(cmd), "%s record --pid %d --duration 2 --unwind auto 2>&1", SWPROF_CLI, (int)b);
+	CHECK_EQ_INT(run_shell(cmd, out, sizeof(out)), 0);
+	long long all = folded_sum(out, "", NULL),
+		  whole = folded_sum(out, "_start;__libc_start_main;__libc_start_call_main;main;outer;hot_loop", NULL);
+	printf("unwind auto, frame pointers: whole in %lld of %lld samples\n", whole, all);
+	CHECK(all > 0 && whole * 100 >= all * 99);
+	CHECK_CONTAINS(out, " by frame pointers then DWARF, 0 by DWARF, 0 incomplete");
+	stop(b, SIGKILL);
 
 	/* the core, configured for dwarf, with a copy too short for the deep stack */
 	char *deep_argv[] = {SWPROF_TARGETS_DIR "/nofp", "3606", "deep", NULL};

@@ -10,6 +10,7 @@
 #include "common/u64map.h"
 #include "profiler/profiler.h"
 #include "symbols/symbols.h"
+#include "symbols/unwind.h"
 
 struct swp_collector {
 	struct swp_stacks *stacks;
@@ -22,7 +23,7 @@ struct swp_collector {
 	/* pid -> DWARF/AUTO samples whose user stack was unwound only in part (their frames kept),
 	 * since the last reset */
 	struct swp_u64map incomplete;
-	uint64_t unwound[4];      /* DWARF/AUTO samples by enum swp_unwound, since init */
+	uint64_t unwound[SWP_UNWOUND_N]; /* DWARF/AUTO samples by enum swp_unwound, since init */
 	struct swp_u64map gone;   /* pid -> SWP_GONE_*: targets that left on their own (its reader clears it) */
 	uint64_t samples;         /* total drained since the last reset */
 	/* off-CPU, since the last reset: (pid << 32 | stack idx) -> switches, and -> blocked ns; pid ->

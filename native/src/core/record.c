@@ -126,9 +126,10 @@ SWP_API int swp_record(const struct swp_record_req *q, struct swp_buf *out)
 			swp_warn("%llu %s were lost in the kernel (stack or count map full)", (unsigned long long)lost,
 				 off ? "switches" : "samples");
 		if (unwind)
-			swp_info("unwinding: %llu samples by frame pointers, %llu by DWARF, %llu incomplete "
-				 "(%llu where the stack copy ended: a larger --ustack-bytes; %llu failed)",
-				 (unsigned long long)co.unwound[SWP_UNWOUND_FP], (unsigned long long)co.unwound[SWP_UNWOUND_DWARF],
+			swp_info("unwinding: %llu samples by frame pointers, %llu by frame pointers then DWARF, %llu by DWARF, "
+				 "%llu incomplete (%llu where the stack copy ended: a larger --ustack-bytes; %llu failed)",
+				 (unsigned long long)co.unwound[SWP_UNWOUND_FP], (unsigned long long)co.unwound[SWP_UNWOUND_FP_DWARF],
+				 (unsigned long long)co.unwound[SWP_UNWOUND_DWARF],
 				 (unsigned long long)(co.unwound[SWP_UNWOUND_CUT] + co.unwound[SWP_UNWOUND_FAILED]),
 				 (unsigned long long)co.unwound[SWP_UNWOUND_CUT], (unsigned long long)co.unwound[SWP_UNWOUND_FAILED]);
 		char name[64];

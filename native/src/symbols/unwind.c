@@ -21,7 +21,8 @@ struct state {
 struct uctx {
 	struct swp_symbolizer *s;
 	const struct swp_ustack_sample *x;
-	uint64_t sp;
+	const uint64_t *regs; /* where unwinding starts: the sample's registers, or a frame's */
+	uint64_t sp;          /* the copy's start */
 	struct swp__module mods[MODS];
 	unsigned nmods, next;
 	bool beyond; /* a read past the end of a copy that was cut short */
@@ -78,7 +79,7 @@ static int access_reg(unw_addr_space_t as, unw_regnum_t reg, unw_word_t *val, in
 	struct uctx *c = arg;
 	if (write || reg < 0 || reg >= SWP_NREGS)
 		return -UNW_EBADREG;
-	*val = c->x->regs[reg];
+	*val = c->regs[reg];
 	return 0;
 }
 
@@ -147,31 +148,95 @@ void swp__unwind_state_flush(void *state)
 		unw_flush_cache(st->as, 0, 0);
 }
 
-/* AUTO: whether the kernel's frame-pointer walk can be kept. */
-static bool fp_trusted(struct uctx *c, const uint64_t *ips, uint32_t n)
+/* Whether code at ip walks right by frame pointers: built with them, or JIT code (which has no
+ * unwind tables: frame pointers are all there is). */
+static bool fp_code(struct uctx *c, uint64_t ip)
 {
-	if (!n)
-		return false;
-	for (uint32_t i = 0; i < n; i++) {
-		const struct swp__module *m = module_at(c, i ? ips[i] - 1 : ips[i]);
-		if (!m)
-			return false;
-		if (!m->anon && m->frame_pointers != 1)
-			return false;
+	const struct swp__module *m = module_at(c, ip);
+	return m && (m->anon || m->frame_pointers == 1);
+}
+
+enum fp_walk { FP_NO, FP_WHOLE, FP_THEN_DWARF };
+
+/* AUTO: the frame-pointer walk over the copy (the kernel's walk), while its frames are in code that
+ * walks right by frame pointers. FP_WHOLE: it ended there (a zero frame pointer or return
+ * address). FP_THEN_DWARF: it reached a return address into code without frame pointers, right
+ * itself, but the walk beyond it is not: ips holds the frames before it and regs the registers
+ * to unwind on from it by DWARF (its ip one byte back, inside the call). FP_NO: no trust at all
+ * (the sampled code itself has no frame pointers, or the chain leaves the copy). */
+static enum fp_walk fp_prefix(struct uctx *c, uint64_t *ips, uint32_t max, uint32_t *n, uint64_t *regs)
+{
+	const struct swp_ustack_sample *x = c->x;
+	uint64_t bp = x->regs[SWP_REG_RBP];
+	*n = 0;
+	if (!fp_code(c, x->regs[SWP_REG_RIP]))
+		return FP_NO;
+	ips[(*n)++] = x->regs[SWP_REG_RIP];
+	while (*n < max && bp) {
+		uint64_t next, ret;
+		if (bp < c->sp || bp - c->sp + 16 > x->len || (bp & 7))
+			return FP_NO;
+		memcpy(&next, x->stack + (bp - c->sp), 8);
+		memcpy(&ret, x->stack + (bp - c->sp) + 8, 8);
+		if (!ret)
+			break;
+		if (!fp_code(c, ret - 1)) {
+			memcpy(regs, x->regs, SWP_NREGS * sizeof(*regs));
+			regs[SWP_REG_RIP] = ret - 1;
+			regs[SWP_REG_RSP] = bp + 16;
+			regs[SWP_REG_RBP] = next;
+			return FP_THEN_DWARF;
+		}
+		ips[(*n)++] = ret;
+		if (next && next <= bp)
+			return FP_NO; /* frames lie ever higher on the stack: this chain is broken */
+		bp = next;
 	}
-	return true;
+	return FP_WHOLE;
+}
+
+/* DWARF from c->regs on, appending to ips; back: the first ip is a return address moved back
+ * into its call (reported as the return address again). */
+static enum swp_unwound dwarf_walk(struct uctx *c, struct state *st, uint64_t *ips, uint32_t max, uint32_t *n,
+				   bool back)
+{
+	uint32_t first = *n;
+	unw_cursor_t cur;
+	int rc = unw_init_remote(&cur, st->as, c);
+	while (rc >= 0 && *n < max) {
+		unw_word_t ip = 0;
+		if (unw_get_reg(&cur, UNW_REG_IP, &ip) < 0) {
+			rc = -UNW_EUNSPEC;
+			break;
+		}
+		if (!ip && *n > first)
+			return SWP_UNWOUND_DWARF; /* a zero return address ends the chain */
+		if (!ip) {
+			rc = -UNW_EUNSPEC;
+			break;
+		}
+		ips[*n] = back && *n == first ? ip + 1 : ip;
+		(*n)++;
+		rc = unw_step(&cur);
+		if (rc == 0)
+			return SWP_UNWOUND_DWARF; /* the outermost frame */
+	}
+	if (rc >= 0 && *n == max)
+		return SWP_UNWOUND_DWARF; /* as deep as a stack goes here: like the kernel's walk */
+	if (*n == first) /* not even its first frame: that ip itself */
+		ips[(*n)++] = back ? c->regs[SWP_REG_RIP] + 1 : c->regs[SWP_REG_RIP];
+	return c->beyond ? SWP_UNWOUND_CUT : SWP_UNWOUND_FAILED;
 }
 
 enum swp_unwound swp__unwind(struct swp_symbolizer *s, const struct swp_ustack_sample *x, uint64_t *ips, uint32_t max,
 			     uint32_t *n)
 {
-	struct uctx c = {.s = s, .x = x, .sp = x->regs[SWP_REG_RSP]};
+	struct uctx c = {.s = s, .x = x, .regs = x->regs, .sp = x->regs[SWP_REG_RSP]};
+	uint64_t regs[SWP_NREGS];
 	*n = 0;
-	if (x->mode == SWP_TARGET_AUTO && fp_trusted(&c, x->fp, x->nfp)) {
-		*n = x->nfp < max ? x->nfp : max;
-		memcpy(ips, x->fp, *n * sizeof(*ips));
+	enum fp_walk fp = x->mode == SWP_TARGET_AUTO && x->len ? fp_prefix(&c, ips, max, n, regs) : FP_NO;
+	if (fp == FP_WHOLE)
 		return SWP_UNWOUND_FP;
-	}
 	if (!x->len) { /* no registers or no stack: what the kernel walked is all there is */
 		*n = x->nfp < max ? x->nfp : max;
 		memcpy(ips, x->fp, *n * sizeof(*ips));
@@ -188,29 +253,11 @@ enum swp_unwound swp__unwind(struct swp_symbolizer *s, const struct swp_ustack_s
 		unw_set_caching_policy(st->as, UNW_CACHE_GLOBAL);
 		*slot = st;
 	}
-	struct state *st = *slot;
-	unw_cursor_t cur;
-	int rc = unw_init_remote(&cur, st->as, &c);
-	while (rc >= 0 && *n < max) {
-		unw_word_t ip = 0;
-		if (unw_get_reg(&cur, UNW_REG_IP, &ip) < 0) {
-			rc = -UNW_EUNSPEC;
-			break;
-		}
-		if (!ip && *n)
-			return SWP_UNWOUND_DWARF; /* a zero return address ends the chain */
-		if (!ip) {
-			rc = -UNW_EUNSPEC;
-			break;
-		}
-		ips[(*n)++] = ip;
-		rc = unw_step(&cur);
-		if (rc == 0)
-			return SWP_UNWOUND_DWARF; /* the outermost frame */
+	if (fp == FP_THEN_DWARF) {
+		c.regs = regs;
+		enum swp_unwound how = dwarf_walk(&c, *slot, ips, max, n, true);
+		return how == SWP_UNWOUND_DWARF ? SWP_UNWOUND_FP_DWARF : how;
 	}
-	if (rc >= 0 && *n == max)
-		return SWP_UNWOUND_DWARF; /* as deep as a stack goes here: like the kernel's walk */
-	if (!*n) /* not even the first frame: the sampled ip itself */
-		ips[(*n)++] = x->regs[SWP_REG_RIP];
-	return c.beyond ? SWP_UNWOUND_CUT : SWP_UNWOUND_FAILED;
+	*n = 0;
+	return dwarf_walk(&c, *slot, ips, max, n, false);
 }

@@ -6,9 +6,11 @@
  * libunwind caches what it decoded per address (the process's address space, flushed when its
  * mappings change).
  *
- * AUTO: the kernel's frame-pointer walk is kept when every frame of it lies in code built with
- * frame pointers (decided per file from its unwind tables) or in JIT code (which has no tables
- * and is walkable by frame pointers only); otherwise the sample is unwound as DWARF.
+ * AUTO: the frame-pointer walk is taken as long as its frames lie in code built with frame
+ * pointers (decided per file from its unwind tables) or in JIT code (which has no tables and is
+ * walkable by frame pointers only); from the first return address into code without them (libc's
+ * __libc_start_call_main under every main, a qsort under a callback) DWARF goes on; a sample that
+ * hit code without frame pointers is unwound by DWARF from the start.
  *
  * Used by the thread that uses the symbolizer.
  */
@@ -19,10 +21,12 @@
 #include "symbols/symbols.h"
 
 enum swp_unwound {
-	SWP_UNWOUND_FP,        /* AUTO: the frame-pointer walk was right */
-	SWP_UNWOUND_DWARF,     /* unwound to the outermost frame */
+	SWP_UNWOUND_FP,        /* AUTO: the frame-pointer walk was right to the end */
+	SWP_UNWOUND_FP_DWARF,  /* AUTO: frame pointers down to the first caller without them, DWARF on */
+	SWP_UNWOUND_DWARF,     /* DWARF to the outermost frame */
 	SWP_UNWOUND_CUT,       /* stopped where the stack copy ended: the frames found are kept */
 	SWP_UNWOUND_FAILED,    /* stopped early for another reason (no tables, bad data): the same */
+	SWP_UNWOUND_N
 };
 
 /* The outermost "ip" of a stack unwound only in part: named [incomplete] (its frames hang under
