@@ -11,6 +11,9 @@ Sections (each one can be chosen with --only NAME[,NAME]):
   agent         the swprof agent on a host: its CPU, memory and bytes sent per sample, samples stored against
                 the targets' CPU time; perf record on the same processes beside it
   backend       the server's gRPC side under many agents (simulated): a sweep of processes until it saturates
+  unwind        --unwind fp / dwarf / auto against perf record --call-graph dwarf at the same frequency, on the
+                workload built with and without frame pointers: slowdown, samples recorded vs expected, the
+                profiler's CPU per 1000 samples; then unwinding alone (cold and cached) and its caches' memory
 
 Timings are measured side by side in alternating rounds; every figure carries its unit, and repeated ones their
 median, min, max and spread ((max - min) / median). Nothing here passes or fails: goals are reported as they
@@ -44,6 +47,7 @@ QUICK = {
     "symbolization": {"libs": 40, "lookups": 200000, "rounds": 5},
     "agent": {"targets": [1], "seconds": 3, "freq": 99},
     "offcpu": {"rounds": 60000, "runs": 1},
+    "unwind": {"work_s": 1.0, "rounds": 1, "threads": 2, "freq": 99, "capture_s": 2, "replays": 2},
     "backend": {"agents": 4, "processes": [5], "seconds": 4, "warmup_s": 2, "hz": 99, "stacks": 300,
                 "flush_ms": 1000, "record_s": 2},
 }
@@ -55,6 +59,7 @@ FULL = {
     "symbolization": {"libs": 200, "lookups": 1000000, "rounds": 5},
     "agent": {"targets": [1, 20], "seconds": 20, "freq": 99},
     "offcpu": {"rounds": 300000, "runs": 5},
+    "unwind": {"work_s": 4.0, "rounds": 5, "threads": 2, "freq": 999, "capture_s": 10, "replays": 5},
     "backend": {"agents": 20, "processes": [5, 10, 15, 20, 30, 40, 60], "seconds": 15, "warmup_s": 10, "hz": 99,
                 "stacks": 300, "flush_ms": 1000, "record_s": 5},
 }
@@ -1023,6 +1028,16 @@ def backend(cfg, ctx):
 OFFCPUTIME = next((p for p in (shutil.which("offcputime"), "/usr/sbin/offcputime") if p and os.path.exists(p)), None)
 
 
+def cleanup(procs, data):
+    """Kills what still runs of procs, removes the data file."""
+    for p in procs:
+        if p and p.poll() is None:
+            p.kill()
+            p.wait()
+    if os.path.exists(data):
+        os.unlink(data)
+
+
 def one_pingpong(ctx, rounds, mode):
     """The ping-pong workload once under mode (none, swprof, offcputime, perf_sched): its figures and the tool's."""
     pp = subprocess.Popen([ctx["pingpong"], str(rounds)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
@@ -1061,12 +1076,7 @@ def one_pingpong(ctx, rounds, mode):
                 m = re.search(r"lost (\d+)", err, re.I)
                 res["lost"] = int(m.group(1)) if m else 0
     finally:
-        for p in (pp, tool):
-            if p and p.poll() is None:
-                p.kill()
-                p.wait()
-        if os.path.exists(data):
-            os.unlink(data)
+        cleanup((pp, tool), data)
     return res
 
 
@@ -1106,8 +1116,166 @@ def offcpu(cfg, ctx):
     return out
 
 
+# ---- unwinding modes: swprof record --unwind fp|dwarf|auto and perf record --call-graph dwarf -----------------
+
+def tool_cpu(proc):
+    """The CPU time of a child that has ended (its rusage, kept by Popen's wait on Linux)."""
+    ru = getattr(proc, "rusage", None)
+    if ru:
+        return ru.ru_utime + ru.ru_stime
+    return None
+
+
+class RusagePopen(subprocess.Popen):
+    """Popen that keeps the child's rusage when it is reaped."""
+    def _try_wait(self, wait_flags):
+        try:
+            pid, sts, ru = os.wait4(self.pid, wait_flags)
+        except ChildProcessError:
+            return self.pid, 0
+        if pid:
+            self.rusage = ru
+        return pid, sts
+
+
+def one_unwind(ctx, cfg, binary, iters, mode):
+    """One run of spin (binary) under mode: none, fp, dwarf, auto (swprof record) or perf_dwarf, perf_fp."""
+    spin = subprocess.Popen([binary, "--threads", str(cfg["threads"]), "--iters", str(iters)],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
+    tool, res, data = None, {}, os.path.join(ctx["tmp"], "unwind-perf.data")
+    try:
+        pid = json.loads(spin.stdout.readline())["pid"]
+        freq = str(cfg["freq"])
+        if mode in ("fp", "dwarf", "auto"):
+            argv = [ctx["swprof"], "record", "--pid", str(pid), "--duration", "600", "--freq", freq, "--unwind", mode,
+                    "--format", "json"]
+        elif mode.startswith("perf_"):
+            argv = ["perf", "record", "-F", freq, "-p", str(pid), "-o", data, "-q"] + \
+                (["--call-graph", "dwarf"] if mode == "perf_dwarf" else ["-g"])
+        else:
+            argv = None
+        if argv:
+            tool = RusagePopen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            if mode.startswith("perf_"):
+                if not wait_perf_attached(tool, cfg["threads"]):
+                    raise RuntimeError("perf record did not attach: %s" % (tool.stderr.read() if tool.poll() else ""))
+            else:
+                time.sleep(1.0)  # loaded and attached well within this
+                if tool.poll() is not None:
+                    raise RuntimeError("swprof record exited at once: %s" % tool.stderr.read()[-300:])
+            c0 = cpu_ticks([tool.pid]) / os.sysconf("SC_CLK_TCK")  # start-up (BPF load, kernel symbols) left out
+        spin.stdin.write("go\n")
+        spin.stdin.flush()
+        res.update(json.loads(spin.stdout.readline()))
+        spin.wait(timeout=120)
+        if tool:
+            if mode.startswith("perf_"):
+                tool.send_signal(signal.SIGINT)
+            out, err = tool.communicate(timeout=120)
+            res["tool_cpu_s"] = tool_cpu(tool) - c0
+            if mode.startswith("perf_"):
+                # perf unwinds (and symbolizes) when the data is read: its report is part of the cost
+                rp = RusagePopen(["perf", "report", "-i", data, "--stdio", "-q", "--sort", "pid", "-F", "sample"],
+                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+                n = rp.communicate(timeout=300)[0].split()
+                res["samples"] = sum(int(x) for x in n if x.isdigit())
+                res["record_cpu_s"] = res["tool_cpu_s"]
+                res["report_cpu_s"] = tool_cpu(rp)
+                res["tool_cpu_s"] += res["report_cpu_s"]
+                res["data_bytes"] = os.path.getsize(data) if os.path.exists(data) else 0
+            else:
+                trees = json.loads(out)["trees"]
+                res["samples"] = sum(e["dumpCount"] for t in trees for e in t["elements"] if e["parentId"] == "0")
+                m = re.search(r"(\d+) samples by frame pointers, (\d+) by frame pointers then DWARF, (\d+) by DWARF, "
+                              r"(\d+) incomplete", err)
+                if m:
+                    res["by"] = {"fp": int(m.group(1)), "fp_then_dwarf": int(m.group(2)), "dwarf": int(m.group(3)),
+                                 "incomplete": int(m.group(4))}
+    finally:
+        cleanup((spin, tool), data)
+    return res
+
+
+def unwind(cfg, ctx):
+    need_bpf(ctx)
+    have_perf = shutil.which("perf") is not None
+    out = {"workload": "bench/out/spin (%d threads of integer mixing in 3 call levels) built with frame pointers, "
+                       "and the same source built -fomit-frame-pointer (spin-nofp); %d Hz; slowdown against that "
+                       "round's unprofiled run, measured inside the workload; expected samples = the workload's "
+                       "CPU time x frequency" % (cfg["threads"], cfg["freq"])}
+    modes = ["none", "fp", "dwarf", "auto"] + (["perf_dwarf", "perf_fp"] if have_perf else [])
+    for label, binary in (("frame_pointers", ctx["spin"]), ("no_frame_pointers", ctx["spin_nofp"])):
+        iters = run_json([binary, "--calibrate", str(cfg["work_s"])])[0]["iters"]
+        runs = {m: [] for m in modes}
+        for r in range(cfg["rounds"]):
+            for m in modes[r % len(modes):] + modes[:r % len(modes)]:
+                runs[m].append(one_unwind(ctx, cfg, binary, iters, m))
+            log("unwind %s: round %d/%d: %s" % (label, r + 1, cfg["rounds"], ", ".join(
+                "%s %.3f s" % (m, runs[m][-1]["wall_s"]) for m in modes)))
+        base = [x["wall_s"] for x in runs["none"]]
+        sec = {}
+        for m in modes[1:]:
+            rs = runs[m]
+            e = {"slowdown": figure([(x["wall_s"] / b - 1) * 100 for x, b in zip(rs, base)],
+                                    "% of the workload's time", 1, 2),
+                 "samples_of_expected": figure([x["samples"] / (x["cpu_s"] * cfg["freq"]) * 100 for x in rs],
+                                               "% (recorded / (workload CPU s x Hz))", 1, 1),
+                 "tool_cpu_per_1000_samples": figure([x["tool_cpu_s"] / x["samples"] * 1000 for x in rs
+                                                      if x["samples"] and x["tool_cpu_s"] is not None],
+                                                     "ms CPU of the profiler while the workload ran and after "
+                                                     "(its start-up left out; perf: record + report)", 1000, 2)}
+            if "by" in rs[0]:
+                e["unwound_by"] = rs[0]["by"]
+            if "report_cpu_s" in rs[0]:
+                e["perf_report_share"] = figure([x["report_cpu_s"] / x["tool_cpu_s"] * 100 for x in rs
+                                                 if x["tool_cpu_s"]], "% of that CPU in perf report", 1, 0)
+            if "data_bytes" in rs[0]:
+                e["perf_data_bytes_per_sample"] = figure([x["data_bytes"] / x["samples"] for x in rs
+                                                          if x["samples"]], "bytes", 1, 0)
+            sec[m] = e
+        if have_perf:
+            for m in ("dwarf", "auto"):
+                sec["%s_minus_perf_dwarf" % m] = figure(
+                    [(a["wall_s"] - q["wall_s"]) / b * 100 for a, q, b in zip(runs[m], runs["perf_dwarf"], base)],
+                    "percentage points of the workload's time", 1, 2)
+            sec["auto_minus_fp"] = figure([(a["wall_s"] - q["wall_s"]) / b * 100
+                                           for a, q, b in zip(runs["auto"], runs["fp"], base)],
+                                          "percentage points of the workload's time", 1, 2)
+        out[label] = sec
+    # unwinding alone: captured samples replayed, a new symbolizer each round (cold), then again (cached)
+    rep = {}
+    for label, binary, mode in (("dwarf_no_frame_pointers", ctx["spin_nofp"], "dwarf"),
+                                ("auto_frame_pointers", ctx["spin"], "auto")):
+        iters = run_json([binary, "--calibrate", str(cfg["capture_s"] + 5)])[0]["iters"]
+        spin = subprocess.Popen([binary, "--threads", "1", "--iters", str(iters)], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, text=True, bufsize=1)
+        try:
+            json.loads(spin.stdout.readline())
+            spin.stdin.write("go\n")
+            spin.stdin.flush()
+            res = run_json([ctx["swpbench"], "unwind", "--pid", str(spin.pid), "--seconds", str(cfg["capture_s"]),
+                            "--mode", mode, "--rounds", str(cfg["replays"]), "--freq", "999"])
+        finally:
+            spin.kill()
+            spin.wait()
+        head, rounds = res[0], res[1:]
+        rep[label] = {
+            "samples": head["samples"],
+            "stack_bytes_per_sample": value(head["stack_bytes"] / max(1, head["samples"]), "bytes copied", 0),
+            "cold_per_s": figure([head["samples"] / x["cold_s"] for x in rounds], "samples/s on one core (a new "
+                                 "symbolizer: unwind tables read, libunwind's cache empty)", 1, 0),
+            "cached_per_s": figure([head["samples"] / x["cached_s"] for x in rounds], "samples/s on one core", 1, 0),
+            "frames_per_sample": value(rounds[0]["frames"] / max(1, head["samples"]), "frames", 1),
+            "by": {k: rounds[0][k] for k in ("fp", "fp_dwarf", "dwarf", "cut", "failed")},
+            "unwind_tables": value(rounds[0]["eh_bytes"] / 1024, "KiB kept (%d files)" % rounds[0]["eh_files"], 1),
+            "rss_growth": figure([x["rss_growth_kb"] for x in rounds], "KiB (tables and libunwind's caches)", 1, 0),
+        }
+    out["unwinding_alone"] = rep
+    return out
+
+
 SECTIONS = [("analyzer", analyzer), ("overhead", overhead), ("completeness", completeness),
-            ("ingestion", ingestion), ("symbolization", symbolization), ("agent", agent), ("offcpu", offcpu),
+            ("ingestion", ingestion), ("symbolization", symbolization), ("agent", agent), ("offcpu", offcpu), ("unwind", unwind),
             ("backend", backend)]
 
 
@@ -1181,6 +1349,7 @@ def main():
         "out": out_dir,
         "swpbench": os.path.join(out_dir, "swpbench"),
         "spin": os.path.join(out_dir, "spin"),
+        "spin_nofp": os.path.join(out_dir, "spin-nofp"),
         "pingpong": os.path.join(out_dir, "pingpong"),
         "jar": os.path.join(ROOT, "java-shim", "shim", "target", "swprof-server.jar"),
         "jni": os.path.join(build, "libswprof_jni.so"),

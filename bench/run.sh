@@ -30,7 +30,7 @@ command -v python3 >/dev/null || { echo "bench: needs python3" >&2; exit 2; }
   mkdir -p bench/out
   flags=(-O2 -g -fno-omit-frame-pointer -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers)
   inc=(-Inative/include -Inative/src -Ibpf -I"$build/bpf" -I"$build/proto/gen")
-  libs=("$build/libswprof_static.a" $(pkg-config --libs libbpf libelf libprotobuf-c) -lrocksdb -lz -lpthread -lstdc++ -lm -ldl)
+  libs=("$build/libswprof_static.a" $(pkg-config --libs libbpf libelf libprotobuf-c libunwind-generic) -lrocksdb -lz -lpthread -lstdc++ -lm -ldl)
   if [ ! -x bench/out/swpbench ] || [ -n "$(find bench/src "$build/libswprof_static.a" -newer bench/out/swpbench -print -quit)" ]; then
     cc "${flags[@]}" "${inc[@]}" bench/src/swpbench.c "${libs[@]}" -o bench/out/swpbench
   fi
@@ -41,6 +41,10 @@ command -v python3 >/dev/null || { echo "bench: needs python3" >&2; exit 2; }
   fi
   if [ ! -x bench/out/spin ] || [ bench/src/spin.c -nt bench/out/spin ]; then
     cc "${flags[@]}" -fno-inline-functions bench/src/spin.c -lpthread -o bench/out/spin
+  fi
+  # the same workload without frame pointers (as distributions build), for the unwinding modes
+  if [ ! -x bench/out/spin-nofp ] || [ bench/src/spin.c -nt bench/out/spin-nofp ]; then
+    cc "${flags[@]}" -fomit-frame-pointer -fno-inline-functions bench/src/spin.c -lpthread -o bench/out/spin-nofp
   fi
   if [ ! -x bench/out/pingpong ] || [ bench/src/pingpong.c -nt bench/out/pingpong ]; then
     cc "${flags[@]}" bench/src/pingpong.c -lpthread -o bench/out/pingpong

@@ -10,6 +10,9 @@
  *             addresses, stack table) -> blocks -> RocksDB
  *   profile   the core with the eBPF profiler on one pid, until "stop"; its own CPU and memory
  *   symbolize cold start and cached lookups against a process with many shared libraries
+ *   unwind    DWARF/AUTO samples of a pid captured for --seconds, then unwound again and again: a
+ *             new symbolizer each round (cold: unwind tables read, libunwind's cache empty), then the
+ *             same samples once more (cached)
  *   probe     exits 0 when the eBPF profiler can run here, 77 (and why) when not
  *
  * Internal headers are used on purpose: the bench drives the same functions the scheduler does.
@@ -42,6 +45,7 @@
 #include "profiler/profiler.h"
 #include "swprof/swprof.h"
 #include "symbols/symbols.h"
+#include "symbols/unwind.h"
 
 #include "synth.h"
 
@@ -113,6 +117,7 @@ struct opts {
 	int pid;
 	int64_t from, to;
 	const char *schedule;
+	const char *mode;
 };
 
 static void parse(int argc, char **argv, struct opts *o)
@@ -122,7 +127,7 @@ static void parse(int argc, char **argv, struct opts *o)
 	    {"seed", 1, 0, 'S'},    {"export", 1, 0, 'e'},  {"out", 1, 0, 'o'},     {"schedule", 1, 0, 'c'},
 	    {"from", 1, 0, 'f'},    {"to", 1, 0, 't'},      {"rounds", 1, 0, 'R'},  {"pid", 1, 0, 'p'},
 	    {"freq", 1, 0, 'F'},    {"data", 1, 0, 'D'},    {"per-sec", 1, 0, 'P'}, {"libs", 1, 0, 'L'},
-	    {"lookups", 1, 0, 'l'}, {"funcs", 1, 0, 'u'},   {0, 0, 0, 0},
+	    {"lookups", 1, 0, 'l'}, {"funcs", 1, 0, 'u'},   {"mode", 1, 0, 'm'},    {0, 0, 0, 0},
 	};
 	memset(o, 0, sizeof(*o));
 	o->records = 1000000;
@@ -138,6 +143,9 @@ static void parse(int argc, char **argv, struct opts *o)
 	optind = 2;
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (c) {
+		case 'm':
+			o->mode = optarg;
+			break;
 		case 'd':
 			o->dir = optarg;
 			break;
@@ -906,11 +914,104 @@ int cmd_symbolize(struct opts *o)
 	return 0;
 }
 
+/* ---- unwind ------------------------------------------------------------------------------- */
+
+struct captured {
+	struct swp_ustack_sample *v;
+	size_t n, cap;
+};
+
+static void capture(void *ctx, const struct swp_ustack_sample *x)
+{
+	struct captured *c = ctx;
+	if (c->n == c->cap) {
+		c->cap = c->cap ? c->cap * 2 : 1024;
+		c->v = realloc(c->v, c->cap * sizeof(*c->v));
+	}
+	struct swp_ustack_sample *y = &c->v[c->n++];
+	*y = *x;
+	y->kips = NULL;
+	y->nk = 0; /* the kernel's frames are not this bench's */
+	uint64_t *fp = malloc((x->nfp + SWP_NREGS + 1) * sizeof(uint64_t));
+	memcpy(fp, x->fp, x->nfp * sizeof(uint64_t));
+	memcpy(fp + x->nfp, x->regs, SWP_NREGS * sizeof(uint64_t));
+	y->fp = fp;
+	y->regs = fp + x->nfp;
+	uint8_t *st = malloc(x->len + 1);
+	memcpy(st, x->stack, x->len);
+	y->stack = st;
+}
+
+int cmd_unwind(struct opts *o)
+{
+	if (!o->pid)
+		die("unwind needs --pid");
+	unsigned bits;
+	if (swp__unwind_mode(o->mode ? o->mode : "dwarf", &bits) || !bits)
+		die("--mode dwarf or auto");
+	struct swp_profiler_opts po = {.sz = sizeof(po), .frequency = (int)o->freq};
+	struct swp_profiler *p;
+	if (swp__profiler_open(&po, &p))
+		die("profiler: %s", swp_last_error());
+	if (swp__profiler_set_targets(p, o->pid, SWP_TARGET_ON_CPU | bits))
+		die("target: %s", swp_last_error());
+	struct captured cap = {0};
+	struct swp_sample_sink sink = {.ustack = capture, .ctx = &cap};
+	double end = now_s() + o->seconds;
+	while (now_s() < end) {
+		usleep(200000);
+		swp__profiler_drain(p, &sink);
+	}
+	swp__profiler_drain(p, &sink);
+	swp__profiler_close(p);
+	uint64_t bytes = 0;
+	for (size_t i = 0; i < cap.n; i++)
+		bytes += cap.v[i].len;
+	printf("{\"samples\":%zu,\"stack_bytes\":%" PRIu64 "}\n", cap.n, bytes);
+	fflush(stdout);
+	static uint64_t ips[SWP_STACK_DEPTH];
+	for (uint32_t round = 0; round < o->rounds && cap.n; round++) {
+		long rss0 = proc_status_kb("VmRSS");
+		struct swp_symbolizer *sym = swp__symbolizer_new();
+		uint64_t how[SWP_UNWOUND_N] = {0}, frames = 0;
+		double t0 = now_s();
+		for (size_t i = 0; i < cap.n; i++) {
+			uint32_t n;
+			how[swp__unwind(sym, &cap.v[i], ips, SWP_STACK_DEPTH, &n)]++;
+			frames += n;
+		}
+		double cold = now_s() - t0;
+		long rss1 = proc_status_kb("VmRSS");
+		t0 = now_s();
+		for (size_t i = 0; i < cap.n; i++) {
+			uint32_t n;
+			swp__unwind(sym, &cap.v[i], ips, SWP_STACK_DEPTH, &n);
+		}
+		double cached = now_s() - t0;
+		struct swp_sym_stats st;
+		swp__sym_stats(sym, &st);
+		printf("{\"round\":%u,\"cold_s\":%.6f,\"cached_s\":%.6f,\"frames\":%" PRIu64 ",\"fp\":%" PRIu64
+		       ",\"fp_dwarf\":%" PRIu64 ",\"dwarf\":%" PRIu64 ",\"cut\":%" PRIu64 ",\"failed\":%" PRIu64
+		       ",\"eh_files\":%" PRIu64 ",\"eh_bytes\":%" PRIu64 ",\"rss_growth_kb\":%ld}\n",
+		       round, cold, cached, frames, how[SWP_UNWOUND_FP], how[SWP_UNWOUND_FP_DWARF], how[SWP_UNWOUND_DWARF],
+		       how[SWP_UNWOUND_CUT], how[SWP_UNWOUND_FAILED], st.eh_files, st.eh_bytes, rss1 - rss0);
+		fflush(stdout);
+		swp__symbolizer_free(sym);
+	}
+	for (size_t i = 0; i < cap.n; i++) {
+		free((void *)cap.v[i].fp);
+		free((void *)cap.v[i].stack);
+	}
+	free(cap.v);
+	return 0;
+}
+
 /* ---- main --------------------------------------------------------------------------------- */
 
 int cmd_ingest(struct opts *o);
 int cmd_profile(struct opts *o);
 int cmd_symbolize(struct opts *o);
+int cmd_unwind(struct opts *o);
 
 int main(int argc, char **argv)
 {
@@ -930,6 +1031,8 @@ int main(int argc, char **argv)
 		return cmd_profile(&o);
 	if (!strcmp(cmd, "symbolize"))
 		return cmd_symbolize(&o);
+	if (!strcmp(cmd, "unwind"))
+		return cmd_unwind(&o);
 	if (!strcmp(cmd, "probe")) {
 		/* can this machine run the eBPF profiler? 0 yes, 77 no (the reason on stdout) */
 		struct swp_profiler_opts po = {.sz = sizeof(po), .frequency = 99};
