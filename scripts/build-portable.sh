@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The portable native library: libswprof_jni.so with RocksDB, libbpf, libelf, zlib, LZ4 and protobuf-c linked in
+# The portable native library: libswprof_jni.so with RocksDB, libbpf, libelf, libunwind, zlib, LZ4 and protobuf-c linked in
 # statically (and libstdc++/libgcc), so that it needs nothing but glibc (2.34 or newer) on an x86-64 Linux: what the
 # OAP module ships (an OAP image has none of those libraries). Debian's static archives are not position
 # independent, so the dependencies are built here from the same upstream sources Debian 12 ships (its .orig
@@ -32,6 +32,10 @@ deps=(
   "protobuf-c|protobuf-c_1.4.1.orig.tar.gz|4cc4facd508172f3e0a4d3a8736225d472418aee35b4ad053384b137b220339f|pool/main/p/protobuf-c"
   "rocksdb|rocksdb_7.8.3.orig.tar.gz|b85408a374770897332bf15e51620a5f35720dd416a4749e3899057f9cfaf84d|pool/main/r/rocksdb"
 )
+# added later, each into the same prefix with a mark of its own (a new one does not rebuild RocksDB)
+extra_deps=(
+  "libunwind|libunwind_1.6.2.orig.tar.gz|4a6aec666991fb45d0889c44aede8ad6eb108071c3554fcdff671f9c94794976|pool/main/libu/libunwind"
+)
 key=$(printf '%s\n' "${deps[@]}" | sha256sum | cut -c1-12)
 prefix=$cache/portable-$key
 export CFLAGS="-O2 -fPIC -g0" CXXFLAGS="-O2 -fPIC -g0"
@@ -52,8 +56,27 @@ fetch() { # name file sha dir -> the unpacked source directory
   echo "$src/$name"
 }
 
+build_extra_deps() {
+  local d
+  for entry in "${extra_deps[@]}"; do
+    IFS='|' read -r name file sha dir <<<"$entry"
+    [ -f "$prefix/.done-$name-$sha" ] && continue
+    d=$(fetch "$name" "$file" "$sha" "$dir")
+    log "building $name"
+    case $name in
+      libunwind) # the generic (remote) and base libraries: no ptrace/coredump parts, no LZMA
+        (cd "$d" && ./configure --prefix="$prefix" --enable-static --disable-shared --disable-minidebuginfo \
+            --disable-zlibdebuginfo --disable-coredump --disable-ptrace --disable-setjmp --disable-tests \
+            --disable-documentation --disable-cxx-exceptions >/dev/null && make -j"$jobs" >/dev/null &&
+          make install >/dev/null) ;;
+    esac
+    rm -rf "$d"
+    touch "$prefix/.done-$name-$sha"
+  done
+}
+
 build_deps() {
-  [ -f "$prefix/.done" ] && return
+  [ -f "$prefix/.done" ] && { build_extra_deps; return; }
   rm -rf "$prefix" && mkdir -p "$prefix/lib" "$prefix/include"
   local d
   for entry in "${deps[@]}"; do
@@ -91,6 +114,7 @@ build_deps() {
     rm -rf "$d"
   done
   touch "$prefix/.done"
+  build_extra_deps
 }
 
 check() {
