@@ -346,6 +346,23 @@ class EbpfResolversTest {
     // ==== seed: schedules and analysis =============================================================
 
     @Test
+    void schedulesCountTheirSamplesLostAndIncompleteStacks() {
+        String task = createSeedTask(FUTURE);
+        importSchedule(task, T0, FOLDED);
+        List<Object> s = list(gql.field("""
+                query ($taskId: ID!, $duration: Duration!) {
+                    result: queryEBPFProfilingSchedules(taskId: $taskId, duration: $duration) {
+                        scheduleId samples lostSamples incompleteStacks
+                    }
+                }""", "taskId", task, "duration", duration("2022-03-30 1010", "2022-03-30 1010", "MINUTE")));
+        Map<String, Object> m = map(s.get(0));
+        long imported = FOLDED.lines().mapToLong(l -> Long.parseLong(l.substring(l.lastIndexOf(' ') + 1))).sum();
+        assertEquals(imported, ((Number) m.get("samples")).longValue(), m::toString);
+        assertEquals(0L, ((Number) m.get("lostSamples")).longValue());
+        assertEquals(0L, ((Number) m.get("incompleteStacks")).longValue());
+    }
+
+    @Test
     void seedSchedulesWithDurationAndTheirWholeEndUnit() {
         String task = createSeedTask(FUTURE);
         String schedule = importSchedule(task, T0, FOLDED);

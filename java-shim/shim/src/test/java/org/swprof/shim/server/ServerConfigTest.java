@@ -27,6 +27,25 @@ class ServerConfigTest {
     }
 
     @Test
+    void unwindingModeReachesTheCoreOptionsAndBadOnesAreRefused() {
+        ServerConfig d = ServerConfig.parse("", "test", Map.of());
+        assertEquals("fp", d.coreOptions().unwind());
+        ServerConfig c = ServerConfig.parse("profiling: {unwind: AUTO, unwindStackBytes: 32768}", "test", Map.of());
+        assertEquals("auto", c.coreOptions().unwind());
+        assertEquals(32768, c.coreOptions().unwindStackBytes());
+        // kept through the options' other copies
+        assertEquals("auto", c.coreOptions().withIntervals(500, 500).unwind());
+        assertEquals("dwarf", ServerConfig.parse("", "test", Map.of("SWPROF_UNWIND", "dwarf")).unwind);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> ServerConfig.parse("profiling: {unwind: lbr}", "test", Map.of()));
+        assertTrue(e.getMessage().contains("fp, dwarf or auto"), e.getMessage());
+        assertThrows(IllegalArgumentException.class,
+                () -> ServerConfig.parse("profiling: {unwindStackBytes: 4096}", "test", Map.of()));
+        assertThrows(IllegalArgumentException.class,
+                () -> ServerConfig.parse("profiling: {unwindStackBytes: 10001}", "test", Map.of()));
+    }
+
+    @Test
     void theIssuesExampleParses() {
         String yaml = """
                 rest: { host: 127.0.0.1, port: 12800 }
