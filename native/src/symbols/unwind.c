@@ -11,7 +11,7 @@ extern int UNW_OBJ(dwarf_search_unwind_table)(unw_addr_space_t as, unw_word_t ip
 					      unw_proc_info_t *pi, int need_unwind_info, void *arg);
 #define dwarf_search_unwind_table UNW_OBJ(dwarf_search_unwind_table)
 
-#define MODS 16 /* modules one unwinding remembers */
+#define MODS 32 /* modules one unwinding remembers (past that the oldest one's tables are out of reach) */
 
 struct state {
 	unw_addr_space_t as;

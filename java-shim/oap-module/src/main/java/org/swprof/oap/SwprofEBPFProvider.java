@@ -102,7 +102,8 @@ public class SwprofEBPFProvider extends ModuleProvider {
         }
         CoreOptions options = new CoreOptions(dataDir, file.frequency, file.flushIntervalMs, file.scanIntervalMs,
                 c.profiling ? CoreOptions.Profiling.ON : CoreOptions.Profiling.OFF, file.rules, file.hostIp,
-                file.hostName, file.expireMs, file.minAgeMs, file.agentTimeoutMs);
+                file.hostName, file.expireMs, file.minAgeMs, file.agentTimeoutMs)
+                .withUnwind(file.unwind, file.unwindStackBytes);
         try {
             core = SwprofCore.open(options);
         } catch (RuntimeException | UnsatisfiedLinkError e) {
