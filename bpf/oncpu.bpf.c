@@ -14,6 +14,7 @@
  *
  * DWARF and AUTO targets (SWP_TARGET_USTACK): an on-CPU sample is not counted but copied, with
  * the user registers and up to `ustack_size` bytes of the user stack from its stack pointer up
+ * (and the red zone below it)
  * (page by page, so a stack that ends sooner is copied to its end), into the `ustacks` ring
  * buffer; user space unwinds it. A full ring buffer makes a lost sample.
  *
@@ -218,18 +219,33 @@ static __always_inline bool copy_ustack(struct bpf_perf_event_data *ctx, __u32 p
 		return false;
 	r->pid = pid;
 	r->len = 0;
+	r->below = 0;
+	r->flags = 0;
 	if (user_regs(ctx, r->regs)) {
-		__u64 sp = r->regs[SWP_REG_RSP];
-		__u32 want = ustack_size;
-		/* to the end of sp's page, then whole pages: a stack ends at a page's end */
+		/* from the red zone below the stack pointer, or from the stack pointer when the red
+		 * zone's page is not there */
+		__u64 sp = r->regs[SWP_REG_RSP] - SWP_REDZONE;
+		__u32 want = ustack_size + SWP_REDZONE;
+		/* to the end of the first page, then whole pages: a stack ends at a page's end */
 		__u32 off = (__u32)(-sp) & 4095;
 		if (!off)
-			off = 4096; /* sp on a page boundary */
-		if (bpf_probe_read_user(r->stack, off, (void *)sp))
-			off = 0;
+			off = 4096; /* on a page boundary */
+		r->below = SWP_REDZONE;
+		if (bpf_probe_read_user(r->stack, off, (void *)sp)) {
+			sp = r->regs[SWP_REG_RSP];
+			want = ustack_size;
+			r->below = 0;
+			off = (__u32)(-sp) & 4095;
+			if (!off)
+				off = 4096;
+			if (bpf_probe_read_user(r->stack, off, (void *)sp))
+				off = 0;
+		}
 		for (int i = 0; off && i < SWP_USTACK_MAX / 4096; i++) {
-			if (off >= want || off > SWP_USTACK_MAX - 4096)
+			if (off >= want || off > SWP_USTACK_MAX - 4096) {
+				r->flags = SWP_USTACK_CUT;
 				break;
+			}
 			asm volatile("%0 &= 0xffff" : "+r"(off)); /* a bound the verifier sees */
 			if (bpf_probe_read_user(&r->stack[off], 4096, (void *)(sp + off)))
 				break;
@@ -244,7 +260,8 @@ static __always_inline bool copy_ustack(struct bpf_perf_event_data *ctx, __u32 p
 	__u64 size = __builtin_offsetof(struct swp_ustack, stack) + r->len;
 	if (size > sizeof(*r))
 		size = sizeof(*r);
-	return bpf_ringbuf_output(&ustacks, r, size, 0) == 0;
+	/* no wakeup: the drain reads the ring when it comes, nobody waits on it */
+	return bpf_ringbuf_output(&ustacks, r, size, BPF_RB_NO_WAKEUP) == 0;
 }
 
 /* The current task's process as the loader sees it; 0 outside the loader's pid namespace. */

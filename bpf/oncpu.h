@@ -35,17 +35,24 @@ struct swp_count_key {
 #define SWP_TARGET_USTACK (SWP_TARGET_DWARF | SWP_TARGET_AUTO)
 
 #define SWP_USTACK_MAX 65536 /* bytes of user stack a sample can carry */
+/* Bytes below the stack pointer copied too (x86-64's red zone): an epilogue's unwind rules still
+ * read registers saved there, just popped. */
+#define SWP_REDZONE 128
 #define SWP_NREGS 17         /* DWARF's x86-64 numbering: rax rdx rcx rbx rsi rdi rbp rsp r8..r15 rip */
 #define SWP_REG_RBP 6
 #define SWP_REG_RSP 7
 #define SWP_REG_RIP 16
+
+#define SWP_USTACK_CUT 1 /* the copy ended at ustack_size, not where the stack did */
 
 /* One sample of the ring buffer, cut after len bytes of stack. */
 struct swp_ustack {
 	__u32 pid;
 	__u32 nk;  /* kernel ips in kips (0: the sample hit user mode) */
 	__u32 nu;  /* user ips in uips, by the kernel's frame-pointer walk */
-	__u32 len; /* bytes of stack copied from regs[SWP_REG_RSP] up (0: no user context) */
+	__u32 len; /* bytes of stack copied from regs[SWP_REG_RSP] - below up (0: no user context) */
+	__u32 below; /* SWP_REDZONE, or 0 when the red zone's page was not there */
+	__u32 flags; /* SWP_USTACK_CUT */
 	__u64 regs[SWP_NREGS];
 	__u64 kips[SWP_STACK_DEPTH];
 	__u64 uips[SWP_STACK_DEPTH];

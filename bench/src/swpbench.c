@@ -949,7 +949,7 @@ int cmd_unwind(struct opts *o)
 	unsigned bits;
 	if (swp__unwind_mode(o->mode ? o->mode : "dwarf", &bits) || !bits)
 		die("--mode dwarf or auto");
-	struct swp_profiler_opts po = {.sz = sizeof(po), .frequency = (int)o->freq};
+	struct swp_profiler_opts po = {.sz = sizeof(po), .frequency = (int)o->freq, .unwinding = true, .drain_ms = 200};
 	struct swp_profiler *p;
 	if (swp__profiler_open(&po, &p))
 		die("profiler: %s", swp_last_error());

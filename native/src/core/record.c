@@ -13,8 +13,10 @@
 SWP_API int swp_record(const struct swp_record_req *q, struct swp_buf *out)
 {
 	swp__clear_error();
-	if (!q || !out || q->sz < sizeof(*q))
+	if (!q || !out || q->sz < offsetof(struct swp_record_req, unwind))
 		return swp__fail(EINVAL, "request and out are required");
+	bool has_unwind = q->sz >= offsetof(struct swp_record_req, ustack_bytes) + sizeof(q->ustack_bytes);
+	uint32_t ustack = has_unwind ? q->ustack_bytes : 0;
 	int freq = q->frequency ? q->frequency : 99;
 	if (freq < 1 || freq > 1000)
 		return swp__fail(EINVAL, "frequency %d Hz is out of range (1 to 1000)", freq);
@@ -32,7 +34,7 @@ SWP_API int swp_record(const struct swp_record_req *q, struct swp_buf *out)
 	if (q->aggregate != SWP_AGG_COUNT && q->aggregate != SWP_AGG_DURATION)
 		return swp__fail(EINVAL, "unknown aggregate type %d", q->aggregate);
 	unsigned unwind;
-	int ru = swp__unwind_mode(q->unwind, &unwind);
+	int ru = swp__unwind_mode(has_unwind ? q->unwind : NULL, &unwind);
 	if (ru)
 		return ru;
 	if (off && unwind)
@@ -45,7 +47,7 @@ SWP_API int swp_record(const struct swp_record_req *q, struct swp_buf *out)
 	int64_t ticks = d.start_ticks;
 	swp__discovered_clear(&d);
 
-	struct swp_profiler_opts o = {.sz = sizeof(o), .frequency = freq, .ustack_bytes = q->ustack_bytes};
+	struct swp_profiler_opts o = {.sz = sizeof(o), .frequency = freq, .ustack_bytes = ustack, .unwinding = unwind != 0};
 	struct swp_profiler *p = NULL;
 	int r = swp__profiler_open(&o, &p);
 	if (r)

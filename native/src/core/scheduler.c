@@ -111,7 +111,8 @@ bool swp__scheduler_profiler(swp_core *c)
 		return true;
 	if (c->prof_err)
 		return false;
-	struct swp_profiler_opts o = {.sz = sizeof(o), .frequency = c->frequency, .ustack_bytes = c->ustack_bytes};
+	struct swp_profiler_opts o = {.sz = sizeof(o), .frequency = c->frequency, .ustack_bytes = c->ustack_bytes,
+				      .unwinding = c->unwind != 0, .drain_ms = c->flush_ms};
 	int r = swp__profiler_open(&o, &c->prof);
 	if (r) {
 		c->prof_err = r;

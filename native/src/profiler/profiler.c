@@ -53,6 +53,7 @@ struct swp_profiler {
 	/* DWARF/AUTO samples */
 	struct ring_buffer *ustacks;
 	uint32_t ustack_bytes;
+	bool ustack_modes; /* opened for DWARF/AUTO targets */
 	struct drain *cur; /* the drain consuming ustacks */
 	uint32_t n_off;           /* pids with SWP_TARGET_OFF_CPU */
 	uint8_t *off_seen;        /* off_stacks ids referenced since it was last cleared (a bit each) */
@@ -176,13 +177,19 @@ int swp__profiler_open(const struct swp_profiler_opts *opts, struct swp_profiler
 		goto fail;
 	}
 	s->rodata->ustack_size = p->ustack_bytes;
-	s->rodata->has_task_regs = libbpf_probe_bpf_helper(BPF_PROG_TYPE_PERF_EVENT, BPF_FUNC_task_pt_regs, NULL) > 0;
-	bpf_map__set_max_entries(s->maps.ustack_buf, (uint32_t)ncpu);
-	/* two seconds of samples at the full copy on every CPU (drains come every second), in
-	 * 1..64 MiB: a power of two */
-	uint64_t want = 2ull * (uint64_t)freq * (uint64_t)ncpu * (offsetof(struct swp_ustack, stack) + p->ustack_bytes);
-	uint32_t ring = 1u << 20;
-	while (ring < want && ring < (64u << 20))
+	/* the helper wants the kernel's BTF (a BTF task pointer): without it, it stays out of the program */
+	s->rodata->has_task_regs = access("/sys/kernel/btf/vmlinux", R_OK) == 0 &&
+				   libbpf_probe_bpf_helper(BPF_PROG_TYPE_PERF_EVENT, BPF_FUNC_task_pt_regs, NULL) > 0;
+	p->ustack_modes = OPT(opts, unwinding, false);
+	bpf_map__set_max_entries(s->maps.ustack_buf, p->ustack_modes ? (uint32_t)ncpu : 1);
+	/* two drain intervals of samples at the full copy on every online CPU, in 1..64 MiB (a power
+	 * of two); one page when no target will be unwound here */
+	long online = sysconf(_SC_NPROCESSORS_ONLN);
+	uint64_t want = 2ull * (uint64_t)freq * (uint64_t)(online > 0 ? online : ncpu) *
+			(offsetof(struct swp_ustack, stack) + p->ustack_bytes + SWP_REDZONE) *
+			(uint64_t)OPT(opts, drain_ms, 1000) / 1000;
+	uint32_t ring = p->ustack_modes ? 1u << 20 : (uint32_t)sysconf(_SC_PAGESIZE);
+	while (p->ustack_modes && ring < want && ring < (64u << 20))
 		ring <<= 1;
 	bpf_map__set_max_entries(s->maps.ustacks, ring);
 	/* the exit hook reads the kernel's task struct (CO-RE): without the kernel's BTF it stays out,
@@ -291,6 +298,8 @@ int swp__profiler_set_targets(struct swp_profiler *p, int pid, unsigned targets)
 		return swp__fail(EINVAL, "profiler: bad pid %d", pid);
 	if ((mask & SWP_TARGET_USTACK) == SWP_TARGET_USTACK)
 		return swp__fail(EINVAL, "profiler: pid %d: DWARF or AUTO, not both", pid);
+	if ((mask & SWP_TARGET_USTACK) && !p->ustack_modes)
+		return swp__fail(EINVAL, "profiler: pid %d: DWARF or AUTO on a profiler opened without unwinding", pid);
 	if (!(mask & (SWP_TARGET_ON_CPU | SWP_TARGET_OFF_CPU)))
 		mask = 0; /* an unwinding mode alone profiles nothing */
 	uint64_t *was = swp__u64map_get(&p->masks, (uint64_t)pid);
@@ -461,14 +470,18 @@ static int on_ustack(void *ctx, void *data, size_t size)
 	const struct swp_ustack *r = data;
 	size_t head = offsetof(struct swp_ustack, stack);
 
-	if (!d || size < head || r->nk > SWP_STACK_DEPTH || r->nu > SWP_STACK_DEPTH || r->len > size - head)
+	if (!d || size < head || r->nk > SWP_STACK_DEPTH || r->nu > SWP_STACK_DEPTH || r->len > size - head ||
+	    r->below > SWP_REDZONE || r->below > r->len)
 		return 0; /* not one of ours: cannot happen */
 	uint64_t *mask = swp__u64map_get(&p->masks, r->pid);
+	if (!mask || !(*mask & SWP_TARGET_USTACK))
+		return 0; /* its run ended since (no run would take it): unwinding it would only bring
+			   * back the state its end dropped */
 	struct swp_ustack_sample s = {
-		.pid = (int)r->pid, .mode = mask && (*mask & SWP_TARGET_AUTO) ? SWP_TARGET_AUTO : SWP_TARGET_DWARF,
+		.pid = (int)r->pid, .mode = *mask & SWP_TARGET_AUTO ? SWP_TARGET_AUTO : SWP_TARGET_DWARF,
 		.kips = (const uint64_t *)r->kips, .nk = r->nk, .fp = (const uint64_t *)r->uips, .nfp = r->nu,
 		.regs = (const uint64_t *)r->regs, .stack = r->stack,
-		.len = r->len, .cut = r->len >= p->ustack_bytes};
+		.len = r->len, .stack_at = r->regs[SWP_REG_RSP] - r->below, .cut = (r->flags & SWP_USTACK_CUT) != 0};
 	if (d->sink->ustack)
 		d->sink->ustack(d->sink->ctx, &s);
 	d->total++;

@@ -26,8 +26,9 @@ struct swp_ustack_sample {
 	const uint64_t *kips, *fp; /* kernel ips; user ips of the kernel's frame-pointer walk */
 	uint32_t nk, nfp;
 	const uint64_t *regs;  /* SWP_NREGS, DWARF order */
-	const uint8_t *stack;  /* len bytes from regs[SWP_REG_RSP] up */
+	const uint8_t *stack;  /* len bytes from stack_at up */
 	uint32_t len;
+	uint64_t stack_at;     /* regs[SWP_REG_RSP], or below it: the red zone */
 	bool cut; /* the copy ended at the configured size, not at the stack's end */
 };
 
@@ -42,6 +43,10 @@ struct swp_profiler_opts {
 	bool no_batch;
 	/* bytes of user stack copied per DWARF/AUTO sample, 8192..65536 (a multiple of 8); 0 = 16384 */
 	uint32_t ustack_bytes;
+	/* DWARF/AUTO targets will come (their ring buffer is sized for them; without, one page) */
+	bool unwinding;
+	/* how often the caller drains, ms (the ring buffer holds two intervals); 0 = 1000 */
+	int drain_ms;
 };
 
 /* An unwinding mode by name into SWP_TARGET_* bits: "fp" or NULL (0), "dwarf", "auto"; -EINVAL

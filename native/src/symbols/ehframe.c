@@ -28,10 +28,16 @@ struct rd {
 	bool bad;
 };
 
+/* bytes left (none once p passed end) */
+static size_t left(const struct rd *r)
+{
+	return r->p < r->end ? (size_t)(r->end - r->p) : 0;
+}
+
 static uint64_t rd_n(struct rd *r, size_t n)
 {
 	uint64_t v = 0;
-	if ((size_t)(r->end - r->p) < n) {
+	if (left(r) < n) {
 		r->bad = true;
 		r->p = r->end;
 		return 0;
@@ -58,7 +64,7 @@ static uint64_t rd_uleb(struct rd *r)
 
 static void skip(struct rd *r, uint64_t n)
 {
-	if ((uint64_t)(r->end - r->p) < n) {
+	if (left(r) < n) {
 		r->bad = true;
 		r->p = r->end;
 	} else {
@@ -129,11 +135,16 @@ static bool fp_cfa(struct rd r, uint8_t fde_enc)
 static uint8_t cie_fde_encoding(struct rd r, bool *has_z)
 {
 	uint8_t version = (uint8_t)rd_n(&r, 1);
+	*has_z = false;
+	if (r.bad || !left(&r))
+		return DW_EH_PE_omit;
 	const char *aug = (const char *)r.p;
-	size_t alen = strnlen(aug, (size_t)(r.end - r.p));
+	size_t alen = strnlen(aug, left(&r));
+	if (alen == left(&r))
+		return DW_EH_PE_omit; /* no terminating NUL inside the CIE */
 	skip(&r, alen + 1);
 	*has_z = aug[0] == 'z';
-	if (r.bad || (aug[0] && aug[0] != 'z'))
+	if (aug[0] && aug[0] != 'z')
 		return DW_EH_PE_omit;
 	rd_uleb(&r); /* code alignment */
 	rd_uleb(&r); /* data alignment (sleb: skipped the same way) */
@@ -165,12 +176,12 @@ static uint8_t cie_fde_encoding(struct rd r, bool *has_z)
 static void classify(struct swp__eh *eh)
 {
 	struct rd r = {eh->frame, eh->frame + eh->frame_len, false};
-	while (!r.bad && r.end - r.p >= 4) {
+	while (!r.bad && left(&r) >= 4) {
 		uint64_t len = rd_n(&r, 4);
 		if (len == 0 || len == 0xffffffff)
 			break; /* the terminator; or 64-bit DWARF, which .eh_frame does not use */
-		if (r.bad || len > (uint64_t)(r.end - r.p))
-			break;
+		if (r.bad || len < 4 || len > left(&r))
+			break; /* too short to hold its CIE pointer, or past the section */
 		const uint8_t *next = r.p + len;
 		const uint8_t *id_at = r.p;
 		uint32_t cie_ptr = (uint32_t)rd_n(&r, 4);
@@ -178,7 +189,7 @@ static void classify(struct swp__eh *eh)
 			const uint8_t *cie = id_at - cie_ptr;
 			struct rd c = {cie, eh->frame + eh->frame_len, false};
 			uint64_t clen = rd_n(&c, 4);
-			if (!c.bad && clen && clen != 0xffffffff && clen <= (uint64_t)(c.end - c.p) && rd_n(&c, 4) == 0) {
+			if (!c.bad && clen > 4 && clen != 0xffffffff && clen <= left(&c) && rd_n(&c, 4) == 0) {
 				c.end = c.p + clen - 4;
 				bool has_z = false;
 				uint8_t enc = cie_fde_encoding(c, &has_z);
@@ -211,7 +222,7 @@ static bool parse_hdr(struct swp__eh *eh)
 	case 0x01: count = rd_uleb(&r); break;
 	default: return false;
 	}
-	if (r.bad || count > (uint64_t)(r.end - r.p) / 8)
+	if (r.bad || count > left(&r) / 8)
 		return false;
 	eh->table_vaddr = eh->hdr_vaddr + (uint64_t)(r.p - eh->hdr);
 	eh->fde_count = count;
@@ -222,7 +233,9 @@ static uint8_t *section_copy(Elf *e, const char *name, size_t shstrndx, uint64_t
 {
 	for (Elf_Scn *scn = elf_nextscn(e, NULL); scn; scn = elf_nextscn(e, scn)) {
 		GElf_Shdr sh;
-		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_PROGBITS || !(sh.sh_flags & SHF_ALLOC))
+		/* SHT_X86_64_UNWIND: what lld (and so LLVM's own libraries) give .eh_frame */
+		if (!gelf_getshdr(scn, &sh) || (sh.sh_type != SHT_PROGBITS && sh.sh_type != SHT_X86_64_UNWIND) ||
+		    !(sh.sh_flags & SHF_ALLOC))
 			continue;
 		const char *n = elf_strptr(e, shstrndx, sh.sh_name);
 		if (!n || strcmp(n, name))

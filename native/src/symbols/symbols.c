@@ -500,14 +500,18 @@ bool swp__sym_module(struct swp_symbolizer *s, int pid, uint64_t ip, struct swp_
 	if (!eh)
 		return true;
 	out->frame_pointers = swp__eh_frame_pointers(eh);
-	/* the load bias: m->start is the run-time address of file offset m->pgoff */
+	/* the load bias: m->start is the run-time address of file offset m->pgoff, and the mapping holds
+	 * the executable segment (at a file offset not always page-aligned: lld's layout) */
+	const struct swp__seg *seg = NULL;
 	for (size_t i = 0; i < m->tab->nsegs; i++) {
 		const struct swp__seg *g = &m->tab->segs[i];
-		if (m->pgoff >= g->off && m->pgoff - g->off < (g->filesz ? g->filesz : 1)) {
-			out->bias = m->start - (g->vaddr + (m->pgoff - g->off));
-			out->eh = eh->hdr ? eh : NULL;
-			break;
-		}
+		bool inside = g->off + g->filesz > m->pgoff && g->off < m->pgoff + (m->end - m->start);
+		if (inside && (!seg || (g->exec && !seg->exec)))
+			seg = g;
+	}
+	if (seg) {
+		out->bias = m->start + (seg->off - m->pgoff) - seg->vaddr;
+		out->eh = eh->hdr ? eh : NULL;
 	}
 	return true;
 }

@@ -153,29 +153,40 @@ void swp__unwind_state_flush(void *state)
 static bool fp_code(struct uctx *c, uint64_t ip)
 {
 	const struct swp__module *m = module_at(c, ip);
-	return m && (m->anon || m->frame_pointers == 1);
+	/* a file without FDEs to tell (Go's) has no tables for DWARF either: frame pointers it is */
+	return m && (m->anon || m->frame_pointers != 0);
 }
 
-enum fp_walk { FP_NO, FP_WHOLE, FP_THEN_DWARF };
+enum fp_walk { FP_NO, FP_WHOLE, FP_THEN_DWARF, FP_CUT };
 
-/* AUTO: the frame-pointer walk over the copy (the kernel's walk), while its frames are in code that
- * walks right by frame pointers. FP_WHOLE: it ended there (a zero frame pointer or return
- * address). FP_THEN_DWARF: it reached a return address into code without frame pointers, right
- * itself, but the walk beyond it is not: ips holds the frames before it and regs the registers
- * to unwind on from it by DWARF (its ip one byte back, inside the call). FP_NO: no trust at all
- * (the sampled code itself has no frame pointers, or the chain leaves the copy). */
-static enum fp_walk fp_prefix(struct uctx *c, uint64_t *ips, uint32_t max, uint32_t *n, uint64_t *regs)
+/* AUTO: the frame-pointer walk over the copy from frame pointer bp (that of the last frame in
+ * ips), while its frames are in code that walks right by frame pointers. FP_WHOLE: it ended there
+ * (a zero frame pointer or return address). FP_THEN_DWARF: it reached a return address into code
+ * without frame pointers, right itself, but the walk beyond it is not: ips holds the frames before
+ * it and regs the registers to unwind on from it by DWARF (its ip one byte back, inside the call).
+ * FP_CUT: the chain left the copy (a deep stack): the kernel's walk, which went on, is taken from
+ * our last frame up to its first frame in code without frame pointers. FP_NO: a broken chain. */
+static enum fp_walk fp_walk(struct uctx *c, uint64_t bp, uint64_t *ips, uint32_t max, uint32_t *n, uint64_t *regs)
 {
 	const struct swp_ustack_sample *x = c->x;
-	uint64_t bp = x->regs[SWP_REG_RBP];
-	*n = 0;
-	if (!fp_code(c, x->regs[SWP_REG_RIP]))
-		return FP_NO;
-	ips[(*n)++] = x->regs[SWP_REG_RIP];
 	while (*n < max && bp) {
 		uint64_t next, ret;
-		if (bp < c->sp || bp - c->sp + 16 > x->len || (bp & 7))
+		if (bp & 7)
 			return FP_NO;
+		if (bp < c->sp || bp - c->sp + 16 > x->len) {
+			/* past the copy: the kernel's walk passes the same frames; on from our last one */
+			uint32_t k = 1;
+			while (k < x->nfp && x->fp[k] != ips[*n - 1])
+				k++;
+			if (k >= x->nfp)
+				return FP_NO;
+			while (++k < x->nfp && *n < max) {
+				ips[*n] = x->fp[k];
+				if (!fp_code(c, ips[(*n)++] - 1))
+					break;
+			}
+			return FP_CUT;
+		}
 		memcpy(&next, x->stack + (bp - c->sp), 8);
 		memcpy(&ret, x->stack + (bp - c->sp) + 8, 8);
 		if (!ret)
@@ -195,49 +206,80 @@ static enum fp_walk fp_prefix(struct uctx *c, uint64_t *ips, uint32_t max, uint3
 	return FP_WHOLE;
 }
 
-/* DWARF from c->regs on, appending to ips; back: the first ip is a return address moved back
- * into its call (reported as the return address again). */
-static enum swp_unwound dwarf_walk(struct uctx *c, struct state *st, uint64_t *ips, uint32_t max, uint32_t *n,
-				   bool back)
+/* Steps cur to the outermost frame, appending each frame's ip (the first one's plus adjust). */
+static enum swp_unwound dwarf_steps(struct uctx *c, unw_cursor_t *cur, uint64_t *ips, uint32_t max, uint32_t *n,
+				    int adjust)
 {
 	uint32_t first = *n;
-	unw_cursor_t cur;
-	int rc = unw_init_remote(&cur, st->as, c);
-	while (rc >= 0 && *n < max) {
+	int rc = 1;
+	while (*n < max) {
 		unw_word_t ip = 0;
-		if (unw_get_reg(&cur, UNW_REG_IP, &ip) < 0) {
+		if (unw_get_reg(cur, UNW_REG_IP, &ip) < 0 || (!ip && *n == first)) {
 			rc = -UNW_EUNSPEC;
 			break;
 		}
-		if (!ip && *n > first)
+		if (!ip)
 			return SWP_UNWOUND_DWARF; /* a zero return address ends the chain */
-		if (!ip) {
-			rc = -UNW_EUNSPEC;
-			break;
-		}
-		ips[*n] = back && *n == first ? ip + 1 : ip;
+		ips[*n] = *n == first ? ip + adjust : ip;
 		(*n)++;
-		rc = unw_step(&cur);
-		if (rc == 0)
-			return SWP_UNWOUND_DWARF; /* the outermost frame */
+		/* the frame's module among those access_mem reads: libunwind's cache may step it without
+		 * asking find_proc_info, and still read its tables (expression rules) */
+		module_at(c, *n == 1 || (*n == first + 1 && adjust) ? ip : ip - 1);
+		rc = unw_step(cur);
+		if (rc <= 0)
+			break;
 	}
-	if (rc >= 0 && *n == max)
-		return SWP_UNWOUND_DWARF; /* as deep as a stack goes here: like the kernel's walk */
-	if (*n == first) /* not even its first frame: that ip itself */
-		ips[(*n)++] = back ? c->regs[SWP_REG_RIP] + 1 : c->regs[SWP_REG_RIP];
+	if (rc >= 0)
+		return SWP_UNWOUND_DWARF; /* the outermost frame, or as deep as a stack goes here */
 	return c->beyond ? SWP_UNWOUND_CUT : SWP_UNWOUND_FAILED;
+}
+
+/* AUTO: the sampled frame by DWARF (a leaf may have no frame of its own, or be in its prologue),
+ * then frame pointers while the code has them, DWARF again from the first frame without. */
+static enum swp_unwound auto_walk(struct uctx *c, struct state *st, uint64_t *ips, uint32_t max, uint32_t *n)
+{
+	unw_cursor_t cur;
+	ips[(*n)++] = c->x->regs[SWP_REG_RIP];
+	if (unw_init_remote(&cur, st->as, c) < 0)
+		return SWP_UNWOUND_FAILED;
+	module_at(c, c->x->regs[SWP_REG_RIP]);
+	int rc = unw_step(&cur);
+	if (rc <= 0)
+		return rc == 0 ? SWP_UNWOUND_DWARF : c->beyond ? SWP_UNWOUND_CUT : SWP_UNWOUND_FAILED;
+	unw_word_t ip = 0, bp = 0;
+	if (unw_get_reg(&cur, UNW_REG_IP, &ip) < 0 || unw_get_reg(&cur, UNW_X86_64_RBP, &bp) < 0)
+		return SWP_UNWOUND_FAILED;
+	if (!ip)
+		return SWP_UNWOUND_DWARF;
+	if (!fp_code(c, ip - 1))
+		return dwarf_steps(c, &cur, ips, max, n, 0);
+	ips[(*n)++] = ip;
+	uint64_t regs[SWP_NREGS];
+	switch (fp_walk(c, bp, ips, max, n, regs)) {
+	case FP_WHOLE:
+		return SWP_UNWOUND_FP;
+	case FP_CUT:
+		return SWP_UNWOUND_CUT;
+	case FP_THEN_DWARF: {
+		c->regs = regs;
+		unw_cursor_t on;
+		if (unw_init_remote(&on, st->as, c) < 0)
+			return SWP_UNWOUND_FAILED;
+		enum swp_unwound how = dwarf_steps(c, &on, ips, max, n, 1);
+		return how == SWP_UNWOUND_DWARF ? SWP_UNWOUND_FP_DWARF : how;
+	}
+	default: /* a broken chain: DWARF on from the caller */
+		*n = 1;
+		return dwarf_steps(c, &cur, ips, max, n, 0);
+	}
 }
 
 enum swp_unwound swp__unwind(struct swp_symbolizer *s, const struct swp_ustack_sample *x, uint64_t *ips, uint32_t max,
 			     uint32_t *n)
 {
-	struct uctx c = {.s = s, .x = x, .regs = x->regs, .sp = x->regs[SWP_REG_RSP]};
-	uint64_t regs[SWP_NREGS];
+	struct uctx c = {.s = s, .x = x, .regs = x->regs, .sp = x->stack_at};
 	*n = 0;
-	enum fp_walk fp = x->mode == SWP_TARGET_AUTO && x->len ? fp_prefix(&c, ips, max, n, regs) : FP_NO;
-	if (fp == FP_WHOLE)
-		return SWP_UNWOUND_FP;
-	if (!x->len) { /* no registers or no stack: what the kernel walked is all there is */
+	if (!x->len || !max) { /* no registers or no stack: what the kernel walked is all there is */
 		*n = x->nfp < max ? x->nfp : max;
 		memcpy(ips, x->fp, *n * sizeof(*ips));
 		return SWP_UNWOUND_FAILED;
@@ -253,11 +295,15 @@ enum swp_unwound swp__unwind(struct swp_symbolizer *s, const struct swp_ustack_s
 		unw_set_caching_policy(st->as, UNW_CACHE_GLOBAL);
 		*slot = st;
 	}
-	if (fp == FP_THEN_DWARF) {
-		c.regs = regs;
-		enum swp_unwound how = dwarf_walk(&c, *slot, ips, max, n, true);
-		return how == SWP_UNWOUND_DWARF ? SWP_UNWOUND_FP_DWARF : how;
+	enum swp_unwound how;
+	if (x->mode == SWP_TARGET_AUTO) {
+		how = auto_walk(&c, *slot, ips, max, n);
+	} else {
+		unw_cursor_t cur;
+		how = unw_init_remote(&cur, ((struct state *)*slot)->as, &c) < 0 ? SWP_UNWOUND_FAILED
+										: dwarf_steps(&c, &cur, ips, max, n, 0);
 	}
-	*n = 0;
-	return dwarf_walk(&c, *slot, ips, max, n, false);
+	if (!*n) /* not even the first frame: the sampled ip itself */
+		ips[(*n)++] = x->regs[SWP_REG_RIP];
+	return how;
 }
