@@ -746,6 +746,17 @@ static void test_jvm(void)
 	stop(nd, SIGKILL);
 }
 
+/* `swprof record --pid <it> ARGS` of a program started for it (and killed after): its stdout in out. */
+static void record_of(char *argv[], const char *args, char *out, size_t n)
+{
+	pid_t p = spawn(argv);
+	msleep(200);
+	char cmd[512];
+	snprintf(cmd, sizeof(cmd), "%s record --pid %d %s", SWPROF_CLI, (int)p, args);
+	CHECK_EQ_INT(run_shell(cmd, out, n), 0);
+	stop(p, SIGKILL);
+}
+
 /* Stacks through code without frame pointers: nofp (built -O2 -fomit-frame-pointer, on Debian's libc,
  * which has none either) spends its time in main -> chain_a -> chain_b -> chain_c: in its own leaf,
  * in libc's qsort calling back cmp_keys, in libc's memcpy. The kernel's frame-pointer walk loses
@@ -784,30 +795,22 @@ static void test_unwind(void)
 
 	/* auto on code built with frame pointers: their walk, and DWARF only below main (in libc) */
 	char *busy_argv[] = {BUSY, "spin", "3607", NULL};
-	pid_t b = spawn(busy_argv);
-	msleep(200);
-	snprintf(cmd, sizeof(cmd), "%s record --pid %d --duration 2 --unwind auto 2>&1", SWPROF_CLI, (int)b);
-	CHECK_EQ_INT(run_shell(cmd, out, sizeof(out)), 0);
+	record_of(busy_argv, "--duration 2 --unwind auto 2>&1", out, sizeof(out));
 	long long all = folded_sum(out, "", NULL),
 		  whole = folded_sum(out, "_start;__libc_start_main;__libc_start_call_main;main;outer;hot_loop", NULL);
 	printf("unwind auto, frame pointers: whole in %lld of %lld samples\n", whole, all);
 	CHECK(all > 0 && whole * 100 >= all * 99);
 	CHECK_CONTAINS(out, " by frame pointers then DWARF, 0 by DWARF, 0 incomplete");
-	stop(b, SIGKILL);
 
 	/* auto past the end of the copy: deepfp (frame pointers) with 40 KiB of locals under the chain and 8 KiB
 	 * copied: where the sampled code has frame pointers, the kernel's walk goes on to main (and stops in
 	 * libc: counted incomplete); where it has none (memcpy), DWARF stops at the copy's end */
 	char *deepfp_argv[] = {SWPROF_TARGETS_DIR "/deepfp", "3608", "deep", NULL};
-	pid_t dfp = spawn(deepfp_argv);
-	msleep(200);
-	snprintf(cmd, sizeof(cmd), "%s record --pid %d --duration 2 --unwind auto --ustack-bytes 8192", SWPROF_CLI, (int)dfp);
-	CHECK_EQ_INT(run_shell(cmd, out, sizeof(out)), 0);
+	record_of(deepfp_argv, "--duration 2 --unwind auto --ustack-bytes 8192", out, sizeof(out));
 	long long spins = folded_sum(out, ";spin", NULL),
 		  kept = folded_sum(out, "[incomplete];__libc_start_call_main;main;deep_frame;chain_a;chain_b;chain_c;spin", NULL);
 	printf("unwind auto, 8 KiB of a 40 KiB stack: main kept in %lld of %lld samples in spin\n", kept, spins);
 	CHECK(spins > 0 && kept * 100 >= spins * 99);
-	stop(dfp, SIGKILL);
 
 	/* the core, configured for dwarf, with a copy too short for the deep stack */
 	char *deep_argv[] = {SWPROF_TARGETS_DIR "/nofp", "3606", "deep", NULL};
