@@ -26,7 +26,7 @@ static const char usage_main[] =
 	"                          profile a process with eBPF and print its stacks\n"
 	"  tree [FILE]             read collapsed stacks (\"a;b;c_[k] COUNT\" lines) from FILE or\n"
 	"                          stdin and print the analysis JSON the GraphQL API returns\n"
-	"  diff A B [--format folded|svg|json] [--aggregate count|duration]\n"
+	"  diff A B [--data DIR] [--format folded|svg|json] [--aggregate count|duration]\n"
 	"                          compare two profiles: each a collapsed-stacks FILE, or task:ID or\n"
 	"                          schedule:ID[,ID...] of the data directory, optionally @FROM..TO (ms);\n"
 	"                          difffolded lines (\"stack countA countB\") or a red/blue flame graph\n"

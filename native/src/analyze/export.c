@@ -363,7 +363,9 @@ static void fg_node(struct swp_buf *out, struct flame *f, uint32_t at, double x,
 								 : " stroke=\"#000\" stroke-dasharray=\"3,2\"");
 		size_t fit = (size_t)(w / 7.0);
 		if (fit >= 3) {
-			swp__buf_printf(out, "<text x=\"%.1f\" y=\"%.1f\">", x + 3, y + FG_ROW - 5);
+			/* white on the deep reds and blues of a diff */
+			swp__buf_printf(out, "<text x=\"%.1f\" y=\"%.1f\"%s>", x + 3, y + FG_ROW - 5,
+					tr->before && rgb[0] + rgb[1] + rgb[2] < 400 ? " style=\"fill:#fff\"" : "");
 			xml_text(out, sym, len < fit ? len : fit - 2);
 			if (len >= fit)
 				swp__buf_puts(out, "..");
