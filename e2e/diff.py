@@ -171,7 +171,7 @@ def main():
         els = js["trees"][0]["elements"] if js.get("trees") else []
         np = [e for e in els if e["symbol"] == "new_path"]
         check("json: new_path has beforeCount 0 and the new samples",
-              js.get("tip") is None and len(np) >= 1 and np[0]["beforeCount"] == 0 and np[0]["afterCount"] > 50,
+              js.get("tip") is None and len(np) >= 1 and np[0]["beforeCount"] == 0 and np[0]["afterCount"] > 10,
               json.dumps(np[:1]))
 
         # ---- errors ----
