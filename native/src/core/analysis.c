@@ -333,9 +333,14 @@ static int scan_selection(swp_core *c, const struct selection *sel, int aggregat
 		s->duration = aggregate == SWP_AGG_DURATION && sel->durations[i];
 		r = scan_schedule(c, sel->sids[i], s);
 	}
-	if (!r && s->unknown)
-		swp_warn("analysis: %" PRIu64 " samples reference stacks missing from the store", s->unknown);
 	return r;
+}
+
+/* Said once the stacks' lock is released (the host's log callback runs outside the core's locks). */
+static void warn_unknown(uint64_t unknown)
+{
+	if (unknown)
+		swp_warn("analysis: %" PRIu64 " samples reference stacks missing from the store", unknown);
 }
 
 static void info_reset(struct swp_analysis_info *info)
@@ -374,6 +379,7 @@ SWP_API int swp_analyze_ex(swp_core *c, const struct swp_analyze_req *q, struct 
 	s.counts = swp__xcalloc(s.n + 1, sizeof(uint64_t));
 	int r = scan_selection(c, &sel, q->aggregate, &s);
 	swp__stacks_unlock(&c->stacks);
+	warn_unknown(s.unknown);
 	if (!r) {
 		if (q->format && strcmp(q->format, "json") != 0)
 			r = swp__export(&c->stacks, s.counts, s.n, q->format, selection_duration(&sel, q->aggregate),
@@ -466,7 +472,7 @@ SWP_API int swp_analyze_diff(swp_core *c, const struct swp_diff_req *q, struct s
 
 	uint64_t *counts[2] = {NULL, NULL};
 	uint32_t n = 0;
-	uint64_t records = 0;
+	uint64_t records = 0, unknown = 0;
 	int r = 0;
 	struct swp_stacks *t = c ? &c->stacks : NULL;
 	if (stored) {
@@ -480,8 +486,10 @@ SWP_API int swp_analyze_diff(swp_core *c, const struct swp_diff_req *q, struct s
 			counts[k] = s.counts;
 			r = scan_selection(c, &sel[k], q->aggregate, &s);
 			records += s.records;
+			unknown += s.unknown;
 		}
 		swp__stacks_unlock(&c->stacks);
+		warn_unknown(unknown);
 	}
 	struct swp_stacks scratch;
 	if (folded) {
@@ -511,14 +519,14 @@ SWP_API int swp_analyze_diff(swp_core *c, const struct swp_diff_req *q, struct s
 		t = &scratch;
 	}
 	if (!r) {
-		uint64_t total[2] = {0, 0};
+		bool any[2] = {false, false};
 		for (int k = 0; k < 2; k++)
-			for (uint32_t i = 0; i < n; i++)
-				total[k] += counts[k][i];
-		const char *tip = !total[0] && !total[1] ? "neither side has samples"
-				  : !total[0]		 ? "the before side has no samples"
-				  : !total[1]		 ? "the after side has no samples"
-							 : NULL;
+			for (uint32_t i = 0; i < n && !any[k]; i++)
+				any[k] = counts[k][i] != 0;
+		const char *tip = !any[0] && !any[1] ? "neither side has samples"
+				  : !any[0]	     ? "the before side has no samples"
+				  : !any[1]	     ? "the after side has no samples"
+						     : NULL;
 		bool dur = selection_duration(&sel[0], q->aggregate) || selection_duration(&sel[1], q->aggregate);
 		if (tip && !json)
 			r = diff_tip(out, false, ENODATA, NULL, tip);
