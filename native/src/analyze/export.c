@@ -349,18 +349,20 @@ static void fg_node(struct swp_buf *out, struct flame *f, uint32_t at, double x,
 		if (kernel)
 			swp__buf_puts(out, " [kernel]");
 		if (tr->before) {
-			double sb = 100.0 * share(tr->before[at], f->total_before), sa = 100.0 * share(nd->count, f->total_after);
+			double sb = 100.0 * share(tr->before[at], f->total_before);
+			double sa = 100.0 * share(nd->count, f->total_after);
 			swp__buf_printf(out, " (%llu -> %llu %s, %.2f%% -> %.2f%%, %+.2f%%%s)</title>",
-					(unsigned long long)tr->before[at], (unsigned long long)nd->count, f->unit, sb, sa,
-					sa - sb, *mark ? (mark[1] == 'n' ? ", new" : ", gone") : "");
+					(unsigned long long)tr->before[at], (unsigned long long)nd->count, f->unit, sb,
+					sa, sa - sb, *mark ? (mark[1] == 'n' ? ", new" : ", gone") : "");
 		} else {
 			swp__buf_printf(out, " (%llu %s, %.2f%%)</title>", (unsigned long long)nd->count, f->unit,
 					100.0 * share(nd->count, f->total_after));
 		}
-		swp__buf_printf(out, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%d\" fill=\"rgb(%d,%d,%d)\" rx=\"2\"%s/>",
-				x, y, w, FG_ROW - 1, rgb[0], rgb[1], rgb[2],
-				*mark == 0 ? "" : mark[1] == 'n' ? " stroke=\"#000\" stroke-width=\"1\""
-								 : " stroke=\"#000\" stroke-dasharray=\"3,2\"");
+		/* new frames outlined, gone ones dashed */
+		const char *stroke = !*mark ? "" : mark[1] == 'n' ? " stroke=\"#000\" stroke-width=\"1\""
+								  : " stroke=\"#000\" stroke-dasharray=\"3,2\"";
+		swp__buf_printf(out, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%d\" fill=\"rgb(%d,%d,%d)\" "
+				"rx=\"2\"%s/>", x, y, w, FG_ROW - 1, rgb[0], rgb[1], rgb[2], stroke);
 		size_t fit = (size_t)(w / 7.0);
 		if (fit >= 3) {
 			/* white on the deep reds and blues of a diff */
@@ -407,8 +409,8 @@ static void flame_svg_of(struct swp_stacks *t, const uint64_t *counts, const uin
 			   "<text x=\"10\" y=\"22\" font-size=\"15\">");
 	xml_text(out, title, strlen(title));
 	if (before)
-		swp__buf_printf(out, " (%llu -> %llu %s; widths: after, red: grew, blue: shrank, shares of each side's total)</text>\n",
-				(unsigned long long)tr.before[0], (unsigned long long)total, unit);
+		swp__buf_printf(out, " (%llu -> %llu %s; widths: after, red: grew, blue: shrank, shares of each side's "
+				"total)</text>\n", (unsigned long long)tr.before[0], (unsigned long long)total, unit);
 	else
 		swp__buf_printf(out, " (%llu %s)</text>\n", (unsigned long long)total, unit);
 	if (f.width[0] > 0) {
@@ -475,7 +477,6 @@ int swp__export(struct swp_stacks *t, const uint64_t *counts, uint32_t n, const 
 	}
 	return swp__fail(EINVAL, "unknown format \"%s\" (json, folded, pprof, speedscope, svg or html)", format);
 }
-
 
 int swp__export_diff(struct swp_stacks *t, const uint64_t *after, const uint64_t *before, uint32_t n,
 		     const char *format, bool duration, const char *name, struct swp_buf *out,

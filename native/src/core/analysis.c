@@ -499,8 +499,8 @@ SWP_API int swp_analyze_diff(swp_core *c, const struct swp_diff_req *q, struct s
 		struct swp_dense_counts d[2] = {{0}, {0}};
 		for (int k = 0; k < 2 && !r; k++) {
 			if (side[k]->folded) {
-				int64_t lines = swp__parse_folded(&scratch, side[k]->folded, side[k]->folded_len, swp__dense_add,
-								  &d[k]);
+				int64_t lines = swp__parse_folded(&scratch, side[k]->folded, side[k]->folded_len,
+								  swp__dense_add, &d[k]);
 				if (lines < 0) {
 					char why[256];
 					snprintf(why, sizeof(why), "%s", swp_last_error());
@@ -533,8 +533,8 @@ SWP_API int swp_analyze_diff(swp_core *c, const struct swp_diff_req *q, struct s
 		else if (json)
 			swp__analyze_diff(t, counts[1], counts[0], n, tip, out, info);
 		else
-			r = swp__export_diff(t, counts[1], counts[0], n, q->format, dur, q->title ? q->title : "before -> after",
-					     out, info);
+			r = swp__export_diff(t, counts[1], counts[0], n, q->format, dur,
+					     q->title ? q->title : "before -> after", out, info);
 		if (info && info->sz >= sizeof(*info))
 			info->records = records;
 	}
