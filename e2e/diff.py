@@ -5,7 +5,8 @@
 main -> work -> {steady, new_path}. Both are recorded with `swprof record`, then compared:
 
   svg     parsed as XML: new_path red and marked new, old_path blue and marked gone (drawn with its
-          share of the old recording), steady pale (its share did not move), widths by the new side
+          share of the old recording), steady pale (its share did not move), widths by the new side;
+          the same SVG in the html page
   folded  difffolded lines, `stack countA countB` as flamegraph.pl reads them: split into their two
           columns they are the two recordings again (the same trees as `swprof tree` of each file); with
           flamegraph.pl and difffolded.pl on PATH, also drawn by the one and the same as the other's
@@ -126,6 +127,10 @@ def main():
 
         # ---- svg of two files ----
         check_svg("svg of two recordings", swprof("diff", old, new, "--format", "svg").stdout)
+
+        page = swprof("diff", old, new, "--format", "html").stdout
+        check_svg("html of two recordings", page[page.find("<svg"):page.find("</svg>") + 6])
+        check("html: a page with the search box", page.startswith("<!DOCTYPE html>") and 'id="q"' in page)
 
         # ---- difffolded, and back ----
         df = swprof("diff", old, new).stdout

@@ -26,7 +26,7 @@ static const char usage_main[] =
 	"                          profile a process with eBPF and print its stacks\n"
 	"  tree [FILE]             read collapsed stacks (\"a;b;c_[k] COUNT\" lines) from FILE or\n"
 	"                          stdin and print the analysis JSON the GraphQL API returns\n"
-	"  diff A B [--data DIR] [--format folded|svg|json] [--aggregate count|duration]\n"
+	"  diff A B [--data DIR] [--format folded|svg|html|json] [--aggregate count|duration]\n"
 	"                          compare two profiles: each a collapsed-stacks FILE, or task:ID or\n"
 	"                          schedule:ID[,ID...] of the data directory, optionally @FROM..TO (ms);\n"
 	"                          difffolded lines (\"stack countA countB\") or a red/blue flame graph\n"
@@ -449,7 +449,7 @@ static void diff_arg_free(struct diff_arg *d)
 static int cmd_diff(const struct args *a)
 {
 	if (a->help)
-		return printf("usage: swprof diff A B [--data DIR] [--aggregate count|duration] [--format folded|svg|json]\n"
+		return printf("usage: swprof diff A B [--data DIR] [--aggregate count|duration] [--format folded|svg|html|json]\n"
 			      "Compares two profiles, A (before) and B (after). Each is a file of collapsed stacks (what\n"
 			      "`swprof record` and `swprof analyze --format folded` print; - for stdin), or, from the data\n"
 			      "directory, task:ID (every schedule of a task) or schedule:ID[,ID...], each optionally with\n"
@@ -460,13 +460,15 @@ static int cmd_diff(const struct args *a)
 			      "wide as B's counts, red where a frame's share of its side's total grew and blue where it\n"
 			      "shrank (the deeper, the larger the change; each side is normalised to its total, so two\n"
 			      "profiles of different lengths compare), frames new in B outlined, frames gone from B drawn\n"
-			      "dashed with their share of A. json: one tree whose elements carry beforeCount and afterCount\n"
+			      "dashed with their share of A. html: that SVG in a page with a search box. json: one tree\n"
+			      "whose elements carry beforeCount and afterCount\n"
 			      "(the GraphQL field diffEBPFProfilingAnalyzation). --aggregate as analyze's.\n"),
 		       0;
 	if (!a->file || !a->file2)
 		return fail("diff needs two profiles, A and B (see swprof diff --help)");
-	if (a->format && strcmp(a->format, "folded") && strcmp(a->format, "svg") && strcmp(a->format, "json"))
-		return fail("diff: --format is folded, svg or json, not \"%s\"", a->format);
+	if (a->format && strcmp(a->format, "folded") && strcmp(a->format, "svg") && strcmp(a->format, "html") &&
+	    strcmp(a->format, "json"))
+		return fail("diff: --format is folded, svg, html or json, not \"%s\"", a->format);
 	if (!strcmp(a->file, "-") && !strcmp(a->file2, "-"))
 		return fail("diff: only one of A and B can be stdin");
 	struct diff_arg side[2];

@@ -1205,6 +1205,10 @@ static void test_diff_svg_normalised(void)
 	CHECK_FRAME(svg, "b", "f gone", "rgb(0,0,255)", 399, 401); /* a, c and the gone b in thirds */
 	CHECK_FRAME(svg, "a", "f", "rgb(235,235,235)", 399, 401);
 	CHECK_CONTAINS(svg, "<title>b (10 -> 0 samples, 50.00% -> 0.00%, -50.00%, gone)</title>");
+	/* the page holds the same SVG and its search box */
+	char *page = run_diff(NULL, &a, &b, "html", NULL);
+	CHECK(page && svg && strstr(page, svg) && strstr(page, "<input id=\"q\"") && strstr(page, "new RegExp"));
+	free(page);
 	free(svg);
 }
 

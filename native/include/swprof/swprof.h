@@ -254,7 +254,8 @@ struct swp_diff_side {
  * AFTER` lines, what flamegraph.pl reads) and "svg" (a red/blue differential flame graph: widths
  * by the after side, each frame red where its share of its side's total grew, blue where it
  * shrank; frames new in after are outlined, frames gone from it drawn with their before share,
- * dashed); for them a tip or an empty side fails (-ENOENT, -ENODATA) with the reason instead.
+ * dashed) and "html" (that SVG in a page with a search box); for them a tip or an empty side
+ * fails (-ENOENT, -ENODATA) with the reason instead.
  * core may be NULL when both sides are collapsed stacks. info as swp_analyze_ex's (samples: the
  * after side's).
  */
@@ -263,7 +264,7 @@ struct swp_diff_req {
 	const struct swp_diff_side *before;
 	const struct swp_diff_side *after;
 	int aggregate;      /* enum swp_aggregate, for both sides */
-	const char *format; /* NULL or "json", "folded", "svg" */
+	const char *format; /* NULL or "json", "folded", "svg", "html" (the svg in a page with a search box) */
 	const char *title;  /* of the svg; NULL = "before -> after" */
 };
 SWP_API int swp_analyze_diff(swp_core *core, const struct swp_diff_req *req, struct swp_buf *out,

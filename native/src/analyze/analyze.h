@@ -89,7 +89,8 @@ int swp__export(struct swp_stacks *t, const uint64_t *counts, uint32_t n, const 
 		const char *name, struct swp_buf *out);
 
 /* A diff in format ("json" or NULL: the diff tree; "folded": difffolded; "svg": a red/blue
- * differential flame graph, widths by the after side). -EINVAL for another format. */
+ * differential flame graph, widths by the after side; "html": the same in a page with a search
+ * box). -EINVAL for another format. */
 int swp__export_diff(struct swp_stacks *t, const uint64_t *after, const uint64_t *before, uint32_t n,
 		     const char *format, bool duration, const char *name, struct swp_buf *out,
 		     struct swp_analysis_info *info);

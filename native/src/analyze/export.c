@@ -430,14 +430,15 @@ static void flame_svg(struct swp_stacks *t, const uint64_t *counts, uint32_t n, 
 	flame_svg_of(t, counts, NULL, n, title, unit, out);
 }
 
-static void flame_html(struct swp_stacks *t, const uint64_t *counts, uint32_t n, const char *title, const char *unit,
-		       struct swp_buf *out)
+/* The same SVG in a page with a search box. */
+static void flame_html(struct swp_stacks *t, const uint64_t *counts, const uint64_t *before, uint32_t n,
+		       const char *title, const char *unit, struct swp_buf *out)
 {
 	swp__buf_puts(out, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>");
 	xml_text(out, title, strlen(title));
 	swp__buf_puts(out, "</title></head>\n<body style=\"margin:8px\">\n<p><input id=\"q\" placeholder=\"search (regex)\" "
 			   "size=\"40\"> <span id=\"m\"></span></p>\n");
-	flame_svg(t, counts, n, title, unit, out);
+	flame_svg_of(t, counts, before, n, title, unit, out);
 	/* search: frames whose name matches turn magenta; the share of the matching samples is shown */
 	swp__buf_puts(out, "<script>\n"
 			   "const q = document.getElementById('q'), m = document.getElementById('m');\n"
@@ -471,8 +472,12 @@ int swp__export(struct swp_stacks *t, const uint64_t *counts, uint32_t n, const 
 					 out);
 	if (!strcmp(format, "speedscope"))
 		return swp__export_speedscope(t, counts, n, name, duration ? "nanoseconds" : "none", out);
-	if (!strcmp(format, "svg") || !strcmp(format, "html")) {
-		(format[0] == 's' ? flame_svg : flame_html)(t, counts, n, name, duration ? "ns" : "samples", out);
+	if (!strcmp(format, "svg")) {
+		flame_svg(t, counts, n, name, duration ? "ns" : "samples", out);
+		return 0;
+	}
+	if (!strcmp(format, "html")) {
+		flame_html(t, counts, NULL, n, name, duration ? "ns" : "samples", out);
 		return 0;
 	}
 	return swp__fail(EINVAL, "unknown format \"%s\" (json, folded, pprof, speedscope, svg or html)", format);
@@ -494,5 +499,9 @@ int swp__export_diff(struct swp_stacks *t, const uint64_t *after, const uint64_t
 		flame_svg_of(t, after, before, n, name, duration ? "ns" : "samples", out);
 		return 0;
 	}
-	return swp__fail(EINVAL, "unknown format \"%s\" for a diff (json, folded or svg)", format);
+	if (!strcmp(format, "html")) {
+		flame_html(t, after, before, n, name, duration ? "ns" : "samples", out);
+		return 0;
+	}
+	return swp__fail(EINVAL, "unknown format \"%s\" for a diff (json, folded, svg or html)", format);
 }

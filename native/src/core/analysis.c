@@ -447,8 +447,8 @@ SWP_API int swp_analyze_diff(swp_core *c, const struct swp_diff_req *q, struct s
 	if (q->aggregate != SWP_AGG_COUNT && q->aggregate != SWP_AGG_DURATION)
 		return swp__fail(EINVAL, "unknown aggregate type %d", q->aggregate);
 	bool json = !q->format || !strcmp(q->format, "json");
-	if (!json && strcmp(q->format, "folded") && strcmp(q->format, "svg"))
-		return swp__fail(EINVAL, "unknown format \"%s\" for a diff (json, folded or svg)", q->format);
+	if (!json && strcmp(q->format, "folded") && strcmp(q->format, "svg") && strcmp(q->format, "html"))
+		return swp__fail(EINVAL, "unknown format \"%s\" for a diff (json, folded, svg or html)", q->format);
 	const struct swp_diff_side *side[2] = {q->before, q->after};
 	struct selection sel[2] = {{0}, {0}};
 	bool stored = false, folded = false;
