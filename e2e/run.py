@@ -680,6 +680,7 @@ class LocalServer:
         self.children = children
         self.work = work
         self.port = free_port()
+        self.grpc_port = free_port()  # not 11800: another server on this machine may hold it
         self.data_dir = os.path.join(work, "data")
         self.log_path = os.path.join(work, "server.log")
         self.http = Http("http://127.0.0.1:%d" % self.port)
@@ -688,7 +689,8 @@ class LocalServer:
 
     def start(self):
         env = {k: v for k, v in os.environ.items() if not k.startswith("SWPROF_")}
-        env.update(SWPROF_REST_HOST="127.0.0.1", SWPROF_REST_PORT=str(self.port), SWPROF_DATA_DIR=self.data_dir)
+        env.update(SWPROF_REST_HOST="127.0.0.1", SWPROF_REST_PORT=str(self.port), SWPROF_DATA_DIR=self.data_dir,
+                   SWPROF_GRPC_PORT=str(self.grpc_port))
         tmp = os.path.join(self.work, "tmp")
         os.makedirs(tmp, exist_ok=True)
         java = os.path.join(os.environ["JAVA_HOME"], "bin", "java") if os.environ.get("JAVA_HOME") else "java"

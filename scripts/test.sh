@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: installs what is missing, builds, then the native suite (ctest, with the
 # real eBPF profiler), the same suite under ASan+UBSan, the Java/HTTP/gRPC suites, the end-to-end
-# cases, agents on several namespaced hosts, the reliability suite's short form, a real OAP with and without the module, and the browser check
+# cases, agents on several namespaced hosts, the exports and the differential view, the reliability suite's short form, a real OAP with and without the module, and the browser check
 # (ui-check).
 # SWPROF_REQUIRE_BPF=1 turns a skipped BPF test into a failure (CI sets it).
 set -euo pipefail
@@ -30,6 +30,9 @@ e2e/hosts.py
 
 echo "== exports: pprof read by go tool pprof, speedscope checked against its schema (e2e/exports.py)"
 e2e/exports.py
+
+echo "== the differential view: swprof diff of two recordings of a changed workload (e2e/diff.py)"
+e2e/diff.py
 
 echo "== reliability, short form: kill -9s, fuzzing, slow clients, amplification, a full disk (e2e/reliability.py)"
 e2e/reliability.py

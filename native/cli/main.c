@@ -26,6 +26,10 @@ static const char usage_main[] =
 	"                          profile a process with eBPF and print its stacks\n"
 	"  tree [FILE]             read collapsed stacks (\"a;b;c_[k] COUNT\" lines) from FILE or\n"
 	"                          stdin and print the analysis JSON the GraphQL API returns\n"
+	"  diff A B [--data DIR] [--format folded|svg|html|json] [--aggregate count|duration]\n"
+	"                          compare two profiles: each a collapsed-stacks FILE, or task:ID or\n"
+	"                          schedule:ID[,ID...] of the data directory, optionally @FROM..TO (ms);\n"
+	"                          difffolded lines (\"stack countA countB\") or a red/blue flame graph\n"
 	"\n"
 	"An agent for a backend (the swprof server or a SkyWalking OAP) on another host:\n"
 	"  agent --backend HOST:PORT [--rule REGEX=SERVICE [--process NAME] [--label L]...]...\n"
@@ -198,6 +202,7 @@ struct args {
 		int n_labels;
 	} rule_opts[MAX_MULTI];
 	const char *file;
+	const char *file2; /* diff's second argument */
 	bool help;
 };
 
@@ -286,6 +291,8 @@ static int parse_args(int argc, char **argv, struct args *a)
 	}
 	if (optind < argc)
 		a->file = argv[optind++];
+	if (optind < argc)
+		a->file2 = argv[optind++];
 	if (optind < argc)
 		return fail("unexpected argument \"%s\"", argv[optind]);
 	return 0;
@@ -377,6 +384,133 @@ static int cmd_tree(const struct args *a)
 		return lib_fail("tree", r);
 	}
 	return print_buf(&out);
+}
+
+/* One side of `swprof diff`: a collapsed-stacks file, or task:ID / schedule:ID[,ID...] with an optional
+ * @FROM..TO. The strings point into `copy`. */
+struct diff_arg {
+	struct swp_diff_side side;
+	char *copy;
+	const char *ids[MAX_MULTI + 1];
+	struct swp_time_range range;
+	struct swp_buf text;
+};
+
+static int parse_diff_arg(const char *arg, const char *name, struct diff_arg *d)
+{
+	memset(d, 0, sizeof(*d));
+	d->side.sz = sizeof(d->side);
+	bool task = !strncmp(arg, "task:", 5), sched = !strncmp(arg, "schedule:", 9);
+	if (!task && !sched) {
+		int r = read_all(arg, &d->text);
+		if (r)
+			return r;
+		d->side.folded = d->text.data ? d->text.data : "";
+		d->side.folded_len = d->text.len;
+		return 0;
+	}
+	d->copy = strdup(arg + (task ? 5 : 9));
+	char *at = strchr(d->copy, '@');
+	d->range = (struct swp_time_range){0, INT64_MAX / 2};
+	if (at) {
+		*at++ = 0;
+		char *dots = strstr(at, "..");
+		if (!dots)
+			return fail("%s \"%s\": a range is @FROM..TO (ms since the epoch)", name, arg);
+		*dots = 0;
+		int64_t v;
+		if (*at && !parse_i64(at, &v))
+			return fail("%s \"%s\": FROM is not a number of ms", name, arg);
+		if (*at)
+			d->range.start_ms = v;
+		if (dots[2] && !parse_i64(dots + 2, &v))
+			return fail("%s \"%s\": TO is not a number of ms", name, arg);
+		if (dots[2])
+			d->range.end_ms = v;
+		if (d->range.end_ms <= d->range.start_ms)
+			return fail("%s \"%s\": the range ends before it starts (or is empty)", name, arg);
+	}
+	if (!*d->copy)
+		return fail("%s \"%s\": no %s id", name, arg, task ? "task" : "schedule");
+	if (task) {
+		d->side.task_id = d->copy;
+	} else {
+		size_t n = 0;
+		for (char *p = d->copy, *e; p; p = e) {
+			e = strchr(p, ',');
+			if (e)
+				*e++ = 0;
+			if (!*p)
+				return fail("%s \"%s\": an empty schedule id", name, arg);
+			if (n == MAX_MULTI)
+				return fail("%s \"%s\": more than %d schedules", name, arg, MAX_MULTI);
+			d->ids[n++] = p;
+		}
+		d->side.schedule_ids = d->ids;
+		d->side.n_schedule_ids = n;
+	}
+	d->side.ranges = &d->range;
+	d->side.n_ranges = 1;
+	return 0;
+}
+
+static void diff_arg_free(struct diff_arg *d)
+{
+	free(d->copy);
+	swp_buf_free(&d->text);
+}
+
+static int cmd_diff(const struct args *a)
+{
+	if (a->help)
+		return printf("usage: swprof diff A B [--data DIR] [--aggregate count|duration] [--format folded|svg|html|json]\n"
+			      "Compares two profiles, A (before) and B (after). Each is a file of collapsed stacks (what\n"
+			      "`swprof record` and `swprof analyze --format folded` print; - for stdin), or, from the data\n"
+			      "directory, task:ID (every schedule of a task) or schedule:ID[,ID...], each optionally with\n"
+			      "@FROM..TO (ms since the epoch, either end may be left out): two time ranges of one schedule,\n"
+			      "two schedules or two tasks.\n"
+			      "--format folded (the default): Brendan Gregg's difffolded, one \"stack countA countB\" line per\n"
+			      "stack (flamegraph.pl draws it). svg: a self-contained differential flame graph, frames as\n"
+			      "wide as B's counts, red where a frame's share of its side's total grew and blue where it\n"
+			      "shrank (the deeper, the larger the change; each side is normalised to its total, so two\n"
+			      "profiles of different lengths compare), frames new in B outlined, frames gone from B drawn\n"
+			      "dashed with their share of A. html: that SVG in a page with a search box. json: one tree\n"
+			      "whose elements carry beforeCount and afterCount\n"
+			      "(the GraphQL field diffEBPFProfilingAnalyzation). --aggregate as analyze's.\n"),
+		       0;
+	if (!a->file || !a->file2)
+		return fail("diff needs two profiles, A and B (see swprof diff --help)");
+	if (a->format && strcmp(a->format, "folded") && strcmp(a->format, "svg") && strcmp(a->format, "html") &&
+	    strcmp(a->format, "json"))
+		return fail("diff: --format is folded, svg, html or json, not \"%s\"", a->format);
+	if (!strcmp(a->file, "-") && !strcmp(a->file2, "-"))
+		return fail("diff: only one of A and B can be stdin");
+	struct diff_arg side[2];
+	int r = parse_diff_arg(a->file, "A", &side[0]);
+	if (!r)
+		r = parse_diff_arg(a->file2, "B", &side[1]);
+	else
+		memset(&side[1], 0, sizeof(side[1]));
+	swp_core *c = NULL;
+	if (!r && (!side[0].side.folded || !side[1].side.folded))
+		r = open_core(a, SWP_PROFILING_ELSEWHERE, NULL, 0, &c);
+	struct swp_buf out = {0};
+	if (!r) {
+		size_t tl = strlen(a->file) + strlen(a->file2) + 8;
+		char *title = malloc(tl);
+		snprintf(title, tl, "%s -> %s", a->file, a->file2);
+		struct swp_diff_req q = {.sz = sizeof(q), .before = &side[0].side, .after = &side[1].side,
+					 .aggregate = a->aggregate, .format = a->format ? a->format : "folded",
+					 .title = title};
+		r = swp_analyze_diff(c, &q, &out, NULL);
+		free(title);
+		r = r ? lib_fail("diff", r) : print_buf(&out);
+	}
+	swp_buf_free(&out);
+	swp_core_close(c);
+	diff_arg_free(&side[0]);
+	diff_arg_free(&side[1]);
+	return r;
 }
 
 /* --rule REGEX=SERVICE (the last '=' splits) and the options after it into rules; copies hold
@@ -641,6 +775,7 @@ struct command {
 static const struct command commands[] = {
 	{"record", NULL, cmd_record, NULL},
 	{"tree", NULL, cmd_tree, NULL},
+	{"diff", NULL, cmd_diff, NULL},
 	{"run", NULL, cmd_run, NULL},
 	{"agent", NULL, cmd_agent, NULL},
 	{"processes", do_processes, NULL, "usage: swprof processes [--data DIR] [--service ID] [--instance ID] [--process ID] [--from MS --to MS]\n"
@@ -686,6 +821,8 @@ int main(int argc, char **argv)
 		int r = parse_args(argc - 1, argv + 1, &a);
 		if (r)
 			return r;
+		if (a.file2 && cmd->plain != cmd_diff)
+			return fail("unexpected argument \"%s\"", a.file2);
 		if (cmd->plain)
 			return cmd->plain(&a);
 		if (a.help)

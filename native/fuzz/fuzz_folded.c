@@ -7,7 +7,8 @@
  *     and the same input gives the same bytes again;
  *   - the roots' dumpCounts add up to the sum of the counts (dumpCount is inclusive);
  *   - the canonical collapsed form of the input (what `swprof` writes back) analyzes to the same
- *     trees.
+ *     trees;
+ *   - a diff of the input with itself is the same tree with beforeCount = afterCount = dumpCount.
  * A broken invariant aborts with the reason, so the fuzzer keeps the input.
  *
  * Built with -fsanitize=fuzzer,address when SWPROF_FUZZ=ON; run_corpus.c drives it over the seed
@@ -56,6 +57,41 @@ static uint64_t roots_total(const char *json)
 		t += strtoull(c + 12, NULL, 10);
 	}
 	return t;
+}
+
+/* The diff of the input with itself, its two counts folded back into dumpCount, is the analysis. */
+static void check_self_diff(const char *text, size_t size, const char *analysis, uint64_t total)
+{
+	struct swp_diff_side side = {.sz = sizeof(side), .folded = text, .folded_len = size};
+	struct swp_diff_req q = {.sz = sizeof(q), .before = &side, .after = &side};
+	struct swp_buf out = {0}, back = {0};
+	if (swp_analyze_diff(NULL, &q, &out, NULL) != 0)
+		fail("the diff refuses what the analysis accepted", swp_last_error());
+	if (!total) {
+		if (strcmp(out.data, "{\"tip\":\"neither side has samples\",\"trees\":[]}") != 0)
+			fail("a diff without samples is not the tip saying so", out.data);
+		swp_buf_free(&out);
+		return;
+	}
+	static const char bk[] = "\"beforeCount\":", ak[] = ",\"afterCount\":";
+	const char *p = out.data;
+	for (const char *k; (k = strstr(p, bk));) {
+		char *e;
+		unsigned long long before = strtoull(k + sizeof(bk) - 1, &e, 10);
+		if (strncmp(e, ak, sizeof(ak) - 1) != 0)
+			fail("beforeCount without afterCount after it", out.data);
+		unsigned long long after = strtoull(e + sizeof(ak) - 1, &e, 10);
+		if (before != after)
+			fail("a diff of the input with itself has two counts", out.data);
+		swp__buf_put(&back, p, (size_t)(k - p));
+		swp__buf_printf(&back, "\"dumpCount\":%llu", after);
+		p = e;
+	}
+	swp__buf_puts(&back, p);
+	if (strcmp(back.data, analysis) != 0)
+		fail("a diff of the input with itself is another tree than its analysis", out.data);
+	swp_buf_free(&back);
+	swp_buf_free(&out);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -118,6 +154,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		free(d.counts);
 		swp__stacks_free(&t2);
 	}
+	if (!s.overflow)
+		check_self_diff(text, size, out.data, s.total);
 	swp_buf_free(&out);
 	return 0;
 }

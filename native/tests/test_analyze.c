@@ -12,6 +12,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <ftw.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -353,6 +354,7 @@ struct stack {
 	int n;
 	int f[MAXD]; /* indexes into ALPHA, root first */
 	uint64_t count;
+	uint64_t before; /* a diff's model: the before side's count (count is the after side's) */
 };
 
 static uint64_t rng_state;
@@ -502,6 +504,7 @@ static void model_build(struct model *m, const struct stack *v, int from, int to
 			j++;
 		if (j < m->n) {
 			m->e[j].s.count += v[i].count;
+			m->e[j].s.before += v[i].before;
 			free(key.p);
 		} else {
 			m->e[m->n].key = key.p;
@@ -522,6 +525,7 @@ static void model_free(struct model *m)
 struct xnode {
 	int frame;
 	uint64_t count;
+	uint64_t before; /* a diff's before side */
 	struct xnode *kids;
 	int nkids;
 };
@@ -531,6 +535,8 @@ static int cmp_xnode(const void *pa, const void *pb)
 	const struct xnode *a = pa, *b = pb;
 	if (a->count != b->count)
 		return a->count > b->count ? -1 : 1;
+	if (a->before != b->before)
+		return a->before > b->before ? -1 : 1;
 	int c = strcmp(ALPHA[a->frame].sym, ALPHA[b->frame].sym);
 	if (c)
 		return c;
@@ -565,6 +571,7 @@ static void build_kids(const struct model *m, const int *cand, int nc, int depth
 			if (s->n > depth + 1 && s->f[depth + 1] == frames[k]) {
 				sub[ns++] = cand[i];
 				x->count += s->count;
+				x->before += s->before;
 			}
 		}
 		build_kids(m, sub, ns, depth + 1, x);
@@ -581,7 +588,7 @@ static void model_trees(const struct model *m, struct xnode *top)
 	int *all = malloc(sizeof(int) * (size_t)(m->n + 1));
 	int na = 0;
 	for (int i = 0; i < m->n; i++)
-		if (m->e[i].s.count > 0 && m->e[i].s.n > 0)
+		if ((m->e[i].s.count > 0 || m->e[i].s.before > 0) && m->e[i].s.n > 0)
 			all[na++] = i;
 	build_kids(m, all, na, -1, top);
 	free(all);
@@ -619,8 +626,9 @@ static void json_escape(struct str *out, const char *s)
 	str_puts(out, "\"");
 }
 
-/* Renders the expected answer: each tree breadth first, ids from 1, root parent 0. */
-static char *render(const struct xnode *top)
+/* Renders the expected answer: each tree breadth first, ids from 1, root parent 0; a diff's
+ * elements with beforeCount and afterCount. */
+static char *render(const struct xnode *top, bool diff)
 {
 	struct str out = {0};
 	str_puts(&out, "{\"tip\":null,\"trees\":[");
@@ -641,8 +649,13 @@ static char *render(const struct xnode *top)
 			         "%s{\"id\":\"%lu\",\"parentId\":\"%lu\",\"symbol\":", head ? "," : "", id, qp[head]);
 			str_puts(&out, num);
 			json_escape(&out, ALPHA[x->frame].sym);
-			snprintf(num, sizeof(num), ",\"stackType\":\"%s\",\"dumpCount\":%llu}",
-			         ALPHA[x->frame].kernel ? "KERNEL_SPACE" : "USER_SPACE", (unsigned long long)x->count);
+			if (diff)
+				snprintf(num, sizeof(num), ",\"stackType\":\"%s\",\"beforeCount\":%llu,\"afterCount\":%llu}",
+				         ALPHA[x->frame].kernel ? "KERNEL_SPACE" : "USER_SPACE", (unsigned long long)x->before,
+				         (unsigned long long)x->count);
+			else
+				snprintf(num, sizeof(num), ",\"stackType\":\"%s\",\"dumpCount\":%llu}",
+				         ALPHA[x->frame].kernel ? "KERNEL_SPACE" : "USER_SPACE", (unsigned long long)x->count);
 			str_puts(&out, num);
 			head++;
 			for (int k = 0; k < x->nkids; k++) {
@@ -670,7 +683,7 @@ static char *expected_json(const struct stack *v, int from, int to)
 	model_build(&m, v, from, to);
 	struct xnode top;
 	model_trees(&m, &top);
-	char *j = render(&top);
+	char *j = render(&top, false);
 	xnode_free(&top);
 	model_free(&m);
 	return j;
@@ -809,38 +822,61 @@ static char *run_analyze(swp_core *c, const char *task, const char *const *sids,
 #define NIMPORT 4
 #define T0      1700000000000LL /* a whole second */
 
-static void test_store_round_trip(void)
-{
-	char tmpl[] = "/tmp/swprof-test-analyze-XXXXXX";
-	char *tmp = mkdtemp(tmpl);
-	CHECK(tmp != NULL);
-	if (!tmp)
-		return;
-	char dir[512];
-	snprintf(dir, sizeof(dir), "%s/data", tmp);
-	swp_core *c = open_core(dir);
-	if (!c) {
-		rm_rf(tmp);
-		return;
-	}
+/* A fresh core in a temporary directory with this test process as the profiled process and a
+ * seed-style task on it. */
+struct store_fixture {
+	char tmp[64];  /* the temporary directory (removed by fixture_close) */
+	char dir[512]; /* the data directory in it */
+	swp_core *c;
+	char *pid, *task; /* the process's and the task's ids */
+};
 
-	/* this test process as the profiled process, and a seed-style task on it */
+static bool fixture_open(struct store_fixture *f)
+{
+	memset(f, 0, sizeof(*f));
+	snprintf(f->tmp, sizeof(f->tmp), "/tmp/swprof-test-analyze-XXXXXX");
+	CHECK(mkdtemp(f->tmp) != NULL);
+	snprintf(f->dir, sizeof(f->dir), "%s/data", f->tmp);
+	f->c = open_core(f->dir);
+	if (!f->c) {
+		rm_rf(f->tmp);
+		return false;
+	}
 	struct swp_process_spec ps = {.sz = sizeof(ps), .pid = (int)getpid(), .service = "difftest"};
-	struct swp_buf pbuf = {0};
-	CHECK_EQ_INT(swp_process_register(c, &ps, &pbuf), 0);
-	char *pid = json_str_field(pbuf.data, "id");
-	CHECK(pid != NULL);
+	struct swp_buf pbuf = {0}, tbuf = {0};
+	CHECK_EQ_INT(swp_process_register(f->c, &ps, &pbuf), 0);
+	f->pid = json_str_field(pbuf.data, "id");
+	CHECK(f->pid != NULL);
 	struct swp_task_create tc = {.sz = sizeof(tc),
 	                             .has_finder = 1,
 	                             .finder_type = "PROCESS_ID",
-	                             .process_id = pid,
+	                             .process_id = f->pid,
 	                             .target_type = "ON_CPU",
 	                             .duration_s = 60};
-	struct swp_buf tbuf = {0};
-	CHECK_EQ_INT(swp_task_create(c, &tc, &tbuf), 0);
+	CHECK_EQ_INT(swp_task_create(f->c, &tc, &tbuf), 0);
 	CHECK_CONTAINS(tbuf.data, "\"status\":true");
-	char *task = json_str_field(tbuf.data, "id");
-	CHECK(task != NULL);
+	f->task = json_str_field(tbuf.data, "id");
+	CHECK(f->task != NULL);
+	swp_buf_free(&pbuf);
+	swp_buf_free(&tbuf);
+	return f->pid && f->task;
+}
+
+static void fixture_close(struct store_fixture *f)
+{
+	swp_core_close(f->c);
+	free(f->pid);
+	free(f->task);
+	rm_rf(f->tmp);
+}
+
+static void test_store_round_trip(void)
+{
+	struct store_fixture fx;
+	if (!fixture_open(&fx))
+		return;
+	swp_core *c = fx.c;
+	char *pid = fx.pid, *task = fx.task;
 
 	/* one process per import, so that each import is a schedule of its own (the imports of one
 	 * process go on in its schedule) */
@@ -954,7 +990,7 @@ static void test_store_round_trip(void)
 		/* the data survives a close and a reopen */
 		if (pass == 0) {
 			swp_core_close(c);
-			c = open_core(dir);
+			c = fx.c = open_core(fx.dir);
 			if (!c)
 				break;
 		}
@@ -1008,7 +1044,6 @@ static void test_store_round_trip(void)
 		free(text.p);
 	}
 
-	swp_core_close(c);
 	for (int i = 0; i < NIMPORT; i++) {
 		free(sched[i]);
 		free(procs[i]);
@@ -1019,11 +1054,341 @@ static void test_store_round_trip(void)
 	free(want_second);
 	free(want_first);
 	free(v);
-	free(task);
-	free(pid);
-	swp_buf_free(&pbuf);
-	swp_buf_free(&tbuf);
-	rm_rf(tmp);
+	fixture_close(&fx);
+}
+
+/* ---- 4. the differential view ---------------------------------------------------------------- */
+
+/* A diff of two sides (malloc'd answer), or NULL with *rc set. */
+static char *run_diff(swp_core *c, const struct swp_diff_side *before, const struct swp_diff_side *after,
+                      const char *format, int *rc)
+{
+	struct swp_diff_req q = {.sz = sizeof(q), .before = before, .after = after, .format = format, .title = "t"};
+	struct swp_buf out = {0};
+	int r = swp_analyze_diff(c, &q, &out, NULL);
+	if (rc)
+		*rc = r;
+	if (r) {
+		swp_buf_free(&out);
+		return NULL;
+	}
+	return out.data ? out.data : strdup("");
+}
+
+static struct swp_diff_side folded_side(const char *text)
+{
+	return (struct swp_diff_side){.sz = sizeof(struct swp_diff_side), .folded = text, .folded_len = strlen(text)};
+}
+
+/* one element of a diff */
+#define DEL(id, parent, sym, type, before, after)                                                                      \
+	"{\"id\":\"" id "\",\"parentId\":\"" parent "\",\"symbol\":\"" sym "\",\"stackType\":\"" type                  \
+	"\",\"beforeCount\":" before ",\"afterCount\":" after "}"
+
+// clang-format off
+static void test_diff_hand_written(void)
+{
+	/* frames on both sides, on one side only, kernel frames; children by after, then before */
+	struct swp_diff_side a = folded_side("main;work;old 6\nmain;work 2\nmain;idle 1\nmain;io;write;ksys_write_[k] 4\n");
+	struct swp_diff_side b = folded_side("main;work;new 9\nmain;work 3\nmain;io;write;ksys_write_[k] 4\nmain;io 1\n");
+	int rc = -1;
+	char *got = run_diff(NULL, &a, &b, NULL, &rc);
+	CHECK_EQ_INT(rc, 0);
+	CHECK_EQ_STR(got, ANSWER(TREE(
+		DEL("1", "0", "main", U, "13", "17") ","
+		DEL("2", "1", "work", U, "8", "12") ","
+		DEL("3", "1", "io", U, "4", "5") ","
+		DEL("4", "1", "idle", U, "1", "0") ","
+		DEL("5", "2", "new", U, "0", "9") ","
+		DEL("6", "2", "old", U, "6", "0") ","
+		DEL("7", "3", "write", U, "4", "4") ","
+		DEL("8", "7", "ksys_write", K, "4", "4"))));
+	free(got);
+	/* difffolded: every stack of either side with both counts, sorted by stack */
+	got = run_diff(NULL, &a, &b, "folded", &rc);
+	CHECK_EQ_INT(rc, 0);
+	CHECK_EQ_STR(got, "main;work 2 3\n"
+			  "main;work;old 6 0\n"
+			  "main;work;new 0 9\n"
+			  "main;idle 1 0\n"
+			  "main;io 0 1\n"
+			  "main;io;write;ksys_write_[k] 4 4\n");
+	free(got);
+	/* a side without samples: a tip beside the trees, a failure for the other formats */
+	struct swp_diff_side none = folded_side("# nothing\n");
+	got = run_diff(NULL, &none, &b, NULL, &rc);
+	CHECK_EQ_INT(rc, 0);
+	CHECK_CONTAINS(got, "{\"tip\":\"the before side has no samples\",\"trees\":[{\"elements\":[" DEL("1", "0", "main", U, "0", "17"));
+	free(got);
+	got = run_diff(NULL, &b, &none, "svg", &rc);
+	CHECK(got == NULL);
+	CHECK_EQ_INT(rc, -ENODATA);
+	CHECK_EQ_STR(swp_last_error(), "the after side has no samples");
+	got = run_diff(NULL, &none, &none, NULL, &rc);
+	CHECK_EQ_STR(got, "{\"tip\":\"neither side has samples\",\"trees\":[]}");
+	free(got);
+	/* a malformed side says which; another format; a stored side without a core */
+	struct swp_diff_side bad = folded_side("main;x 1\nno count here\n");
+	CHECK(run_diff(NULL, &a, &bad, NULL, &rc) == NULL);
+	CHECK_EQ_INT(rc, -EINVAL);
+	CHECK_EQ_STR(swp_last_error(), "after: line 2: expected \"frame;frame;... COUNT\"");
+	CHECK(run_diff(NULL, &a, &b, "pprof", &rc) == NULL);
+	CHECK_EQ_INT(rc, -EINVAL);
+	struct swp_diff_side stored = {.sz = sizeof(stored), .task_id = "x"};
+	CHECK(run_diff(NULL, &stored, &b, NULL, &rc) == NULL);
+	CHECK_EQ_INT(rc, -EINVAL);
+	CHECK_CONTAINS(swp_last_error(), "the before side names schedules");
+	struct swp_diff_req q = {.sz = sizeof(q), .before = &a, .after = NULL};
+	struct swp_buf out = {0};
+	CHECK_EQ_INT(swp_analyze_diff(NULL, &q, &out, NULL), -EINVAL);
+	q.after = &b;
+	q.aggregate = 7;
+	CHECK_EQ_INT(swp_analyze_diff(NULL, &q, &out, NULL), -EINVAL);
+	swp_buf_free(&out);
+}
+// clang-format on
+
+/* Checks the frame of a flame graph whose title starts with name: its class (NULL: any), its fill
+ * and its width in [w_lo, w_hi] px. */
+#define CHECK_FRAME(svg, name, cls, fill, w_lo, w_hi) check_frame(__LINE__, svg, name, cls, fill, w_lo, w_hi)
+static void check_frame(int line, const char *svg, const char *name, const char *cls, const char *fill, double w_lo,
+                        double w_hi)
+{
+	char pat[160], got_cls[64] = "", got_fill[64] = "";
+	double w = -1;
+	snprintf(pat, sizeof(pat), "<title>%s (", name);
+	const char *t = svg ? strstr(svg, pat) : NULL;
+	if (t) {
+		const char *g = t;
+		while (g > svg && strncmp(g, "<g class=\"", 10))
+			g--;
+		sscanf(g, "<g class=\"%63[^\"]\"", got_cls);
+		const char *r = strstr(t, "width=\""), *f = strstr(t, "fill=\"");
+		if (r)
+			w = atof(r + 7);
+		if (f)
+			sscanf(f, "fill=\"%63[^\"]\"", got_fill);
+	}
+	if (!t || (cls && strcmp(got_cls, cls)) || strcmp(got_fill, fill) || w < w_lo || w > w_hi) {
+		fprintf(stderr, "%s:%d: frame %s: class \"%s\", fill %s, width %.1f; expected class \"%s\", fill %s, width %.0f..%.0f\n",
+		        __FILE__, line, name, got_cls, got_fill, w, cls ? cls : "(any)", fill, w_lo, w_hi);
+		check_failures++;
+	}
+}
+
+static void test_diff_svg_normalised(void)
+{
+	/* the same shares, four times the samples: nothing changed, nothing new or gone */
+	struct swp_diff_side a = folded_side("m;a 10\nm;b 10\n");
+	struct swp_diff_side b = folded_side("m;a 40\nm;b 40\n");
+	char *svg = run_diff(NULL, &a, &b, "svg", NULL);
+	CHECK_FRAME(svg, "a", "f", "rgb(235,235,235)", 599, 601);
+	CHECK_FRAME(svg, "b", "f", "rgb(235,235,235)", 599, 601);
+	free(svg);
+	/* fewer samples after, yet a larger share for a: a red, b blue, widths by the after side */
+	b = folded_side("m;a 9\nm;b 3\n");
+	svg = run_diff(NULL, &a, &b, "svg", NULL);
+	CHECK_FRAME(svg, "a", "f", "rgb(255,0,0)", 899, 901); /* 9 of 12 of 1200 px */
+	CHECK_FRAME(svg, "b", "f", "rgb(0,0,255)", 299, 301);
+	CHECK_CONTAINS(svg, "<title>a (10 -> 9 samples, 50.00% -> 75.00%, +25.00%)</title>");
+	free(svg);
+	/* a third of the largest change (b's): a third of the colour, 220 * (1 - 1/3) */
+	b = folded_side("m;a 30\nm;b 10\nm;c 10\n");
+	svg = run_diff(NULL, &a, &b, "svg", NULL);
+	CHECK_FRAME(svg, "a", "f", "rgb(255,146,146)", 0, 1200); /* 50% -> 60%: +10 */
+	CHECK_FRAME(svg, "b", "f", "rgb(0,0,255)", 0, 1200);     /* 50% -> 20%: -30, the largest */
+	free(svg);
+	/* a frame new in after is marked; one gone from it still shows, with its before share */
+	b = folded_side("m;a 10\nm;c 10\n");
+	svg = run_diff(NULL, &a, &b, "svg", NULL);
+	CHECK_FRAME(svg, "c", "f new", "rgb(255,0,0)", 399, 401);
+	CHECK_FRAME(svg, "b", "f gone", "rgb(0,0,255)", 399, 401); /* a, c and the gone b in thirds */
+	CHECK_FRAME(svg, "a", "f", "rgb(235,235,235)", 399, 401);
+	CHECK_CONTAINS(svg, "<title>b (10 -> 0 samples, 50.00% -> 0.00%, -50.00%, gone)</title>");
+	/* the page holds the same SVG and its search box */
+	char *page = run_diff(NULL, &a, &b, "html", NULL);
+	CHECK(page && svg && strstr(page, svg) && strstr(page, "<input id=\"q\"") && strstr(page, "new RegExp"));
+	free(page);
+	free(svg);
+}
+
+/* The expected diff of v[a0, a1) (before) and v[b0, b1) (after, each count times mul). */
+static char *expected_diff(const struct stack *v, int a0, int a1, int b0, int b1, uint64_t mul)
+{
+	struct stack *w = calloc((size_t)(a1 - a0 + b1 - b0) + 1, sizeof(*w));
+	int n = 0;
+	for (int i = a0; i < a1; i++) {
+		w[n] = v[i];
+		w[n].before = v[i].count;
+		w[n++].count = 0;
+	}
+	for (int i = b0; i < b1; i++) {
+		w[n] = v[i];
+		w[n++].count = v[i].count * mul;
+	}
+	struct model m;
+	model_build(&m, w, 0, n);
+	struct xnode top;
+	model_trees(&m, &top);
+	char *j = render(&top, true);
+	xnode_free(&top);
+	model_free(&m);
+	free(w);
+	return j;
+}
+
+/* Random stacks on two overlapping sides against the naive model, byte for byte, and difffolded
+ * back into its two sides. */
+static void test_diff_differential(void)
+{
+	static const uint64_t seeds[] = {3, 99, 20261202};
+	const int n = N_STACKS / 2;
+	for (size_t si = 0; si < sizeof(seeds) / sizeof(seeds[0]); si++) {
+		struct stack *v = gen_stacks(seeds[si], n);
+		struct str ta = {0}, tb = {0};
+		folded_text(v, 0, 2 * n / 3, &ta);
+		for (int i = n / 3; i < n; i++)
+			v[i].count *= 3;
+		folded_text(v, n / 3, n, &tb);
+		for (int i = n / 3; i < n; i++)
+			v[i].count /= 3;
+		struct swp_diff_side a = {.sz = sizeof(a), .folded = ta.p, .folded_len = ta.len};
+		struct swp_diff_side b = {.sz = sizeof(b), .folded = tb.p, .folded_len = tb.len};
+		int rc = -1;
+		char *got = run_diff(NULL, &a, &b, NULL, &rc);
+		char *want = expected_diff(v, 0, 2 * n / 3, n / 3, n, 3);
+		char what[64];
+		snprintf(what, sizeof(what), "diff, seed %llu", (unsigned long long)seeds[si]);
+		CHECK_EQ_INT(rc, 0);
+		check_same(what, got, want);
+		free(got);
+		free(want);
+		/* difffolded: column 2 is the before side, column 3 the after side, stack for stack */
+		char *df = run_diff(NULL, &a, &b, "folded", &rc);
+		CHECK_EQ_INT(rc, 0);
+		struct str ra = {0}, rb = {0};
+		for (char *line = df, *eol; line && *line; line = eol + 1) {
+			eol = strchr(line, '\n');
+			if (!eol)
+				break;
+			char *c2 = eol;
+			while (c2 > line && c2[-1] != ' ')
+				c2--;
+			char *c1 = c2 - 1;
+			while (c1 > line && c1[-1] != ' ')
+				c1--;
+			if (c1 <= line) {
+				CHECK(!"a difffolded line has two counts");
+				break;
+			}
+			str_put(&ra, line, (size_t)(c1 - line));
+			str_put(&ra, c1, (size_t)(c2 - 1 - c1));
+			str_puts(&ra, "\n");
+			str_put(&rb, line, (size_t)(c1 - line));
+			str_put(&rb, c2, (size_t)(eol - c2));
+			str_puts(&rb, "\n");
+		}
+		char *want_a = analyze_n(ta.p, ta.len, NULL), *want_b = analyze_n(tb.p, tb.len, NULL);
+		char *got_a = analyze_n(ra.p ? ra.p : "", ra.len, NULL), *got_b = analyze_n(rb.p ? rb.p : "", rb.len, NULL);
+		snprintf(what, sizeof(what), "difffolded before, seed %llu", (unsigned long long)seeds[si]);
+		check_same(what, got_a, want_a);
+		snprintf(what, sizeof(what), "difffolded after, seed %llu", (unsigned long long)seeds[si]);
+		check_same(what, got_b, want_b);
+		free(want_a);
+		free(want_b);
+		free(got_a);
+		free(got_b);
+		free(ra.p);
+		free(rb.p);
+		free(df);
+		free(ta.p);
+		free(tb.p);
+		free(v);
+	}
+}
+
+/* Two time ranges of one schedule, a task's range, unknown ids and bad ranges, a stored side
+ * against collapsed stacks: through RocksDB. */
+static void test_diff_store(void)
+{
+	struct store_fixture fx;
+	if (!fixture_open(&fx))
+		return;
+	swp_core *c = fx.c;
+	const char *task = fx.task;
+	const int n = N_STACKS / 2;
+	struct stack *v = gen_stacks(77, n);
+	char *sched = NULL;
+	struct str texts[2] = {{0}, {0}};
+	for (int i = 0; i < 2; i++) {
+		folded_text(v, i ? n / 2 : 0, i ? n : n / 2, &texts[i]);
+		struct swp_import_req iq = {.sz = sizeof(iq), .task_id = task, .time_ms = T0 + i * 10000LL,
+		                            .text = texts[i].p, .len = texts[i].len};
+		struct swp_buf ibuf = {0};
+		CHECK_EQ_INT(swp_import_folded(c, &iq, &ibuf), 0);
+		char *s = json_str_field(ibuf.data, "scheduleId");
+		if (!sched)
+			sched = s;
+		else {
+			CHECK_EQ_STR(s, sched); /* the task's one schedule on the process */
+			free(s);
+		}
+		swp_buf_free(&ibuf);
+	}
+	char *want = expected_diff(v, 0, n / 2, n / 2, n, 1);
+	const char *ids[] = {sched, "no-such-schedule"};
+	struct swp_time_range first = {T0 - 500, T0 + 500}, second = {T0 + 9500, T0 + 10500}, bad = {T0, T0 - 1};
+	struct swp_diff_side a = {.sz = sizeof(a), .schedule_ids = ids, .n_schedule_ids = 2, .ranges = &first, .n_ranges = 1};
+	struct swp_diff_side b = {.sz = sizeof(b), .task_id = task, .ranges = &second, .n_ranges = 1};
+	int rc = -1;
+	char *got = run_diff(c, &a, &b, NULL, &rc);
+	CHECK_EQ_INT(rc, 0);
+	check_same("diff of two ranges of a schedule", got, want);
+	free(got);
+	/* a stored side against the same stacks as text: the same tree */
+	struct swp_diff_side bt = {.sz = sizeof(bt), .folded = texts[1].p, .folded_len = texts[1].len};
+	got = run_diff(c, &a, &bt, NULL, &rc);
+	check_same("diff of a stored side and collapsed stacks", got, want);
+	free(got);
+	/* the ranges of both sides at once: equal counts on both sides of every element */
+	struct swp_time_range both[] = {first, second};
+	struct swp_diff_side all = {.sz = sizeof(all), .task_id = task, .ranges = both, .n_ranges = 2};
+	got = run_diff(c, &all, &all, NULL, &rc);
+	CHECK(got != NULL && count_sub(got, "\"beforeCount\":") > 100);
+	for (const char *p = got ? strstr(got, "\"beforeCount\":") : NULL; p; p = strstr(p + 1, "\"beforeCount\":")) {
+		unsigned long long x = 0, y = 0;
+		if (sscanf(p, "\"beforeCount\":%llu,\"afterCount\":%llu", &x, &y) != 2 || x != y) {
+			CHECK(!"both sides equal");
+			break;
+		}
+	}
+	free(got);
+	/* tips: which side, and why */
+	const char *unknown[] = {"no-such-schedule"};
+	struct swp_diff_side u = {.sz = sizeof(u), .schedule_ids = unknown, .n_schedule_ids = 1, .ranges = &first, .n_ranges = 1};
+	got = run_diff(c, &a, &u, NULL, &rc);
+	CHECK_EQ_STR(got, "{\"tip\":\"after: could not found schedules\",\"trees\":[]}");
+	free(got);
+	struct swp_diff_side r = {.sz = sizeof(r), .task_id = task, .ranges = &bad, .n_ranges = 1};
+	got = run_diff(c, &r, &b, NULL, &rc);
+	CHECK_EQ_STR(got, "{\"tip\":\"before: please validate the time duration data\",\"trees\":[]}");
+	free(got);
+	struct swp_diff_side nt = {.sz = sizeof(nt), .task_id = "nope", .ranges = &first, .n_ranges = 1};
+	CHECK(run_diff(c, &nt, &b, "folded", &rc) == NULL);
+	CHECK_EQ_INT(rc, -ENOENT);
+	CHECK_EQ_STR(swp_last_error(), "before: could not found task");
+	/* a range with nothing in it */
+	struct swp_time_range later = {T0 + 60000, T0 + 61000};
+	struct swp_diff_side empty = {.sz = sizeof(empty), .task_id = task, .ranges = &later, .n_ranges = 1};
+	got = run_diff(c, &a, &empty, NULL, &rc);
+	CHECK(got && strstr(got, "{\"tip\":\"the after side has no samples\",\"trees\":[{") == got);
+	free(got);
+	free(want);
+	free(texts[0].p);
+	free(texts[1].p);
+	free(sched);
+	free(v);
+	fixture_close(&fx);
 }
 
 int main(void)
@@ -1038,5 +1403,9 @@ int main(void)
 	test_empty_and_zero();
 	test_differential();
 	test_store_round_trip();
+	test_diff_hand_written();
+	test_diff_svg_normalised();
+	test_diff_differential();
+	test_diff_store();
 	CHECK_DONE();
 }

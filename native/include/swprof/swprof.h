@@ -231,6 +231,49 @@ SWP_API int swp_analyze_ex(swp_core *core, const struct swp_analyze_req *req, st
  * `swprof tree` prints. */
 SWP_API int swp_analyze_folded(const char *text, size_t len, struct swp_buf *out);
 
+/* ---- differential analysis ------------------------------------------------------------------ */
+
+/* One side of a comparison: what swp_analyze_req selects (task_id, or schedule_ids, and time
+ * ranges), or collapsed stacks (`folded` not NULL: `a;b;c_[k] COUNT` lines, no store read). */
+struct swp_diff_side {
+	size_t sz;
+	const char *task_id;
+	const char *const *schedule_ids; /* NULL entries are skipped */
+	size_t n_schedule_ids;
+	const struct swp_time_range *ranges;
+	size_t n_ranges;
+	const char *folded;
+	size_t folded_len;
+};
+
+/*
+ * diffEBPFProfilingAnalyzation: two analyses merged into one tree whose every element has both
+ * sides' inclusive counts,
+ *   {"tip":..,"trees":[{"elements":[{id,parentId,symbol,stackType,beforeCount,afterCount}]}]},
+ * a frame present on one side only having 0 on the other; children ordered by afterCount, then
+ * beforeCount (both descending), then symbol; ids as the analysis writes them. A side the analysis
+ * would answer with a tip (no or bad time ranges, an unknown task or schedules) gives the tip
+ * "before: <tip>" (or "after: ") and no trees; a side without samples the tip "the before side has
+ * no samples" with the trees. Other formats: "folded" (Brendan Gregg's difffolded, `stack BEFORE
+ * AFTER` lines, what flamegraph.pl reads) and "svg" (a red/blue differential flame graph: widths
+ * by the after side, each frame red where its share of its side's total grew, blue where it
+ * shrank; frames new in after are outlined, frames gone from it drawn with their before share,
+ * dashed) and "html" (that SVG in a page with a search box); for them a tip or an empty side
+ * fails (-ENOENT, -ENODATA) with the reason instead.
+ * core may be NULL when both sides are collapsed stacks. info as swp_analyze_ex's (samples: the
+ * after side's).
+ */
+struct swp_diff_req {
+	size_t sz;
+	const struct swp_diff_side *before;
+	const struct swp_diff_side *after;
+	int aggregate;      /* enum swp_aggregate, for both sides */
+	const char *format; /* NULL or "json", "folded", "svg", "html" (the svg in a page with a search box) */
+	const char *title;  /* of the svg; NULL = "before -> after" */
+};
+SWP_API int swp_analyze_diff(swp_core *core, const struct swp_diff_req *req, struct swp_buf *out,
+			     struct swp_analysis_info *info);
+
 /* ---- import -------------------------------------------------------------------------------- */
 
 /* Imports collapsed stacks as samples of a new schedule of task_id on process_id (the task's

@@ -3,21 +3,14 @@
 #include <stdlib.h>
 #include <sys/mman.h>
 
-/* One tree node. Index 0 is a virtual super-root whose children are the trees' roots. */
-struct node {
-	uint32_t frame;        /* interned frame id (symbol + type) */
-	uint32_t first_child;  /* 0 = none (0 is never a child) */
-	uint32_t next_sibling; /* 0 = last */
-	uint32_t nchild;       /* number of children */
-	uint64_t count;        /* inclusive: samples through this node */
-};
-
 struct builder {
 	struct swp_stacks *t;
 	uint32_t *sel; /* selected stack idx, sorted */
 	uint32_t nsel;
-	struct node *nodes;
+	struct swp_tree_node *nodes;
+	uint64_t *before; /* per node: the before side's inclusive count (a diff), else NULL */
 	uint32_t nn, ncap;
+	uint32_t depth; /* the deepest selected stack */
 };
 
 /* Frame order (frame ids, then depth): the order of `swprof record --format folded` lines. */
@@ -58,11 +51,15 @@ static uint32_t new_node(struct builder *b, uint32_t parent, uint32_t frame, uin
 {
 	if (b->nn == b->ncap) {
 		b->ncap = b->ncap ? b->ncap * 2 : 4096;
-		b->nodes = swp__xrealloc(b->nodes, b->ncap * sizeof(struct node));
+		b->nodes = swp__xrealloc(b->nodes, b->ncap * sizeof(struct swp_tree_node));
+		if (b->before)
+			b->before = swp__xrealloc(b->before, b->ncap * sizeof(uint64_t));
 	}
 	uint32_t id = b->nn++;
-	b->nodes[id] = (struct node){.frame = frame};
-	struct node *p = &b->nodes[parent];
+	b->nodes[id] = (struct swp_tree_node){.frame = frame};
+	if (b->before)
+		b->before[id] = 0;
+	struct swp_tree_node *p = &b->nodes[parent];
 	/* a prefix's stacks are adjacent: a new child is never followed by an older sibling's stacks */
 	if (last_child[0])
 		b->nodes[last_child[0]].next_sibling = id;
@@ -73,9 +70,10 @@ static uint32_t new_node(struct builder *b, uint32_t parent, uint32_t frame, uin
 	return id;
 }
 
-/* Builds the trie of the selected stacks (sorted). path[d] = node at depth d of the previous
- * stack; lastc[d] = last child created under path[d-1] (lastc[0] under the super-root). */
-static void build(struct builder *b, const uint64_t *counts, uint64_t *frames_out)
+/* Builds the trie of the selected stacks (sorted), with the before side's counts too when
+ * `before` is not NULL. path[d] = node at depth d of the previous stack; lastc[d] = last child
+ * created under path[d-1] (lastc[0] under the super-root). */
+static void build(struct builder *b, const uint64_t *counts, const uint64_t *before, uint64_t *frames_out)
 {
 	struct swp_stacks *t = b->t;
 	uint32_t maxd = 1;
@@ -87,10 +85,13 @@ static void build(struct builder *b, const uint64_t *counts, uint64_t *frames_ou
 			maxd = d;
 	}
 	*frames_out = frames;
+	b->depth = b->nsel ? maxd : 0;
 	uint32_t *path = swp__xcalloc(maxd + 1, sizeof(uint32_t));
 	uint32_t *lastc = swp__xcalloc(maxd + 1, sizeof(uint32_t));
 	b->nn = 0;
-	b->nodes[b->nn++] = (struct node){0};
+	b->nodes[b->nn++] = (struct swp_tree_node){0};
+	if (before)
+		b->before[0] = 0;
 	uint32_t prev = UINT32_MAX;
 	for (uint32_t i = 0; i < b->nsel; i++) {
 		uint32_t s = b->sel[i];
@@ -98,7 +99,7 @@ static void build(struct builder *b, const uint64_t *counts, uint64_t *frames_ou
 		if (i + 4 < b->nsel) /* the frames of a stack a few steps ahead (a random place) */
 			__builtin_prefetch(t->frames + t->off[b->sel[i + 4]]);
 		uint32_t d = t->depth[s], common = 0;
-		uint64_t c = counts[s];
+		uint64_t c = counts[s], bc = before ? before[s] : 0;
 		if (prev != UINT32_MAX) {
 			const uint32_t *pf = t->frames + t->off[prev];
 			uint32_t pd = t->depth[prev];
@@ -114,21 +115,31 @@ static void build(struct builder *b, const uint64_t *counts, uint64_t *frames_ou
 			b->nodes[path[k]].count = c;
 		}
 		b->nodes[0].count += c;
+		if (before) {
+			for (uint32_t k = 0; k < d; k++)
+				b->before[path[k]] += bc;
+			b->before[0] += bc;
+		}
 		prev = s;
 	}
 	free(path);
 	free(lastc);
 }
 
-static __thread const struct node *ord_nodes;
+static __thread const struct swp_tree_node *ord_nodes;
+static __thread const uint64_t *ord_before;
 static __thread const struct swp_interner *ord_in;
 
-/* count desc, then symbol, then type (user before kernel) */
+/* count desc (a diff: the after side's, then the before side's), then symbol, then type (user
+ * before kernel) */
 static int cmp_child(const void *pa, const void *pb)
 {
-	const struct node *a = &ord_nodes[*(const uint32_t *)pa], *b = &ord_nodes[*(const uint32_t *)pb];
+	uint32_t ia = *(const uint32_t *)pa, ib = *(const uint32_t *)pb;
+	const struct swp_tree_node *a = &ord_nodes[ia], *b = &ord_nodes[ib];
 	if (a->count != b->count)
 		return a->count > b->count ? -1 : 1;
+	if (ord_before && ord_before[ia] != ord_before[ib])
+		return ord_before[ia] > ord_before[ib] ? -1 : 1;
 	if (a->frame == b->frame)
 		return 0;
 	/* symbols may hold NUL bytes (imported text): compare bytes, then lengths */
@@ -139,17 +150,6 @@ static int cmp_child(const void *pa, const void *pb)
 	if (la != lb)
 		return la < lb ? -1 : 1;
 	return (int)swp__interned_type(ord_in, a->frame) - (int)swp__interned_type(ord_in, b->frame);
-}
-
-/* Fills out[0..n) with the children of node, ordered. */
-static uint32_t sorted_children(const struct builder *b, uint32_t node, uint32_t *out)
-{
-	uint32_t n = 0;
-	for (uint32_t c = b->nodes[node].first_child; c; c = b->nodes[c].next_sibling)
-		out[n++] = c;
-	if (n > 1)
-		qsort(out, n, sizeof(uint32_t), cmp_child);
-	return n;
 }
 
 static char *put_u64(char *p, uint64_t v)
@@ -216,6 +216,7 @@ struct segments {
 	uint32_t *len;       /* per frame id: segment length */
 	struct swp_buf text; /* the segments */
 	bool canonical;      /* no \u escape and well-formed UTF-8 in every segment so far */
+	bool diff;           /* a diff's elements: the segment ends in "beforeCount": */
 };
 
 static const char *segment(struct segments *sg, const struct swp_interner *in, uint32_t frame, uint32_t *len)
@@ -229,8 +230,9 @@ static const char *segment(struct segments *sg, const struct swp_interner *in, u
 		if (sg->canonical && !canonical((const unsigned char *)sym, n))
 			sg->canonical = false;
 		swp__buf_puts(&sg->text, swp__interned_type(in, frame) == SWP_FRAME_KERNEL
-						 ? ",\"stackType\":\"KERNEL_SPACE\",\"dumpCount\":"
-						 : ",\"stackType\":\"USER_SPACE\",\"dumpCount\":");
+						 ? ",\"stackType\":\"KERNEL_SPACE\""
+						 : ",\"stackType\":\"USER_SPACE\"");
+		swp__buf_puts(&sg->text, sg->diff ? ",\"beforeCount\":" : ",\"dumpCount\":");
 		sg->at[frame] = (uint32_t)start + 1;
 		sg->len[frame] = (uint32_t)(sg->text.len - start);
 	}
@@ -263,8 +265,8 @@ static void update_order(struct swp_stacks *t)
 	t->n_ordered = n;
 }
 
-/* The stacks with a count, in merge order (the table's read lock held). */
-static void select_ordered(struct builder *b, const uint64_t *counts, uint32_t n_counts)
+/* The stacks with a count (on either side), in merge order (the table's read lock held). */
+static void select_ordered(struct builder *b, const uint64_t *counts, const uint64_t *before, uint32_t n_counts)
 {
 	struct swp_stacks *t = b->t;
 	uint32_t lim = n_counts < t->n ? n_counts : t->n;
@@ -274,20 +276,20 @@ static void select_ordered(struct builder *b, const uint64_t *counts, uint32_t n
 	update_order(t);
 	for (uint32_t i = 0; i < t->n; i++) {
 		uint32_t s = t->order[i];
-		if (s < lim && counts[s] && t->depth[s])
+		if (s < lim && (counts[s] || (before && before[s])) && t->depth[s])
 			b->sel[b->nsel++] = s;
 	}
 	pthread_mutex_unlock(&t->order_mu);
 }
 
-static uint32_t select_stacks(struct builder *b, const uint64_t *counts, uint32_t n_counts,
+static uint32_t select_stacks(struct builder *b, const uint64_t *counts, const uint64_t *before, uint32_t n_counts,
 			      int (*cmp)(const void *, const void *))
 {
 	uint32_t n = n_counts < b->t->n ? n_counts : b->t->n;
 	b->sel = swp__xmalloc((size_t)(n ? n : 1) * sizeof(uint32_t));
 	b->nsel = 0;
 	for (uint32_t i = 0; i < n; i++)
-		if (counts[i] && b->t->depth[i])
+		if ((counts[i] || (before && before[i])) && b->t->depth[i])
 			b->sel[b->nsel++] = i;
 	sort_t = b->t;
 	qsort(b->sel, b->nsel, sizeof(uint32_t), cmp);
@@ -322,38 +324,64 @@ static void reserve_large(struct swp_buf *out, size_t extra)
 	out->cap = cap;
 }
 
-void swp__analyze_tree(struct swp_stacks *t, const uint64_t *counts, uint32_t n_counts, const char *tip,
-		       struct swp_buf *out)
+void swp__tree_build(struct swp_stacks *t, const uint64_t *counts, const uint64_t *before, uint32_t n_counts,
+		     struct swp_tree *out)
 {
-	swp__analyze_tree_ex(t, counts, n_counts, tip, out, NULL);
+	struct builder b = {.t = t};
+	select_ordered(&b, counts, before, n_counts);
+	b.ncap = 4096;
+	b.nodes = swp__xmalloc(b.ncap * sizeof(struct swp_tree_node));
+	if (before)
+		b.before = swp__xmalloc(b.ncap * sizeof(uint64_t));
+	*out = (struct swp_tree){0};
+	build(&b, counts, before, &out->frames);
+	free(b.sel);
+	out->nodes = b.nodes;
+	out->before = b.before;
+	out->n = b.nn;
+	out->stacks = b.nsel;
+	out->depth = b.depth;
 }
 
-void swp__analyze_tree_ex(struct swp_stacks *t, const uint64_t *counts, uint32_t n_counts, const char *tip,
-			  struct swp_buf *out, struct swp_analysis_info *info)
+void swp__tree_free(struct swp_tree *tr)
 {
-	swp__stacks_rdlock(t);
-	swp__interner_rdlock(&t->in);
-	struct builder b = {.t = t};
-	select_ordered(&b, counts, n_counts);
-	b.ncap = 4096;
-	b.nodes = swp__xmalloc(b.ncap * sizeof(struct node));
-	uint64_t frames;
-	build(&b, counts, &frames);
+	free(tr->nodes);
+	free(tr->before);
+	*tr = (struct swp_tree){0};
+}
 
+uint32_t swp__tree_children(const struct swp_tree *tr, const struct swp_interner *in, uint32_t node, uint32_t *out)
+{
+	ord_nodes = tr->nodes;
+	ord_before = tr->before;
+	ord_in = in;
+	uint32_t n = 0;
+	for (uint32_t c = tr->nodes[node].first_child; c; c = tr->nodes[c].next_sibling)
+		out[n++] = c;
+	if (n > 1)
+		qsort(out, n, sizeof(uint32_t), cmp_child);
+	return n;
+}
+
+/* Writes the trees of tr ({"tip":..,"trees":[..]}); a diff tree's elements carry beforeCount and
+ * afterCount instead of dumpCount. Read locks held. */
+static void write_trees(struct swp_stacks *t, const struct swp_tree *tr, const char *tip, struct swp_buf *out,
+			struct swp_analysis_info *info)
+{
 	/* breadth first, every tree: order[] holds the nodes as they are written, parent[] their
 	 * parent's element id, frame[] and count[] a copy of theirs (so that writing reads memory in
 	 * order); tree r is order[tree_at[r] .. tree_at[r + 1]) */
-	uint32_t *order = swp__xmalloc((size_t)b.nn * sizeof(uint32_t));
-	uint32_t *parent = swp__xmalloc((size_t)b.nn * sizeof(uint32_t));
-	uint32_t *frame = swp__xmalloc((size_t)b.nn * sizeof(uint32_t));
-	uint64_t *count = swp__xmalloc((size_t)b.nn * sizeof(uint64_t));
-	uint32_t *kids = swp__xmalloc((size_t)b.nn * sizeof(uint32_t));
-	uint32_t *roots = swp__xmalloc((size_t)b.nn * sizeof(uint32_t));
-	ord_nodes = b.nodes;
-	ord_in = &t->in;
-	uint32_t nroots = sorted_children(&b, 0, roots);
+	bool diff = tr->before != NULL;
+	uint32_t *order = swp__xmalloc((size_t)tr->n * sizeof(uint32_t));
+	uint32_t *parent = swp__xmalloc((size_t)tr->n * sizeof(uint32_t));
+	uint32_t *frame = swp__xmalloc((size_t)tr->n * sizeof(uint32_t));
+	uint64_t *count = swp__xmalloc((size_t)tr->n * sizeof(uint64_t));
+	uint64_t *bcount = diff ? swp__xmalloc((size_t)tr->n * sizeof(uint64_t)) : NULL;
+	uint32_t *kids = swp__xmalloc((size_t)tr->n * sizeof(uint32_t));
+	uint32_t *roots = swp__xmalloc((size_t)tr->n * sizeof(uint32_t));
+	uint32_t nroots = swp__tree_children(tr, &t->in, 0, roots);
 	uint32_t *tree_at = swp__xmalloc(((size_t)nroots + 1) * sizeof(uint32_t));
-	struct segments sg = {.canonical = true};
+	struct segments sg = {.canonical = true, .diff = diff};
 	sg.at = swp__xcalloc(t->in.n ? t->in.n : 1, sizeof(uint32_t));
 	sg.len = swp__xmalloc((t->in.n ? t->in.n : 1) * sizeof(uint32_t));
 	size_t bound = 64;
@@ -364,16 +392,18 @@ void swp__analyze_tree_ex(struct swp_stacks *t, const uint64_t *counts, uint32_t
 		order[tail] = roots[r];
 		parent[tail++] = 0;
 		for (; head < tail; head++) {
-			const struct node *nd = &b.nodes[order[head]];
+			const struct swp_tree_node *nd = &tr->nodes[order[head]];
 			if (head + 8 < tail) /* nodes are laid out depth first and read breadth first */
-				__builtin_prefetch(&b.nodes[order[head + 8]]);
+				__builtin_prefetch(&tr->nodes[order[head + 8]]);
 			uint32_t sl;
 			id++;
 			frame[head] = nd->frame;
 			count[head] = nd->count;
+			if (diff)
+				bcount[head] = tr->before[order[head]];
 			segment(&sg, &t->in, nd->frame, &sl);
-			bound += sl + 96; /* braces, keys, three numbers */
-			uint32_t nk = sorted_children(&b, order[head], kids);
+			bound += sl + (diff ? 128 : 96); /* braces, keys, three (four) numbers */
+			uint32_t nk = swp__tree_children(tr, &t->in, order[head], kids);
 			for (uint32_t k = 0; k < nk; k++) {
 				order[tail] = kids[k];
 				parent[tail++] = id;
@@ -403,7 +433,13 @@ void swp__analyze_tree_ex(struct swp_stacks *t, const uint64_t *counts, uint32_t
 			memcpy(p, "\",\"parentId\":\"", 14);
 			p = put_u64(p + 14, parent[i]);
 			memcpy(p, seg, sl);
-			p = put_u64(p + sl, count[i]);
+			if (diff) {
+				p = put_u64(p + sl, bcount[i]);
+				memcpy(p, ",\"afterCount\":", 14);
+				p = put_u64(p + 14, count[i]);
+			} else {
+				p = put_u64(p + sl, count[i]);
+			}
 			*p++ = '}';
 		}
 		*p++ = ']';
@@ -412,14 +448,12 @@ void swp__analyze_tree_ex(struct swp_stacks *t, const uint64_t *counts, uint32_t
 	out->len = (size_t)(p - out->data);
 	swp__buf_puts(out, "]}");
 	if (info && info->sz >= sizeof(*info)) {
-		info->samples = b.nodes[0].count;
-		info->stacks = b.nsel;
-		info->frames = frames;
+		info->samples = tr->nodes[0].count;
+		info->stacks = tr->stacks;
+		info->frames = tr->frames;
 		info->elements = tail;
 		info->canonical_json = sg.canonical && (!tip || canonical((const unsigned char *)tip, strlen(tip)));
 	}
-	swp__interner_unlock(&t->in);
-	swp__stacks_unlock(t);
 	free(sg.at);
 	free(sg.len);
 	swp_buf_free(&sg.text);
@@ -428,10 +462,34 @@ void swp__analyze_tree_ex(struct swp_stacks *t, const uint64_t *counts, uint32_t
 	free(parent);
 	free(frame);
 	free(count);
+	free(bcount);
 	free(kids);
 	free(roots);
-	free(b.nodes);
-	free(b.sel);
+}
+
+void swp__analyze_tree(struct swp_stacks *t, const uint64_t *counts, uint32_t n_counts, const char *tip,
+		       struct swp_buf *out)
+{
+	swp__analyze_tree_ex(t, counts, n_counts, tip, out, NULL);
+}
+
+void swp__analyze_tree_ex(struct swp_stacks *t, const uint64_t *counts, uint32_t n_counts, const char *tip,
+			  struct swp_buf *out, struct swp_analysis_info *info)
+{
+	swp__analyze_diff(t, counts, NULL, n_counts, tip, out, info);
+}
+
+void swp__analyze_diff(struct swp_stacks *t, const uint64_t *after, const uint64_t *before, uint32_t n_counts,
+		       const char *tip, struct swp_buf *out, struct swp_analysis_info *info)
+{
+	swp__stacks_rdlock(t);
+	swp__interner_rdlock(&t->in);
+	struct swp_tree tr;
+	swp__tree_build(t, after, before, n_counts, &tr);
+	write_trees(t, &tr, tip, out, info);
+	swp__interner_unlock(&t->in);
+	swp__stacks_unlock(t);
+	swp__tree_free(&tr);
 }
 
 static void put_frame_folded(struct swp_buf *out, const struct swp_interner *in, uint32_t f)
@@ -443,10 +501,17 @@ static void put_frame_folded(struct swp_buf *out, const struct swp_interner *in,
 
 void swp__analyze_folded(struct swp_stacks *t, const uint64_t *counts, uint32_t n_counts, struct swp_buf *out)
 {
+	swp__analyze_difffolded(t, counts, NULL, n_counts, out);
+}
+
+void swp__analyze_difffolded(struct swp_stacks *t, const uint64_t *after, const uint64_t *before, uint32_t n_counts,
+			     struct swp_buf *out)
+{
+	const uint64_t *counts = after;
 	swp__stacks_rdlock(t);
 	swp__interner_rdlock(&t->in);
 	struct builder b = {.t = t};
-	select_stacks(&b, counts, n_counts, cmp_sel);
+	select_stacks(&b, counts, before, n_counts, cmp_sel);
 	for (uint32_t i = 0; i < b.nsel; i++) {
 		uint32_t s = b.sel[i];
 		const uint32_t *f = t->frames + t->off[s];
@@ -455,6 +520,8 @@ void swp__analyze_folded(struct swp_stacks *t, const uint64_t *counts, uint32_t 
 				swp__buf_putc(out, ';');
 			put_frame_folded(out, &t->in, f[k]);
 		}
+		if (before)
+			swp__buf_printf(out, " %llu", (unsigned long long)before[s]);
 		swp__buf_printf(out, " %llu\n", (unsigned long long)counts[s]);
 	}
 	swp__interner_unlock(&t->in);

@@ -3,6 +3,7 @@
  * pprof` reads it) and speedscope's file format (a "sampled" profile). The stacks and counts are
  * those the tree is built from; kernel frames keep the folded format's "_[k]" suffix.
  */
+#include <math.h>
 #include <stdlib.h>
 #include <zlib.h>
 
@@ -209,57 +210,6 @@ int swp__export_speedscope(struct swp_stacks *t, const uint64_t *counts, uint32_
 
 /* ---- a flame graph: SVG, or the same SVG in an HTML page with a search box ---- */
 
-struct fnode {
-	uint32_t frame;   /* interned frame id */
-	uint64_t count;   /* inclusive */
-	uint32_t child;   /* first child + 1, 0 = none */
-	uint32_t next;    /* next sibling + 1 */
-};
-
-struct fgraph {
-	struct fnode *v;
-	uint32_t n, cap;
-	uint32_t depth;
-};
-
-static uint32_t fnode_new(struct fgraph *g, uint32_t frame)
-{
-	if (g->n == g->cap) {
-		g->cap = g->cap ? g->cap * 2 : 1024;
-		g->v = swp__xrealloc(g->v, g->cap * sizeof(*g->v));
-	}
-	g->v[g->n] = (struct fnode){.frame = frame};
-	return g->n++;
-}
-
-/* The merged tree of the counted stacks: node 0 is the root (all samples). */
-static void fgraph_build(struct fgraph *g, const struct swp_stacks *t, const uint64_t *counts, uint32_t n)
-{
-	fnode_new(g, UINT32_MAX);
-	for (uint32_t i = 0; i < n && i < t->n; i++) {
-		if (!counts[i])
-			continue;
-		const uint32_t *f = t->frames + t->off[i];
-		uint32_t at = 0;
-		g->v[0].count += counts[i];
-		if (t->depth[i] > g->depth)
-			g->depth = t->depth[i];
-		for (uint32_t k = 0; k < t->depth[i]; k++) {
-			uint32_t c = g->v[at].child;
-			while (c && g->v[c - 1].frame != f[k])
-				c = g->v[c - 1].next;
-			if (!c) {
-				uint32_t x = fnode_new(g, f[k]); /* may move g->v */
-				g->v[x].next = g->v[at].child;
-				g->v[at].child = x + 1;
-				c = x + 1;
-			}
-			at = c - 1;
-			g->v[at].count += counts[i];
-		}
-	}
-}
-
 static void xml_text(struct swp_buf *out, const char *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -281,39 +231,143 @@ static void xml_text(struct swp_buf *out, const char *s, size_t n)
 #define FG_ROW 17
 #define FG_TOP 40
 
-static void fg_node(struct swp_buf *out, const struct fgraph *g, const struct swp_interner *in, uint32_t at,
-		    double x, uint32_t level, double per, uint64_t total, const char *unit)
+/*
+ * The layout of one flame graph, over the analyzer's tree (swp__tree_build): each node is drawn
+ * `width[node]` units wide, its children side by side from its left edge. A plain graph's width is
+ * the node's count. A differential one (the tree has before counts) is drawn by the after side,
+ * red where a frame's share of its side's total grew and blue where it shrank, in proportion to
+ * the change; frames gone from the after side keep their before share (scaled to the after total)
+ * so that what went away shows, in blue.
+ */
+struct flame {
+	const struct swp_tree *tr;
+	const struct swp_interner *in;
+	double *width;          /* per node, in units of the after side */
+	double total_after;     /* samples of each side */
+	double total_before;
+	double max_change;      /* the largest |share after - share before| of a frame */
+	double per;             /* pixels per unit */
+	const char *unit;
+};
+
+static double share(uint64_t v, double total)
 {
-	const struct fnode *nd = &g->v[at];
-	double w = (double)nd->count * per;
+	return total > 0 ? (double)v / total : 0;
+}
+
+/* The change of a node's share (after - before); 0 for a plain graph. */
+static double change(const struct flame *f, uint32_t at)
+{
+	if (!f->tr->before)
+		return 0;
+	return share(f->tr->nodes[at].count, f->total_after) - share(f->tr->before[at], f->total_before);
+}
+
+static void flame_layout(struct flame *f)
+{
+	const struct swp_tree *tr = f->tr;
+	f->width = swp__xcalloc(tr->n ? tr->n : 1, sizeof(double));
+	f->total_after = (double)tr->nodes[0].count;
+	f->total_before = tr->before ? (double)tr->before[0] : 0;
+	if (!tr->before) {
+		for (uint32_t i = 0; i < tr->n; i++)
+			f->width[i] = (double)tr->nodes[i].count;
+		return;
+	}
+	/* extra[i]: the widths of the gone frames below i; children come after their parent */
+	uint32_t *parent = swp__xcalloc(tr->n ? tr->n : 1, sizeof(uint32_t));
+	double *extra = swp__xcalloc(tr->n ? tr->n : 1, sizeof(double));
+	for (uint32_t i = 0; i < tr->n; i++)
+		for (uint32_t c = tr->nodes[i].first_child; c; c = tr->nodes[c].next_sibling)
+			parent[c] = i;
+	double scale = f->total_before > 0 && f->total_after > 0 ? f->total_after / f->total_before : 1;
+	for (uint32_t i = tr->n; i-- > 0;) {
+		bool gone = !tr->nodes[i].count && tr->before[i];
+		f->width[i] = gone ? (double)tr->before[i] * scale : (double)tr->nodes[i].count + extra[i];
+		if (i)
+			extra[parent[i]] += gone ? f->width[i] : extra[i];
+		double d = fabs(change(f, i));
+		if (i && d > f->max_change)
+			f->max_change = d;
+	}
+	free(parent);
+	free(extra);
+}
+
+/* A plain frame's colour: warm for user frames, blues for kernel ones, varied by the name. */
+static void plain_colour(const char *sym, size_t len, bool kernel, int rgb[3])
+{
+	uint64_t h = swp__hash64(sym, len, 7);
+	if (kernel) {
+		rgb[0] = 80 + (int)(h % 60);
+		rgb[1] = 140 + (int)((h >> 8) % 60);
+		rgb[2] = 220 + (int)((h >> 16) % 35);
+	} else {
+		rgb[0] = 220 + (int)(h % 35);
+		rgb[1] = 90 + (int)((h >> 8) % 110);
+		rgb[2] = 40 + (int)((h >> 16) % 50);
+	}
+}
+
+/* A differential frame's colour: red (grew) or blue (shrank), the deeper the larger the change
+ * against the largest one; near white when it barely moved. */
+static void diff_colour(double d, double max, int rgb[3])
+{
+	double ratio = max > 0 ? fabs(d) / max : 0;
+	if (ratio < 0.01) {
+		rgb[0] = rgb[1] = rgb[2] = 235;
+		return;
+	}
+	int fade = (int)(220 * (1 - ratio));
+	rgb[0] = d > 0 ? 255 : fade;
+	rgb[1] = fade;
+	rgb[2] = d > 0 ? fade : 255;
+}
+
+static void fg_node(struct swp_buf *out, struct flame *f, uint32_t at, double x, uint32_t level)
+{
+	const struct swp_tree *tr = f->tr;
+	const struct swp_tree_node *nd = &tr->nodes[at];
+	double w = f->width[at] * f->per;
 	if (w < 0.3)
 		return; /* too narrow to see */
 	if (at) {
-		const char *sym = swp__interned_sym(in, nd->frame);
-		size_t len = swp__interned_len(in, nd->frame);
-		bool kernel = swp__interned_type(in, nd->frame) == SWP_FRAME_KERNEL;
-		uint64_t h = swp__hash64(sym, len, 7);
-		int r, gg, b;
-		if (kernel) { /* kernel frames in blues, apart from the warm user frames */
-			r = 80 + (int)(h % 60);
-			gg = 140 + (int)((h >> 8) % 60);
-			b = 220 + (int)((h >> 16) % 35);
+		const char *sym = swp__interned_sym(f->in, nd->frame);
+		size_t len = swp__interned_len(f->in, nd->frame);
+		bool kernel = swp__interned_type(f->in, nd->frame) == SWP_FRAME_KERNEL;
+		int rgb[3];
+		const char *mark = "";
+		if (tr->before) {
+			diff_colour(change(f, at), f->max_change, rgb);
+			mark = !tr->before[at] ? " new" : !nd->count ? " gone" : "";
 		} else {
-			r = 220 + (int)(h % 35);
-			gg = 90 + (int)((h >> 8) % 110);
-			b = 40 + (int)((h >> 16) % 50);
+			plain_colour(sym, len, kernel, rgb);
 		}
-		double y = FG_TOP + (double)(g->depth - level) * FG_ROW;
-		swp__buf_puts(out, "<g class=\"f\"><title>");
+		double y = FG_TOP + (double)(tr->depth - level) * FG_ROW;
+		swp__buf_printf(out, "<g class=\"f%s\"><title>", mark);
 		xml_text(out, sym, len);
 		if (kernel)
 			swp__buf_puts(out, " [kernel]");
-		swp__buf_printf(out, " (%llu %s, %.2f%%)</title><rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%d\" "
-				"fill=\"rgb(%d,%d,%d)\" rx=\"2\"/>", (unsigned long long)nd->count, unit,
-				100.0 * (double)nd->count / (double)total, x, y, w, FG_ROW - 1, r, gg, b);
+		if (tr->before) {
+			double sb = 100.0 * share(tr->before[at], f->total_before);
+			double sa = 100.0 * share(nd->count, f->total_after);
+			swp__buf_printf(out, " (%llu -> %llu %s, %.2f%% -> %.2f%%, %+.2f%%%s)</title>",
+					(unsigned long long)tr->before[at], (unsigned long long)nd->count, f->unit, sb,
+					sa, sa - sb, *mark ? (mark[1] == 'n' ? ", new" : ", gone") : "");
+		} else {
+			swp__buf_printf(out, " (%llu %s, %.2f%%)</title>", (unsigned long long)nd->count, f->unit,
+					100.0 * share(nd->count, f->total_after));
+		}
+		/* new frames outlined, gone ones dashed */
+		const char *stroke = !*mark ? "" : mark[1] == 'n' ? " stroke=\"#000\" stroke-width=\"1\""
+								  : " stroke=\"#000\" stroke-dasharray=\"3,2\"";
+		swp__buf_printf(out, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%d\" fill=\"rgb(%d,%d,%d)\" "
+				"rx=\"2\"%s/>", x, y, w, FG_ROW - 1, rgb[0], rgb[1], rgb[2], stroke);
 		size_t fit = (size_t)(w / 7.0);
 		if (fit >= 3) {
-			swp__buf_printf(out, "<text x=\"%.1f\" y=\"%.1f\">", x + 3, y + FG_ROW - 5);
+			/* white on the deep reds and blues of a diff */
+			swp__buf_printf(out, "<text x=\"%.1f\" y=\"%.1f\"%s>", x + 3, y + FG_ROW - 5,
+					tr->before && rgb[0] + rgb[1] + rgb[2] < 400 ? " style=\"fill:#fff\"" : "");
 			xml_text(out, sym, len < fit ? len : fit - 2);
 			if (len >= fit)
 				swp__buf_puts(out, "..");
@@ -321,21 +375,32 @@ static void fg_node(struct swp_buf *out, const struct fgraph *g, const struct sw
 		}
 		swp__buf_puts(out, "</g>\n");
 	}
-	for (uint32_t c = nd->child; c; c = g->v[c - 1].next) {
-		fg_node(out, g, in, c - 1, x, level + 1, per, total, unit);
-		x += (double)g->v[c - 1].count * per;
+	uint32_t nk = 0;
+	for (uint32_t c = nd->first_child; c; c = tr->nodes[c].next_sibling)
+		nk++;
+	if (!nk)
+		return;
+	uint32_t *order = swp__xmalloc(nk * sizeof(uint32_t));
+	swp__tree_children(tr, f->in, at, order);
+	for (uint32_t k = 0; k < nk; k++) {
+		fg_node(out, f, order[k], x, level + 1);
+		x += f->width[order[k]] * f->per;
 	}
+	free(order);
 }
 
-static void flame_svg(struct swp_stacks *t, const uint64_t *counts, uint32_t n, const char *title, const char *unit,
-		      struct swp_buf *out)
+/* The SVG of counts (before NULL) or of a diff of before and after. */
+static void flame_svg_of(struct swp_stacks *t, const uint64_t *counts, const uint64_t *before, uint32_t n,
+			 const char *title, const char *unit, struct swp_buf *out)
 {
-	struct fgraph g = {0};
+	struct swp_tree tr;
 	swp__stacks_rdlock(t);
 	swp__interner_rdlock(&t->in);
-	fgraph_build(&g, t, counts, n);
-	uint64_t total = g.v[0].count;
-	int height = FG_TOP + (int)(g.depth + 1) * FG_ROW + 20;
+	swp__tree_build(t, counts, before, n, &tr);
+	struct flame f = {.tr = &tr, .in = &t->in, .unit = unit};
+	flame_layout(&f);
+	uint64_t total = tr.nodes[0].count;
+	int height = FG_TOP + (int)(tr.depth + 1) * FG_ROW + 20;
 	swp__buf_printf(out, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
 			"font-family=\"Verdana, sans-serif\" font-size=\"11\">\n", (int)FG_WIDTH + 20, height,
 			(int)FG_WIDTH + 20, height);
@@ -343,23 +408,37 @@ static void flame_svg(struct swp_stacks *t, const uint64_t *counts, uint32_t n, 
 			   ".f.hit rect{fill:rgb(230,0,230)}</style>\n<rect width=\"100%\" height=\"100%\" fill=\"#fafafa\"/>\n"
 			   "<text x=\"10\" y=\"22\" font-size=\"15\">");
 	xml_text(out, title, strlen(title));
-	swp__buf_printf(out, " (%llu %s)</text>\n", (unsigned long long)total, unit);
-	if (total)
-		fg_node(out, &g, &t->in, 0, 10, 0, FG_WIDTH / (double)total, total, unit);
+	if (before)
+		swp__buf_printf(out, " (%llu -> %llu %s; widths: after, red: grew, blue: shrank, shares of each side's "
+				"total)</text>\n", (unsigned long long)tr.before[0], (unsigned long long)total, unit);
+	else
+		swp__buf_printf(out, " (%llu %s)</text>\n", (unsigned long long)total, unit);
+	if (f.width[0] > 0) {
+		f.per = FG_WIDTH / f.width[0];
+		fg_node(out, &f, 0, 10, 0);
+	}
 	swp__buf_puts(out, "</svg>\n");
 	swp__interner_unlock(&t->in);
 	swp__stacks_unlock(t);
-	free(g.v);
+	free(f.width);
+	swp__tree_free(&tr);
 }
 
-static void flame_html(struct swp_stacks *t, const uint64_t *counts, uint32_t n, const char *title, const char *unit,
-		       struct swp_buf *out)
+static void flame_svg(struct swp_stacks *t, const uint64_t *counts, uint32_t n, const char *title, const char *unit,
+		      struct swp_buf *out)
+{
+	flame_svg_of(t, counts, NULL, n, title, unit, out);
+}
+
+/* The same SVG in a page with a search box. */
+static void flame_html(struct swp_stacks *t, const uint64_t *counts, const uint64_t *before, uint32_t n,
+		       const char *title, const char *unit, struct swp_buf *out)
 {
 	swp__buf_puts(out, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>");
 	xml_text(out, title, strlen(title));
 	swp__buf_puts(out, "</title></head>\n<body style=\"margin:8px\">\n<p><input id=\"q\" placeholder=\"search (regex)\" "
 			   "size=\"40\"> <span id=\"m\"></span></p>\n");
-	flame_svg(t, counts, n, title, unit, out);
+	flame_svg_of(t, counts, before, n, title, unit, out);
 	/* search: frames whose name matches turn magenta; the share of the matching samples is shown */
 	swp__buf_puts(out, "<script>\n"
 			   "const q = document.getElementById('q'), m = document.getElementById('m');\n"
@@ -393,10 +472,36 @@ int swp__export(struct swp_stacks *t, const uint64_t *counts, uint32_t n, const 
 					 out);
 	if (!strcmp(format, "speedscope"))
 		return swp__export_speedscope(t, counts, n, name, duration ? "nanoseconds" : "none", out);
-	if (!strcmp(format, "svg") || !strcmp(format, "html")) {
-		(format[0] == 's' ? flame_svg : flame_html)(t, counts, n, name, duration ? "ns" : "samples", out);
+	if (!strcmp(format, "svg")) {
+		flame_svg(t, counts, n, name, duration ? "ns" : "samples", out);
+		return 0;
+	}
+	if (!strcmp(format, "html")) {
+		flame_html(t, counts, NULL, n, name, duration ? "ns" : "samples", out);
 		return 0;
 	}
 	return swp__fail(EINVAL, "unknown format \"%s\" (json, folded, pprof, speedscope, svg or html)", format);
 }
 
+int swp__export_diff(struct swp_stacks *t, const uint64_t *after, const uint64_t *before, uint32_t n,
+		     const char *format, bool duration, const char *name, struct swp_buf *out,
+		     struct swp_analysis_info *info)
+{
+	if (!format || !strcmp(format, "json")) {
+		swp__analyze_diff(t, after, before, n, NULL, out, info);
+		return 0;
+	}
+	if (!strcmp(format, "folded")) {
+		swp__analyze_difffolded(t, after, before, n, out);
+		return 0;
+	}
+	if (!strcmp(format, "svg")) {
+		flame_svg_of(t, after, before, n, name, duration ? "ns" : "samples", out);
+		return 0;
+	}
+	if (!strcmp(format, "html")) {
+		flame_html(t, after, before, n, name, duration ? "ns" : "samples", out);
+		return 0;
+	}
+	return swp__fail(EINVAL, "unknown format \"%s\" for a diff (json, folded, svg or html)", format);
+}

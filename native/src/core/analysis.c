@@ -227,110 +227,323 @@ SWP_API int swp_analyze(swp_core *c, const struct swp_analyze_req *q, struct swp
 	return swp_analyze_ex(c, q, out, NULL);
 }
 
-SWP_API int swp_analyze_ex(swp_core *c, const struct swp_analyze_req *q, struct swp_buf *out,
-			   struct swp_analysis_info *info)
+/* The tip answering ranges the analysis cannot take, or NULL. */
+static const char *check_ranges(const struct swp_time_range *r, size_t n)
 {
-	swp__clear_error();
+	if (!n || !r)
+		return "please provide time ranges";
+	if (n > MAX_RANGES)
+		return "too many time ranges";
+	for (size_t i = 0; i < n; i++)
+		if (r[i].end_ms - r[i].start_ms <= 0)
+			return "please validate the time duration data";
+	return NULL;
+}
+
+/* What one analysis reads: the schedules (copied under the lock), whether each is OFF_CPU's, and
+ * the ranges, merged. */
+struct selection {
+	uint64_t *sids;
+	bool *durations;
+	size_t ns;
+	struct swp_time_range *ranges;
+	size_t n_ranges;
+};
+
+static void selection_free(struct selection *sel)
+{
+	free(sel->sids);
+	free(sel->durations);
+	free(sel->ranges);
+	*sel = (struct selection){0};
+}
+
+/* Selects the schedules of task_id (every one) or of schedule_ids, and the ranges. Returns the tip
+ * that answers the analysis instead (bad ranges, an unknown task, only unknown schedules), or NULL. */
+static const char *select_schedules(swp_core *c, const char *task_id, const char *const *schedule_ids,
+				    size_t n_schedule_ids, const struct swp_time_range *ranges, size_t n_ranges,
+				    struct selection *sel)
+{
+	*sel = (struct selection){0};
+	const char *tip = check_ranges(ranges, n_ranges);
+	if (tip)
+		return tip;
+	size_t ns = 0, unknown = 0;
+	pthread_mutex_lock(&c->mu);
+	if (task_id) {
+		const struct swp_task *t = swp__task_find(c, task_id);
+		if (!t) {
+			pthread_mutex_unlock(&c->mu);
+			return "could not found task";
+		}
+		sel->sids = swp__xmalloc((c->scheds.n + 1) * sizeof(uint64_t));
+		for (size_t i = 0; i < c->scheds.n; i++)
+			if (c->scheds.v[i]->task_id == t->id)
+				sel->sids[ns++] = c->scheds.v[i]->id;
+	} else {
+		sel->sids = swp__xmalloc((n_schedule_ids + 1) * sizeof(uint64_t));
+		for (size_t i = 0; i < n_schedule_ids; i++) {
+			if (!schedule_ids || !schedule_ids[i])
+				continue;
+			const struct swp_schedule *s = swp__schedule_find(c, schedule_ids[i]);
+			bool dup = false;
+			for (size_t k = 0; s && k < ns; k++)
+				dup |= sel->sids[k] == s->id;
+			if (s && !dup)
+				sel->sids[ns++] = s->id;
+			else if (!s)
+				unknown++;
+		}
+	}
+	sel->durations = swp__xcalloc(ns + 1, sizeof(bool));
+	for (size_t i = 0; i < ns; i++) {
+		const struct swp_schedule *sc = swp__schedule_by_id(c, sel->sids[i]);
+		for (size_t k = 0; sc && k < c->tasks.n; k++)
+			if (c->tasks.v[k]->id == sc->task_id)
+				sel->durations[i] = strcmp(c->tasks.v[k]->target, "OFF_CPU") == 0;
+	}
+	pthread_mutex_unlock(&c->mu);
+	sel->ns = ns;
+	if (!ns && unknown) {
+		selection_free(sel);
+		return "could not found schedules";
+	}
+	sel->ranges = swp__xmalloc(n_ranges * sizeof(*sel->ranges));
+	memcpy(sel->ranges, ranges, n_ranges * sizeof(*sel->ranges));
+	sel->n_ranges = merge_ranges(sel->ranges, n_ranges);
+	return NULL;
+}
+
+/* Whether the analysis counts blocked time (DURATION over an OFF_CPU schedule). */
+static bool selection_duration(const struct selection *sel, int aggregate)
+{
+	bool dur = false;
+	for (size_t i = 0; i < sel->ns; i++)
+		dur |= aggregate == SWP_AGG_DURATION && sel->durations[i];
+	return dur;
+}
+
+/* Sums the selected schedules' samples into s->counts (the stacks' read lock held). */
+static int scan_selection(swp_core *c, const struct selection *sel, int aggregate, struct scan_ctx *s)
+{
+	s->ranges = sel->ranges;
+	s->n_ranges = sel->n_ranges;
+	int r = 0;
+	for (size_t i = 0; i < sel->ns && !r; i++) {
+		s->duration = aggregate == SWP_AGG_DURATION && sel->durations[i];
+		r = scan_schedule(c, sel->sids[i], s);
+	}
+	return r;
+}
+
+/* Said once the stacks' lock is released (the host's log callback runs outside the core's locks). */
+static void warn_unknown(uint64_t unknown)
+{
+	if (unknown)
+		swp_warn("analysis: %" PRIu64 " samples reference stacks missing from the store", unknown);
+}
+
+static void info_reset(struct swp_analysis_info *info)
+{
 	if (info && info->sz >= sizeof(*info)) {
 		size_t sz = info->sz;
 		memset(info, 0, sizeof(*info));
 		info->sz = sz;
 		info->canonical_json = 1;
 	}
+}
+
+SWP_API int swp_analyze_ex(swp_core *c, const struct swp_analyze_req *q, struct swp_buf *out,
+			   struct swp_analysis_info *info)
+{
+	swp__clear_error();
+	info_reset(info);
 	if (!c || !q || !out || q->sz < sizeof(*q))
 		return swp__fail(EINVAL, "core, request and out are required");
-	if (!q->n_ranges || !q->ranges) {
-		tip_only(out, "please provide time ranges");
+	const char *tip = check_ranges(q->ranges, q->n_ranges);
+	if (tip) {
+		tip_only(out, tip);
 		return 0;
 	}
-	if (q->n_ranges > MAX_RANGES) {
-		tip_only(out, "too many time ranges");
-		return 0;
-	}
-	for (size_t i = 0; i < q->n_ranges; i++)
-		if (q->ranges[i].end_ms - q->ranges[i].start_ms <= 0) {
-			tip_only(out, "please validate the time duration data");
-			return 0;
-		}
 	if (q->aggregate != SWP_AGG_COUNT && q->aggregate != SWP_AGG_DURATION)
 		return swp__fail(EINVAL, "unknown aggregate type %d", q->aggregate);
-
-	/* the schedules to read, copied under the lock, and whether they are OFF_CPU's */
-	uint64_t *sids = NULL;
-	bool *durations = NULL;
-	size_t ns = 0, unknown = 0;
-	pthread_mutex_lock(&c->mu);
-	if (q->task_id) {
-		const struct swp_task *t = swp__task_find(c, q->task_id);
-		if (!t) {
-			pthread_mutex_unlock(&c->mu);
-			tip_only(out, "could not found task");
-			return 0;
-		}
-		sids = swp__xmalloc((c->scheds.n + 1) * sizeof(uint64_t));
-		for (size_t i = 0; i < c->scheds.n; i++)
-			if (c->scheds.v[i]->task_id == t->id)
-				sids[ns++] = c->scheds.v[i]->id;
-	} else {
-		sids = swp__xmalloc((q->n_schedule_ids + 1) * sizeof(uint64_t));
-		for (size_t i = 0; i < q->n_schedule_ids; i++) {
-			if (!q->schedule_ids || !q->schedule_ids[i])
-				continue;
-			const struct swp_schedule *s = swp__schedule_find(c, q->schedule_ids[i]);
-			bool dup = false;
-			for (size_t k = 0; s && k < ns; k++)
-				dup |= sids[k] == s->id;
-			if (s && !dup)
-				sids[ns++] = s->id;
-			else if (!s)
-				unknown++;
-		}
-	}
-	durations = swp__xcalloc(ns + 1, sizeof(bool));
-	for (size_t i = 0; i < ns; i++) {
-		const struct swp_schedule *sc = swp__schedule_by_id(c, sids[i]);
-		for (size_t k = 0; sc && k < c->tasks.n; k++)
-			if (c->tasks.v[k]->id == sc->task_id)
-				durations[i] = strcmp(c->tasks.v[k]->target, "OFF_CPU") == 0;
-	}
-	pthread_mutex_unlock(&c->mu);
-	if (!ns && unknown) {
-		free(durations);
-		free(sids);
-		tip_only(out, "could not found schedules");
+	struct selection sel;
+	tip = select_schedules(c, q->task_id, q->schedule_ids, q->n_schedule_ids, q->ranges, q->n_ranges, &sel);
+	if (tip) {
+		tip_only(out, tip);
 		return 0;
 	}
-
-	struct swp_time_range *ranges = swp__xmalloc(q->n_ranges * sizeof(*ranges));
-	memcpy(ranges, q->ranges, q->n_ranges * sizeof(*ranges));
-	struct scan_ctx s = {.t = &c->stacks, .ranges = ranges, .n_ranges = merge_ranges(ranges, q->n_ranges)};
+	struct scan_ctx s = {.t = &c->stacks};
 	swp__stacks_rdlock(&c->stacks);
 	s.n = c->stacks.n;
 	s.counts = swp__xcalloc(s.n + 1, sizeof(uint64_t));
-	int r = 0;
-	for (size_t i = 0; i < ns && !r; i++) {
-		s.duration = q->aggregate == SWP_AGG_DURATION && durations[i];
-		r = scan_schedule(c, sids[i], &s);
-	}
+	int r = scan_selection(c, &sel, q->aggregate, &s);
 	swp__stacks_unlock(&c->stacks);
+	warn_unknown(s.unknown);
 	if (!r) {
-		if (s.unknown)
-			swp_warn("analysis: %" PRIu64 " samples reference stacks missing from the store", s.unknown);
-		if (q->format && strcmp(q->format, "json") != 0) {
-			bool dur = false;
-			for (size_t i = 0; i < ns; i++)
-				dur |= q->aggregate == SWP_AGG_DURATION && durations[i];
-			r = swp__export(&c->stacks, s.counts, s.n, q->format, dur, q->task_id ? q->task_id : "schedules", out);
-		} else {
+		if (q->format && strcmp(q->format, "json") != 0)
+			r = swp__export(&c->stacks, s.counts, s.n, q->format, selection_duration(&sel, q->aggregate),
+					q->task_id ? q->task_id : "schedules", out);
+		else
 			swp__analyze_tree_ex(&c->stacks, s.counts, s.n, NULL, out, info);
-		}
 		if (info && info->sz >= sizeof(*info))
 			info->records = s.records;
 	}
 	free(s.counts);
-	free(ranges);
-	free(sids);
-	free(durations);
+	selection_free(&sel);
+	return r;
+}
+
+/* ---- differential analysis ---- */
+
+/* Adds the counted stacks of table `from` (its read locks taken here) to table `to`. */
+static void copy_counted(struct swp_stacks *from, const uint64_t *counts, uint32_t n, struct swp_stacks *to,
+			 struct swp_dense_counts *d)
+{
+	struct swp_buf scratch = {0};
+	uint32_t *frames = swp__xmalloc((SWP_MAX_STACK_DEPTH + 1) * sizeof(uint32_t));
+	swp__stacks_rdlock(from);
+	swp__interner_rdlock(&from->in);
+	for (uint32_t i = 0; i < n && i < from->n; i++) {
+		if (!counts[i])
+			continue;
+		const uint32_t *f = from->frames + from->off[i];
+		uint32_t depth = from->depth[i] < SWP_MAX_STACK_DEPTH ? from->depth[i] : SWP_MAX_STACK_DEPTH;
+		for (uint32_t k = 0; k < depth; k++)
+			frames[k] = swp__intern(&to->in, swp__interned_type(&from->in, f[k]),
+						swp__interned_sym(&from->in, f[k]), swp__interned_len(&from->in, f[k]));
+		uint64_t h = swp__stack_hash(&to->in, frames, depth, &scratch);
+		swp__dense_add(d, swp__stacks_add(to, h, frames, depth, NULL), counts[i]);
+	}
+	swp__interner_unlock(&from->in);
+	swp__stacks_unlock(from);
+	free(frames);
+	swp_buf_free(&scratch);
+}
+
+/* A diff answered by a tip: the JSON, or for the other formats a failure saying it. */
+static int diff_tip(struct swp_buf *out, bool json, int err, const char *side, const char *tip)
+{
+	char text[160];
+	if (side)
+		snprintf(text, sizeof(text), "%s: %s", side, tip);
+	else
+		snprintf(text, sizeof(text), "%s", tip);
+	if (!json)
+		return swp__fail(err, "%s", text);
+	tip_only(out, text);
+	return 0;
+}
+
+SWP_API int swp_analyze_diff(swp_core *c, const struct swp_diff_req *q, struct swp_buf *out,
+			     struct swp_analysis_info *info)
+{
+	static const char *const names[2] = {"before", "after"};
+	swp__clear_error();
+	info_reset(info);
+	if (!q || !out || q->sz < sizeof(*q) || !q->before || !q->after || q->before->sz < sizeof(*q->before) ||
+	    q->after->sz < sizeof(*q->after))
+		return swp__fail(EINVAL, "request, both sides and out are required");
+	if (q->aggregate != SWP_AGG_COUNT && q->aggregate != SWP_AGG_DURATION)
+		return swp__fail(EINVAL, "unknown aggregate type %d", q->aggregate);
+	bool json = !q->format || !strcmp(q->format, "json");
+	if (!json && strcmp(q->format, "folded") && strcmp(q->format, "svg") && strcmp(q->format, "html"))
+		return swp__fail(EINVAL, "unknown format \"%s\" for a diff (json, folded, svg or html)", q->format);
+	const struct swp_diff_side *side[2] = {q->before, q->after};
+	struct selection sel[2] = {{0}, {0}};
+	bool stored = false, folded = false;
+	for (int k = 0; k < 2; k++) {
+		if (side[k]->folded) {
+			folded = true;
+			continue;
+		}
+		if (!c) {
+			selection_free(&sel[0]);
+			return swp__fail(EINVAL, "the %s side names schedules: it needs a data directory", names[k]);
+		}
+		stored = true;
+		const char *tip = select_schedules(c, side[k]->task_id, side[k]->schedule_ids, side[k]->n_schedule_ids,
+						   side[k]->ranges, side[k]->n_ranges, &sel[k]);
+		if (tip) {
+			selection_free(&sel[0]);
+			return diff_tip(out, json, ENOENT, names[k], tip);
+		}
+	}
+
+	uint64_t *counts[2] = {NULL, NULL};
+	uint32_t n = 0;
+	uint64_t records = 0, unknown = 0;
+	int r = 0;
+	struct swp_stacks *t = c ? &c->stacks : NULL;
+	if (stored) {
+		/* both sides over one table of one size: the stacks added meanwhile wait for the next one */
+		swp__stacks_rdlock(&c->stacks);
+		n = c->stacks.n;
+		for (int k = 0; k < 2 && !r; k++) {
+			if (side[k]->folded)
+				continue;
+			struct scan_ctx s = {.t = &c->stacks, .n = n, .counts = swp__xcalloc(n + 1, sizeof(uint64_t))};
+			counts[k] = s.counts;
+			r = scan_selection(c, &sel[k], q->aggregate, &s);
+			records += s.records;
+			unknown += s.unknown;
+		}
+		swp__stacks_unlock(&c->stacks);
+		warn_unknown(unknown);
+	}
+	struct swp_stacks scratch;
+	if (folded) {
+		/* collapsed stacks stay out of the core's table (it is persisted): both sides go into a table
+		 * of their own, the stored side's counted stacks copied */
+		swp__stacks_init(&scratch);
+		struct swp_dense_counts d[2] = {{0}, {0}};
+		for (int k = 0; k < 2 && !r; k++) {
+			if (side[k]->folded) {
+				int64_t lines = swp__parse_folded(&scratch, side[k]->folded, side[k]->folded_len,
+								  swp__dense_add, &d[k]);
+				if (lines < 0) {
+					char why[256];
+					snprintf(why, sizeof(why), "%s", swp_last_error());
+					r = swp__fail(EINVAL, "%s: %s", names[k], why);
+				}
+			} else {
+				copy_counted(&c->stacks, counts[k], n, &scratch, &d[k]);
+			}
+		}
+		for (int k = 0; k < 2; k++) {
+			swp__dense_add(&d[k], scratch.n ? scratch.n - 1 : 0, 0); /* both as long as the table */
+			free(counts[k]);
+			counts[k] = d[k].counts;
+		}
+		n = scratch.n;
+		t = &scratch;
+	}
+	if (!r) {
+		bool any[2] = {false, false};
+		for (int k = 0; k < 2; k++)
+			for (uint32_t i = 0; i < n && !any[k]; i++)
+				any[k] = counts[k][i] != 0;
+		const char *tip = !any[0] && !any[1] ? "neither side has samples"
+				  : !any[0]	     ? "the before side has no samples"
+				  : !any[1]	     ? "the after side has no samples"
+						     : NULL;
+		bool dur = selection_duration(&sel[0], q->aggregate) || selection_duration(&sel[1], q->aggregate);
+		if (tip && !json)
+			r = diff_tip(out, false, ENODATA, NULL, tip);
+		else if (json)
+			swp__analyze_diff(t, counts[1], counts[0], n, tip, out, info);
+		else
+			r = swp__export_diff(t, counts[1], counts[0], n, q->format, dur,
+					     q->title ? q->title : "before -> after", out, info);
+		if (info && info->sz >= sizeof(*info))
+			info->records = records;
+	}
+	if (folded)
+		swp__stacks_free(&scratch);
+	free(counts[0]);
+	free(counts[1]);
+	selection_free(&sel[0]);
+	selection_free(&sel[1]);
 	return r;
 }
 

@@ -579,8 +579,57 @@ static jbyteArray JNICALL schedules0(JNIEnv *env, jclass cls, jlong handle, jbyt
 	return finish(env, swp_schedules_json(core, t, start_ms, end_ms, &b), &b, &a);
 }
 
+/* (start, end) pairs of ms -> time ranges in the arena; NULL (no ranges) for null. */
+static const struct swp_time_range *ranges_of(JNIEnv *env, struct arena *a, jlongArray ranges, size_t *n_out, int *ok)
+{
+	*n_out = 0;
+	if (!*ok || !ranges)
+		return NULL;
+	jsize n = (*env)->GetArrayLength(env, ranges);
+	if (n % 2) {
+		throw_class(env, g_iae_class, "swprof: time ranges come in (start, end) pairs");
+		*ok = 0;
+		return NULL;
+	}
+	struct swp_time_range *r = arena_alloc(env, a, ((size_t)n / 2 + 1) * sizeof(*r));
+	jlong *tmp = arena_alloc(env, a, ((size_t)n + 1) * sizeof(*tmp));
+	if (!r || !tmp) {
+		*ok = 0;
+		return NULL;
+	}
+	(*env)->GetLongArrayRegion(env, ranges, 0, n, tmp);
+	if ((*env)->ExceptionCheck(env)) {
+		*ok = 0;
+		return NULL;
+	}
+	for (jsize i = 0; i < n / 2; i++) {
+		r[i].start_ms = tmp[2 * i];
+		r[i].end_ms = tmp[2 * i + 1];
+	}
+	*n_out = (size_t)n / 2;
+	return r;
+}
+
 /* info: null, or a long[6] that receives records, samples, stacks, frames, elements and
  * canonicalJson (0/1) of struct swp_analysis_info. */
+static int info_fits(JNIEnv *env, jlongArray info)
+{
+	if (info && (*env)->GetArrayLength(env, info) < 6) {
+		throw_class(env, g_iae_class, "swprof: the analysis info array needs 6 entries");
+		return 0;
+	}
+	return 1;
+}
+
+static void info_out(JNIEnv *env, jlongArray info, const struct swp_analysis_info *ai)
+{
+	if (!info)
+		return;
+	jlong v[6] = {(jlong)ai->records, (jlong)ai->samples,  (jlong)ai->stacks,
+		      (jlong)ai->frames,  (jlong)ai->elements, ai->canonical_json ? 1 : 0};
+	(*env)->SetLongArrayRegion(env, info, 0, 6, v);
+}
+
 static jbyteArray JNICALL analyze0(JNIEnv *env, jclass cls, jlong handle, jbyteArray task_id, jobjectArray schedule_ids,
                                    jlongArray ranges, jint aggregate, jlongArray info)
 {
@@ -599,39 +648,61 @@ static jbyteArray JNICALL analyze0(JNIEnv *env, jclass cls, jlong handle, jbyteA
 	req.schedule_ids = strv_of(env, &a, schedule_ids, &req.n_schedule_ids, 1, &ok);
 	if (!ok)
 		goto fail;
-	if (ranges) {
-		jsize n = (*env)->GetArrayLength(env, ranges);
-		if (n % 2) {
-			throw_class(env, g_iae_class, "swprof: time ranges come in (start, end) pairs");
-			goto fail;
-		}
-		struct swp_time_range *r = arena_alloc(env, &a, ((size_t)n / 2 + 1) * sizeof(*r));
-		jlong *tmp = arena_alloc(env, &a, ((size_t)n + 1) * sizeof(*tmp));
-		if (!r || !tmp)
-			goto fail;
-		(*env)->GetLongArrayRegion(env, ranges, 0, n, tmp);
-		if ((*env)->ExceptionCheck(env))
-			goto fail;
-		for (jsize i = 0; i < n / 2; i++) {
-			r[i].start_ms = tmp[2 * i];
-			r[i].end_ms = tmp[2 * i + 1];
-		}
-		req.ranges = r;
-		req.n_ranges = (size_t)n / 2;
-	}
+	req.ranges = ranges_of(env, &a, ranges, &req.n_ranges, &ok);
 	if (!ok)
 		goto fail;
-	if (info && (*env)->GetArrayLength(env, info) < 6) {
-		throw_class(env, g_iae_class, "swprof: the analysis info array needs 6 entries");
+	if (!info_fits(env, info))
 		goto fail;
-	}
 	struct swp_analysis_info ai = {.sz = sizeof(ai)};
 	int rc = swp_analyze_ex(core, &req, &b, info ? &ai : NULL);
-	if (rc >= 0 && info) {
-		jlong v[6] = {(jlong)ai.records, (jlong)ai.samples,  (jlong)ai.stacks,
-			      (jlong)ai.frames,  (jlong)ai.elements, ai.canonical_json ? 1 : 0};
-		(*env)->SetLongArrayRegion(env, info, 0, 6, v);
+	if (rc >= 0)
+		info_out(env, info, &ai);
+	return finish(env, rc, &b, &a);
+fail:
+	arena_free(&a);
+	return NULL;
+}
+
+/* diffEBPFProfilingAnalyzation: two sides, each a task id or schedule ids and (start, end) ranges as
+ * analyze0 takes them; info as analyze0's. */
+static jbyteArray JNICALL diff0(JNIEnv *env, jclass cls, jlong handle, jbyteArray before_task, jobjectArray before_ids,
+                                jlongArray before_ranges, jbyteArray after_task, jobjectArray after_ids,
+                                jlongArray after_ranges, jint aggregate, jlongArray info)
+{
+	(void)cls;
+	swp_core *core = core_of(env, handle);
+	if (!core)
+		return NULL;
+	struct arena a = {0};
+	struct swp_buf b = {0};
+	int ok = 1;
+	struct swp_diff_side side[2];
+	memset(side, 0, sizeof(side));
+	jbyteArray tasks[2] = {before_task, after_task};
+	jobjectArray ids[2] = {before_ids, after_ids};
+	jlongArray ranges[2] = {before_ranges, after_ranges};
+	for (int k = 0; k < 2; k++) {
+		side[k].sz = sizeof(side[k]);
+		side[k].task_id = str_of(env, &a, tasks[k], &ok);
+		side[k].schedule_ids = strv_of(env, &a, ids[k], &side[k].n_schedule_ids, 1, &ok);
+		if (!ok)
+			goto fail;
+		side[k].ranges = ranges_of(env, &a, ranges[k], &side[k].n_ranges, &ok);
+		if (!ok)
+			goto fail;
 	}
+	if (!info_fits(env, info))
+		goto fail;
+	struct swp_diff_req req;
+	memset(&req, 0, sizeof(req));
+	req.sz = sizeof(req);
+	req.before = &side[0];
+	req.after = &side[1];
+	req.aggregate = aggregate;
+	struct swp_analysis_info ai = {.sz = sizeof(ai)};
+	int rc = swp_analyze_diff(core, &req, &b, info ? &ai : NULL);
+	if (rc >= 0)
+		info_out(env, info, &ai);
 	return finish(env, rc, &b, &a);
 fail:
 	arena_free(&a);
@@ -899,6 +970,7 @@ static const JNINativeMethod g_methods[] = {
     {"taskPrepare0", "(J" B ")" B, (void *)taskPrepare0},
     {"schedules0", "(J" B "JJ)" B, (void *)schedules0},
     {"analyze0", "(J" B BB "[JI[J)" B, (void *)analyze0},
+    {"diff0", "(J" B BB "[J" B BB "[JI[J)" B, (void *)diff0},
     {"analyzeFolded0", "(" B ")" B, (void *)analyzeFolded0},
     {"importFolded0", "(J" B B "J" B ")" B, (void *)importFolded0},
     {"stats0", "(J)" B, (void *)stats0},

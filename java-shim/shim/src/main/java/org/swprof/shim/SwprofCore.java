@@ -340,6 +340,26 @@ public final class SwprofCore implements AutoCloseable {
         return call(h -> analyze0(h, task, schedules, ranges, aggregate, info));
     }
 
+    /**
+     * diffEBPFProfilingAnalyzation: the analyses of two sides (each a task or schedule ids, and time ranges; their
+     * aggregate types are not read) merged into one tree whose elements carry {@code beforeCount} and
+     * {@code afterCount}, with what the analysis read and wrote (samples: the after side's). One crossing.
+     */
+    public AnalysisResult diffWithInfo(Analyze before, Analyze after, Requests.Aggregate aggregate) {
+        Objects.requireNonNull(before, "before");
+        Objects.requireNonNull(after, "after");
+        byte[] bTask = utf8("taskId", before.taskId());
+        byte[][] bIds = utf8s("scheduleIdList", before.scheduleIds(), true);
+        long[] bRanges = ranges(before.ranges());
+        byte[] aTask = utf8("taskId", after.taskId());
+        byte[][] aIds = utf8s("scheduleIdList", after.scheduleIds(), true);
+        long[] aRanges = ranges(after.ranges());
+        int agg = (aggregate == null ? Requests.Aggregate.COUNT : aggregate).ordinal();
+        long[] info = new long[6];
+        byte[] json = call(h -> diff0(h, bTask, bIds, bRanges, aTask, aIds, aRanges, agg, info));
+        return new AnalysisResult(json, info[0], info[1], info[2], info[3], info[4], info[5] != 0);
+    }
+
     /** The analysis of collapsed stacks ({@code a;b;c_[k] COUNT} lines) without a store. */
     /**
      * The caller this thread serves (a Unix socket's peer uid), or -1 for none: while set, what the thread reads
@@ -592,6 +612,10 @@ public final class SwprofCore implements AutoCloseable {
 
     private static native byte[] analyze0(long handle, byte[] taskId, byte[][] scheduleIds, long[] ranges,
                                           int aggregate, long[] info);
+
+    private static native byte[] diff0(long handle, byte[] beforeTask, byte[][] beforeIds, long[] beforeRanges,
+                                       byte[] afterTask, byte[][] afterIds, long[] afterRanges, int aggregate,
+                                       long[] info);
 
     private static native byte[] analyzeFolded0(byte[] text);
 

@@ -94,6 +94,46 @@ class SwprofCoreTest {
     }
 
     @Test
+    void aDiffCrossesOnceWithBothSidesAndItsFigures() {
+        try (TestCore t = TestCore.open()) {
+            Map<String, Object> p = t.register("busy", null, null);
+            Map<?, ?> task = (Map<?, ?>) Json.parse(t.core.createTask(new Requests.TaskCreate(true, "PROCESS_ID",
+                    (String) p.get("id"), null, null, 1_000_000L, 3600, "ON_CPU", 1_000_000L)));
+            Map<?, ?> imp = (Map<?, ?>) Json.parse(t.core.importFolded(task.get("id").toString(), null, 1_001_000L,
+                    "m;a 3\nm;b 1\n"));
+            String s = imp.get("scheduleId").toString();
+            t.core.importFolded(task.get("id").toString(), null, 1_005_000L, "m;a 1\nm;c 5\n");
+            Requests.Analyze before = Requests.Analyze.ofSchedules(List.of(s),
+                    List.of(new Requests.TimeRange(1_001_000L, 1_001_999L)), null);
+            Requests.Analyze after = Requests.Analyze.ofTask(task.get("id").toString(),
+                    List.of(new Requests.TimeRange(1_005_000L, 1_005_999L)));
+            SwprofCore.AnalysisResult r = t.core.diffWithInfo(before, after, Requests.Aggregate.COUNT);
+            assertEquals("{\"tip\":null,\"trees\":[{\"elements\":["
+                    + "{\"id\":\"1\",\"parentId\":\"0\",\"symbol\":\"m\",\"stackType\":\"USER_SPACE\",\"beforeCount\":4,\"afterCount\":6},"
+                    + "{\"id\":\"2\",\"parentId\":\"1\",\"symbol\":\"c\",\"stackType\":\"USER_SPACE\",\"beforeCount\":0,\"afterCount\":5},"
+                    + "{\"id\":\"3\",\"parentId\":\"1\",\"symbol\":\"a\",\"stackType\":\"USER_SPACE\",\"beforeCount\":3,\"afterCount\":1},"
+                    + "{\"id\":\"4\",\"parentId\":\"1\",\"symbol\":\"b\",\"stackType\":\"USER_SPACE\",\"beforeCount\":1,\"afterCount\":0}"
+                    + "]}]}", new String(r.json(), StandardCharsets.UTF_8));
+            assertEquals(6, r.samples());
+            assertEquals(4, r.elements());
+            assertEquals(4, r.records());
+            assertTrue(r.canonicalJson());
+            // null schedule ids are skipped, as the analysis skips them; a NUL is refused before crossing
+            Requests.Analyze withNull = Requests.Analyze.ofSchedules(java.util.Arrays.asList(null, s),
+                    before.ranges(), null);
+            String same = new String(t.core.diffWithInfo(before, withNull, null).json(), StandardCharsets.UTF_8);
+            assertTrue(same.contains("\"symbol\":\"a\",\"stackType\":\"USER_SPACE\",\"beforeCount\":3,\"afterCount\":3}"),
+                    same);
+            assertFalse(same.contains("\"symbol\":\"c\""), same);
+            assertThrows(IllegalArgumentException.class, () -> t.core.diffWithInfo(before,
+                    Requests.Analyze.ofSchedules(List.of("a\0b"), before.ranges(), null), null));
+            assertThrows(NullPointerException.class, () -> t.core.diffWithInfo(null, after, null));
+            t.core.close();
+            assertThrows(IllegalStateException.class, () -> t.core.diffWithInfo(before, after, null));
+        }
+    }
+
+    @Test
     void aFailureOfTheCoreIsAnExceptionWithItsReason() {
         try (TestCore t = TestCore.open()) {
             SwprofException e = assertThrows(SwprofException.class,

@@ -44,6 +44,9 @@ public final class AnalysisPassThrough {
     private static final AtomicLong PASSED = new AtomicLong();
     private static final List<String> ELEMENT_FIELDS = List.of("id", "parentId", "symbol", "stackType",
             "dumpCount");
+    /** The elements of diffEBPFProfilingAnalyzation, passed through the same way. */
+    private static final List<String> DIFF_ELEMENT_FIELDS = List.of("id", "parentId", "symbol", "stackType",
+            "beforeCount", "afterCount");
 
     private AnalysisPassThrough() {
     }
@@ -65,20 +68,45 @@ public final class AnalysisPassThrough {
      * parsed for graphql-java.
      */
     static Object resolve(DataFetchingEnvironment env, AnalysisResult result) {
+        return passed(env, result, ELEMENT_FIELDS) ? new Json.Analysis(null, List.of())
+                : Json.parseAnalysis(result.json());
+    }
+
+    /**
+     * The same for diffEBPFProfilingAnalyzation, whose standard selection is
+     * {@code tip trees { elements { id parentId symbol stackType beforeCount afterCount } }}; any other is
+     * answered from the parsed JSON (maps, read by graphql-java's default fetchers).
+     */
+    static Object resolveDiff(DataFetchingEnvironment env, AnalysisResult result) {
+        if (passed(env, result, DIFF_ELEMENT_FIELDS)) {
+            Map<String, Object> empty = new LinkedHashMap<>();
+            empty.put("tip", null);
+            empty.put("trees", List.of());
+            return empty;
+        }
+        return Json.parse(result.json());
+    }
+
+    /** Hands the answer to the request's scope when it can go through as it is. */
+    private static boolean passed(DataFetchingEnvironment env, AnalysisResult result, List<String> elementFields) {
         Scope scope = CURRENT.get();
-        if (scope != null && result.canonicalJson() && isStandard(env.getMergedField())) {
+        if (scope != null && result.canonicalJson() && isStandard(env.getMergedField(), elementFields)) {
             ResultPath path = env.getExecutionStepInfo().getPath();
             if (path.getLevel() == 1 && !scope.raw.containsKey(path.getSegmentName())) {
                 scope.raw.put(path.getSegmentName(), result.json());
                 PASSED.incrementAndGet();
-                return new Json.Analysis(null, List.of());
+                return true;
             }
         }
-        return Json.parseAnalysis(result.json());
+        return false;
     }
 
     /** {@code tip trees { elements { id parentId symbol stackType dumpCount } }}, nothing else, in this order. */
     static boolean isStandard(MergedField mf) {
+        return isStandard(mf, ELEMENT_FIELDS);
+    }
+
+    private static boolean isStandard(MergedField mf, List<String> elementFields) {
         if (mf == null || mf.getFields().size() != 1) {
             return false;
         }
@@ -93,11 +121,11 @@ public final class AnalysisPassThrough {
         }
         Field elements = plain(t.get(0), "elements");
         List<Selection> e = elements == null ? null : selections(elements);
-        if (e == null || e.size() != ELEMENT_FIELDS.size()) {
+        if (e == null || e.size() != elementFields.size()) {
             return false;
         }
         for (int i = 0; i < e.size(); i++) {
-            if (leaf(e.get(i), ELEMENT_FIELDS.get(i)) == null) {
+            if (leaf(e.get(i), elementFields.get(i)) == null) {
                 return false;
             }
         }

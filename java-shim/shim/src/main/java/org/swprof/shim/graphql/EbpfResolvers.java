@@ -119,6 +119,24 @@ final class EbpfResolvers {
                 ids == null ? List.of() : ids, ranges(env.getArgument("timeRanges")), aggregate))));
     }
 
+    /**
+     * diffEBPFProfilingAnalyzation(before, after, aggregateType): each side {scheduleIdList, timeRanges}; one crossing,
+     * the merge and its tips are the core's.
+     */
+    Object diff(DataFetchingEnvironment env) {
+        Object agg = env.getArgument("aggregateType");
+        Aggregate aggregate = agg == null ? Aggregate.COUNT : Aggregate.valueOf(agg.toString());
+        return AnalysisPassThrough.resolveDiff(env, bounded(core.diffWithInfo(side(env.getArgument("before")),
+                side(env.getArgument("after")), aggregate)));
+    }
+
+    private static Analyze side(Object o) {
+        Map<String, Object> m = Args.map(o);
+        List<String> ids = m == null ? null : Args.strings(m.get("scheduleIdList"), false);
+        return Analyze.ofSchedules(ids == null ? List.of() : ids, ranges(m == null ? null : m.get("timeRanges")),
+                Aggregate.COUNT);
+    }
+
     /** queryPrepareCreateEBPFProfilingTaskData(serviceId). */
     Object prepare(DataFetchingEnvironment env) {
         return Json.parse(core.prepareTask(env.getArgument("serviceId")));

@@ -74,9 +74,12 @@ public final class SwprofGraphQL {
         }
     }
 
+    /** The differential analysis: two analyses in one field, counted as two. */
+    public static final String DIFF_FIELD = "diffEBPFProfilingAnalyzation";
+
     /** The fields that analyse (each answer a whole tree): the work of a request is counted in them. */
     public static final Set<String> ANALYSIS_FIELDS = Set.of("analysisEBPFProfilingResult",
-            "getEBPFProfilingAnalyzation");
+            "getEBPFProfilingAnalyzation", DIFF_FIELD);
 
     /** Does this document ask for an analysis at all? (a quick look for the HTTP server's admission) */
     public static boolean mayAnalyse(String query) {
@@ -183,6 +186,7 @@ public final class SwprofGraphQL {
                         .dataFetcher("queryEBPFProfilingSchedules", ebpf::schedules)
                         .dataFetcher("getEBPFProfilingAnalyzation", ebpf::analyzeTask)
                         .dataFetcher("analysisEBPFProfilingResult", ebpf::analyzeSchedules)
+                        .dataFetcher(DIFF_FIELD, ebpf::diff)
                         // metadata v1 (OAP 9.0 served it beside v2)
                         .dataFetcher("getAllServices", meta::allServices)
                         .dataFetcher("searchServices", meta::searchServices)
@@ -325,7 +329,7 @@ public final class SwprofGraphQL {
                         @Override
                         public void visitField(QueryVisitorFieldEnvironment env) {
                             if (ANALYSIS_FIELDS.contains(env.getField().getName())) {
-                                n[0]++;
+                                n[0] += DIFF_FIELD.equals(env.getField().getName()) ? 2 : 1;
                             }
                         }
                     });

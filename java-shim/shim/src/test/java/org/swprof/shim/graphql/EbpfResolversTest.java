@@ -128,6 +128,13 @@ class EbpfResolversTest {
               }}""";
 
     static final String FOLDED = "A;B;C 3\nA;B 5\nA;B 3\n";
+    // the differential view's request as the viewer page sends it
+    static final String DIFF = """
+            query ($before: EBPFProfilingAnalyzeSide!, $after: EBPFProfilingAnalyzeSide!, $aggregateType: EBPFProfilingAnalyzeAggregateType) {
+              diff: diffEBPFProfilingAnalyzation(before: $before, after: $after, aggregateType: $aggregateType) {
+                tip trees { elements { id parentId symbol stackType beforeCount afterCount } }
+              }
+            }""";
     static final ZoneId ZONE = ZoneId.systemDefault();
     /** 2022-03-30 10:10:30 local: samples are recorded at this instant. */
     static final long T0 = LocalDateTime.of(2022, 3, 30, 10, 10, 30).atZone(ZONE).toInstant().toEpochMilli();
@@ -547,6 +554,83 @@ class EbpfResolversTest {
         Map<String, Object> a = map(gql.field(UI_ANALYSIS, "scheduleIdList", Arrays.asList((Object) null),
                 "timeRanges", List.of(range(T0 - 1000, T0 + 1000))));
         assertEquals(List.of(), a.get("trees"));
+    }
+
+    static Map<String, Object> side(List<?> ids, long start, long end) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("scheduleIdList", ids);
+        m.put("timeRanges", List.of(range(start, end)));
+        return m;
+    }
+
+    static void assertDiffElement(Object e, String id, String parent, String symbol, long before, long after) {
+        Map<String, Object> m = map(e);
+        assertEquals(List.of(id, parent, symbol, "USER_SPACE", before, after), List.of(m.get("id"), m.get("parentId"),
+                m.get("symbol"), m.get("stackType"), ((Number) m.get("beforeCount")).longValue(),
+                ((Number) m.get("afterCount")).longValue()), () -> "element " + m);
+    }
+
+    @Test
+    void diffOfTwoTimeRangesOfOneScheduleHasBothCountsOnEveryElement() {
+        String task = createSeedTask(FUTURE);
+        String s = importSchedule(task, T0, "main;work;old 6\nmain;work 2\nmain;idle 1\n");
+        assertEquals(s, importSchedule(task, T0 + 10_000, "main;work;new 9\nmain;work 3\n"));
+        Map<String, Object> d = map(gql.field(DIFF, "before", side(List.of(s), T0 - 500, T0 + 500), "after",
+                side(List.of(s), T0 + 9_500, T0 + 10_500), "aggregateType", "COUNT"));
+        assertNull(d.get("tip"));
+        List<Object> trees = list(d.get("trees"));
+        assertEquals(1, trees.size(), trees::toString);
+        List<Object> e = list(map(trees.get(0)).get("elements"));
+        assertEquals(5, e.size(), e::toString);
+        // breadth first, children by afterCount then beforeCount: a frame of one side only has 0 on the other
+        assertDiffElement(e.get(0), "1", "0", "main", 9, 12);
+        assertDiffElement(e.get(1), "2", "1", "work", 8, 12);
+        assertDiffElement(e.get(2), "3", "1", "idle", 1, 0);
+        assertDiffElement(e.get(3), "4", "2", "new", 0, 9);
+        assertDiffElement(e.get(4), "5", "2", "old", 6, 0);
+        // both ranges on one side, aggregateType absent: the same frames, both sides equal
+        Map<String, Object> both = side(List.of(s), T0 - 500, T0 + 500);
+        both.put("timeRanges", List.of(range(T0 - 500, T0 + 500), range(T0 + 9_500, T0 + 10_500)));
+        Map<String, Object> same = map(gql.field(DIFF, "before", both, "after", both));
+        for (Object x : list(map(list(same.get("trees")).get(0)).get("elements"))) {
+            assertEquals(map(x).get("beforeCount"), map(x).get("afterCount"), x::toString);
+        }
+    }
+
+    @Test
+    void diffTipsSayWhichSideAndWhy() {
+        String task = createSeedTask(FUTURE);
+        String s = importSchedule(task, T0, FOLDED);
+        Map<String, Object> ok = side(List.of(s), T0 - 500, T0 + 500);
+        Map<String, Object> d = map(gql.field(DIFF, "before", side(List.of("999"), T0 - 500, T0 + 500), "after", ok));
+        assertEquals("before: could not found schedules", d.get("tip"));
+        assertEquals(List.of(), d.get("trees"));
+        d = map(gql.field(DIFF, "before", ok, "after", side(List.of(s), T0 + 500, T0 - 500)));
+        assertEquals("after: please validate the time duration data", d.get("tip"));
+        assertEquals(List.of(), d.get("trees"));
+        Map<String, Object> noRanges = side(List.of(s), 0, 1);
+        noRanges.put("timeRanges", List.of());
+        assertEquals("after: please provide time ranges",
+                map(gql.field(DIFF, "before", ok, "after", noRanges)).get("tip"));
+        // a side without samples: the tip says so, the trees hold the other side
+        d = map(gql.field(DIFF, "before", side(List.of(s), T0 + 60_000, T0 + 61_000), "after", ok));
+        assertEquals("the before side has no samples", d.get("tip"));
+        List<Object> e = list(map(list(d.get("trees")).get(0)).get("elements"));
+        assertDiffElement(e.get(0), "1", "0", "A", 0, 11);
+        // a non-null list with a null entry is refused by the schema, as the contract says
+        String err = gql.error(DIFF, "before", side(Arrays.asList((Object) null), T0, T0 + 1), "after", ok);
+        assertTrue(err.contains("before"), err);
+    }
+
+    @Test
+    void aDiffCountsAsTwoAnalyses() {
+        String task = createSeedTask(FUTURE);
+        String s = importSchedule(task, T0, FOLDED);
+        String one = "diffEBPFProfilingAnalyzation(before: {scheduleIdList: [\"" + s + "\"], timeRanges: [{start: "
+                + (T0 - 500) + ", end: " + (T0 + 500) + "}]}, after: {scheduleIdList: [\"" + s + "\"], timeRanges: "
+                + "[{start: " + (T0 - 500) + ", end: " + (T0 + 500) + "}]}) { tip }";
+        assertNull(map(gql.field("{ a: " + one + " b: " + one + " }")).get("tip"));
+        assertTrue(gql.error("{ a: " + one + " b: " + one + " c: " + one + " }").contains("at most 4 analyses"));
     }
 
     @Test

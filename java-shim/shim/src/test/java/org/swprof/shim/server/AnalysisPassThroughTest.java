@@ -202,6 +202,37 @@ class AnalysisPassThroughTest {
         }
     }
 
+    static Map<String, Object> side(String schedule, long start, long end) {
+        Map<String, Object> v = vars(List.of(schedule), start, end);
+        v.remove("aggregateType");
+        return v;
+    }
+
+    @Test
+    void theDiffIsPassedThroughAndIdentical() throws Exception {
+        String q = """
+                query ($before: EBPFProfilingAnalyzeSide!, $after: EBPFProfilingAnalyzeSide!) {
+                  diff: diffEBPFProfilingAnalyzation(before: $before, after: $after, aggregateType: COUNT) {
+                    tip trees { elements { id parentId symbol stackType beforeCount afterCount } }
+                  }
+                }""";
+        Map<String, Object> v = new LinkedHashMap<>();
+        v.put("before", side(plainSchedule, 1_000_000L, 1_010_000L));
+        v.put("after", side(oddSchedule, 1_000_000L, 1_010_000L));
+        assertEquals(1, same(q, v));
+        // a tip (unknown schedule), an empty side
+        v.put("after", side("999", 1_000_000L, 1_010_000L));
+        assertEquals(1, same(q, v));
+        v.put("after", side(plainSchedule, 2_000_000L, 2_010_000L));
+        assertEquals(1, same(q, v));
+        // not canonical, or another selection: graphql-java builds it, the same bytes
+        v.put("after", side(controlSchedule, 1_000_000L, 1_010_000L));
+        assertEquals(0, same(q, v));
+        v.put("after", side(oddSchedule, 1_000_000L, 1_010_000L));
+        assertEquals(0, same(q.replace("beforeCount afterCount", "afterCount beforeCount"), v));
+        assertEquals(0, same(q.replace("stackType beforeCount", "stackType __typename beforeCount"), v));
+    }
+
     @Test
     void answersThatAreNotCanonicalAreBuiltByGraphqlJava() throws Exception {
         assertEquals(0, same(UI_ANALYSIS, vars(List.of(controlSchedule), 1_000_000L, 1_010_000L)));
