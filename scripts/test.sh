@@ -2,7 +2,7 @@
 # Runs every test: installs what is missing, builds, then the native suite (ctest, with the
 # real eBPF profiler), the same suite under ASan+UBSan, the Java/HTTP/gRPC suites, the end-to-end
 # cases, agents on several namespaced hosts, the reliability suite's short form, a real OAP with and without the module, and the browser check
-# (ui-check).
+# (ui-check: the flame graph as SkyWalking's UI draws it, and the server's own page at /).
 # SWPROF_REQUIRE_BPF=1 turns a skipped BPF test into a failure (CI sets it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -37,6 +37,6 @@ e2e/reliability.py
 echo "== a real SkyWalking OAP 10.1.0: swprof agent against stock OAP, then OAP with swprof's module (e2e/oap.py)"
 e2e/oap.py
 
-echo "== browser check: the analysis as a flame graph in headless Chromium"
+echo "== browser checks: the analysis as a flame graph, and the server's page at /, in headless Chromium"
 ui-check/install.sh >/dev/null
 ui-check/run.sh

@@ -104,6 +104,13 @@ export class FlameView {
     this.onDraw(svg);
   }
 
+  /** Nothing drawn (another task, or no samples yet); the zoom is forgotten, the search term kept. */
+  clear() {
+    this.zoomed = null;
+    if (this.drawn) this.chart.destroy();
+    this.drawn = false;
+  }
+
   search(term) {
     this.term = term;
     if (!this.drawn) return;

@@ -149,6 +149,8 @@ async function pickService(s) {
   state.service = s;
   state.task = null;
   state.schedules = [];
+  profile.clear();
+  $("summary").textContent = "pick a task (or profile it)";
   for (const li of $("services").children) li.classList.toggle("selected", li.dataset.id === s.id);
   $("profile").disabled = false;
   location.hash = `service=${encodeURIComponent(s.id)}`;
@@ -204,6 +206,7 @@ async function pickTask(t) {
   state.task = t;
   state.unchecked.clear();
   state.lastRequest = "";
+  profile.clear();
   for (const li of $("tasks").children) li.classList.toggle("selected", li.dataset.id === t.taskId);
   location.hash = `service=${encodeURIComponent(state.service.id)}&task=${encodeURIComponent(t.taskId)}`;
   $("aggregate").value = "COUNT";
@@ -265,8 +268,8 @@ async function analyse() {
   $("summary").textContent = answer.tip ? answer.tip : `${root.dumpCount} ${unit(state.task, request.aggregateType)
   } in ${frames} frames · ${chosen.length} schedule(s) · ${clock(timeRanges[0].start)} – ${
     clock(timeRanges[timeRanges.length - 1].end)}`;
-  if (!root.dumpCount) return;
-  profile.draw(root, (n) => n.dumpCount);
+  if (root.dumpCount) profile.draw(root, (n) => n.dumpCount);
+  else profile.clear();
 }
 
 async function createTask() {
@@ -297,7 +300,8 @@ function live() {
   if (!$("live").checked) return;
   state.timer = setTimeout(async () => {
     try {
-      if (state.task && !document.hidden) {
+      if (state.service && !document.hidden) {
+        await loadTasks();
         await refreshTask();
         clearError();
       }
@@ -455,9 +459,10 @@ function drawDiff() {
   const root = hierarchy(answer.trees, ["beforeCount", "afterCount"]);
   const by = $("size-by").value === "before" ? "beforeCount" : "afterCount";
   const u = unit(null, $("diff-aggregate").value);
-  $("diff-summary").textContent = answer.tip ? answer.tip : `before ${root.beforeCount} ${u}, after ${root.afterCount
-  } ${u}; widths: ${by === "afterCount" ? "after" : "before"}`;
+  $("diff-summary").textContent = `before ${root.beforeCount} ${u}, after ${root.afterCount} ${u}; widths: ${
+    by === "afterCount" ? "after" : "before"}${answer.tip ? ` · ${answer.tip}` : ""}`;
   if (root[by]) diffView.draw(root, (n) => n[by]);
+  else diffView.clear();
 }
 
 async function compare() {
