@@ -417,7 +417,10 @@ function diffLabel(d) {
   } ${u} (${(100 * sa).toFixed(1)}%): ${change >= 0 ? "+" : ""}${(100 * change).toFixed(1)} points, ${what}`;
 }
 
-/** The patterns of new and gone frames, in the graph's svg (no <g> in them: the library selects every g). */
+/**
+ * The patterns of new and gone frames, in the graph's svg (no <g> in them: the library selects every g, and its
+ * stylesheet styles every rect).
+ */
 function patterns(svg) {
   if (svg.querySelector("#swp-new")) return;
   const ns = "http://www.w3.org/2000/svg";
@@ -438,6 +441,7 @@ function patterns(svg) {
     line.setAttribute("width", "2");
     line.setAttribute("height", "6");
     line.setAttribute("fill", stripe);
+    for (const r of [bg, line]) r.setAttribute("style", "stroke: none; fill-opacity: 1"); // not the frames' style
     p.append(bg, line);
     defs.append(p);
   }
