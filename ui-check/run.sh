@@ -21,10 +21,11 @@ if [ ! -f "$jar" ] || [ -n "$(find java-shim/shim/src ui/src ui/package-lock.jso
 fi
 
 tmp=$(mktemp -d /tmp/swprof-uicheck.XXXXXX)
-busy_pid= server_pid= view_pid=
+busy_pid= server_pid= view_pid= guarded_pid=
 cleanup() {
   set +e # a killed child's status must not end the cleanup
   [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
+  [ -n "$guarded_pid" ] && kill "$guarded_pid" 2>/dev/null && wait "$guarded_pid" 2>/dev/null
   [ -n "$busy_pid" ] && kill "$busy_pid" 2>/dev/null && wait "$busy_pid" 2>/dev/null
   [ -n "$view_pid" ] && kill "$view_pid" 2>/dev/null && wait "$view_pid" 2>/dev/null
   rm -rf "$tmp"
@@ -37,7 +38,8 @@ cc -O1 -g -fno-omit-frame-pointer -fno-inline-functions -pthread -o "$tmp/swprof
 busy_pid=$!
 cp "$tmp/swprof-uicheck-busy" "$tmp/swprof-uicheck-view"
 
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+port=$(free_port)
 lib=()
 [ -f build/libswprof_jni.so ] && lib=(-Dswprof.library.path="$root/build/libswprof_jni.so")
 SWPROF_REST_HOST=127.0.0.1 SWPROF_REST_PORT=$port SWPROF_DATA_DIR="$tmp/data" SWPROF_SCAN_INTERVAL=1s \
@@ -45,11 +47,21 @@ SWPROF_FLUSH_INTERVAL=500ms SWPROF_DISCOVERY_RULES="[{cmdRegex: 'swprof-uicheck-
   {cmdRegex: 'swprof-uicheck-view (spin|syscall)', service: uicheck-view}]" \
   java "${lib[@]}" -jar "$jar" >"$tmp/server.log" 2>&1 &
 server_pid=$!
-for _ in $(seq 60); do
-  curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break
-  kill -0 "$server_pid" 2>/dev/null || { cat "$tmp/server.log" >&2; exit 1; }
-  sleep 0.5
-done
+# and one that asks for its token (auth.required), for the page's token prompt; it profiles nothing
+guarded_port=$(free_port)
+SWPROF_REST_HOST=127.0.0.1 SWPROF_REST_PORT=$guarded_port SWPROF_DATA_DIR="$tmp/guarded" SWPROF_AUTH_REQUIRED=true \
+SWPROF_PROFILING=false SWPROF_GRPC_ENABLED=false java "${lib[@]}" -jar "$jar" >"$tmp/guarded.log" 2>&1 &
+guarded_pid=$!
+wait_up() { # port pid log
+  for _ in $(seq 60); do
+    curl -sf "http://127.0.0.1:$1/healthz" >/dev/null && return 0
+    kill -0 "$2" 2>/dev/null || { cat "$3" >&2; exit 1; }
+    sleep 0.5
+  done
+  echo "ui-check: no server on port $1" >&2; cat "$3" >&2; exit 1
+}
+wait_up "$port" "$server_pid" "$tmp/server.log"
+wait_up "$guarded_port" "$guarded_pid" "$tmp/guarded.log"
 
 cd ui-check
 rc=0
@@ -62,6 +74,7 @@ busy_pid=
 "$tmp/swprof-uicheck-view" spin >/dev/null &
 view_pid=$!
 SWPROF_URL="http://127.0.0.1:$port" SERVICE=uicheck-view HOT=hot_loop PATH_SYMBOLS=main,outer \
-  SECOND="$tmp/swprof-uicheck-view syscall 300" OUT="$root/ui-check/out" node viewer.mjs || rc=$?
+  SECOND="$tmp/swprof-uicheck-view syscall 300" GUARDED_URL="http://127.0.0.1:$guarded_port" \
+  GUARDED_TOKEN_FILE="$tmp/guarded/auth-token" OUT="$root/ui-check/out" node viewer.mjs || rc=$?
 [ "$rc" = 0 ] || { echo "--- server log" >&2; tail -20 "$tmp/server.log" >&2; }
 exit "$rc"

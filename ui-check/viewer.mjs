@@ -4,13 +4,14 @@
 // is on the screen (pixels of the frames' boxes in screenshots, their sizes and places, the tooltip's words), not only
 // the DOM.
 //   SWPROF_URL=http://127.0.0.1:12800 SERVICE=name HOT=hot_loop PATH_SYMBOLS=main,outer \
-//     SECOND='/path/to/program args' [OUT=dir] node viewer.mjs
+//     SECOND='/path/to/program args' [GUARDED_URL=http://127.0.0.1:12801 GUARDED_TOKEN_FILE=FILE] [OUT=dir] \
+//     node viewer.mjs
 // SECOND is started by this check (and stopped at its end; give it a time limit of its own too): a process of the
 // same service whose frames the first one has none of (busy's syscall mode).
 // Prints one line per check and "viewer: N passed, N failed"; exits non-zero when a check failed.
 import { checks, launch } from "./lib.mjs";
 import { spawn } from "node:child_process";
-import { mkdir } from "node:fs/promises";
+import { mkdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -21,6 +22,9 @@ const hot = process.env.HOT;
 const ancestors = (process.env.PATH_SYMBOLS || "").split(",").filter(Boolean);
 const second = (process.env.SECOND || "").split(" ").filter(Boolean);
 const out = process.env.OUT || path.join(here, "out");
+// GUARDED_URL, GUARDED_TOKEN_FILE: a server that asks for its bearer token (auth.required) and its token
+const guarded = process.env.GUARDED_URL ? { url: process.env.GUARDED_URL.replace(/\/$/, ""),
+  token: (await readFile(process.env.GUARDED_TOKEN_FILE, "utf8")).trim() } : null;
 if (!service || !hot || !second.length) {
   console.error("SERVICE, HOT and SECOND are required");
   process.exit(2);
@@ -324,6 +328,27 @@ try {
     await page.screenshot({ path: path.join(out, "viewer-diff.png") });
   }
   check("no page error, console error or failed request", problems.length === 0, problems.join("; "));
+
+  // ---- a server that asks for its token: the page opens, asks for it, then works ----
+  if (guarded) {
+    const g = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    const gres = await g.goto(`${guarded.url}/`);
+    check("a server that asks for a token still serves its page", gres.status() === 200, `${gres.status()}`);
+    const asked = await until(10000, async () => g.locator("#token-form").isVisible());
+    check("... which asks for the token", asked && (await g.locator("#version").textContent()) === "",
+      await g.locator("body").innerText());
+    await g.fill("#token", "not-the-token-0123456789");
+    await g.click("#token-form button");
+    const again = await until(10000, async () => g.locator("#token-form").isVisible());
+    check("... asks again for a wrong one", again);
+    await g.fill("#token", guarded.token);
+    await g.click("#token-form button");
+    const v = await until(10000, async () => (await g.locator("#version").textContent()).trim());
+    check("... and with the right one shows what the server answers", /swprof/.test(v || "")
+      && !(await g.locator("#token-form").isVisible()) && !(await g.locator("#error").isVisible()),
+    `${v}; ${await g.locator("#error").textContent()}`);
+    await g.screenshot({ path: path.join(out, "viewer-token.png") });
+  }
 } catch (e) {
   check("the walk through the page ran to its end", false, String(e && e.stack ? e.stack : e));
 } finally {

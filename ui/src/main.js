@@ -4,7 +4,7 @@
 // swprof's diffEBPFProfilingAnalyzation.
 import { DOC, duration } from "./docs.js";
 import { gql, NeedsToken, setToken } from "./api.js";
-import { hierarchy, nodes } from "./tree.js";
+import { hierarchy } from "./tree.js";
 import { FlameView } from "./flame.js";
 import "./style.css";
 
@@ -14,7 +14,6 @@ const LIVE_MS = 3000;
 const state = {
   tzMinutes: 0, // the server's zone, minutes east of UTC (what the UI's durations are written in)
   service: null, // {id, label, ...}
-  labels: [], // the service's process labels (prepare data)
   tasks: [],
   task: null,
   schedules: [],
@@ -175,7 +174,6 @@ async function loadProcesses() {
 
 async function loadLabels() {
   const prep = (await gql(DOC.createTaskData, { serviceId: state.service.id })).createTaskData;
-  state.labels = prep.processLabels;
   $("labels").replaceChildren(...prep.processLabels.map((l) => el("label", {},
     el("input", { type: "checkbox", value: l }), ` ${l}`)));
   $("profile-status").textContent = prep.couldProfiling ? "every process of the service, or those with all the " +

@@ -31,12 +31,3 @@ export function hierarchy(trees, counts) {
   return root;
 }
 
-/** Every node of a hierarchy, depth first. */
-export function* nodes(root) {
-  const stack = [root];
-  while (stack.length) {
-    const n = stack.pop();
-    yield n;
-    stack.push(...n.children);
-  }
-}
