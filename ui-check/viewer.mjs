@@ -326,6 +326,34 @@ try {
         .test(dtip || ""), dtip || "no tooltip");
     await page.mouse.move(5, 5);
     await page.screenshot({ path: path.join(out, "viewer-diff.png") });
+
+    // widths from Before's counts: hot_loop was all of it
+    await page.selectOption("#size-by", "before");
+    const wide = await until(5000, async () => {
+      const w = await settled(page, "#diff-chart", hot);
+      const r = (await frames(page, "#diff-chart", "all"))[0];
+      return w && r && Math.abs(w.w - r.w) < 2 ? w : null;
+    });
+    check(`with Before's widths ${hot} fills the graph`, wide, wide ? `${wide.w} px` : "");
+    await page.selectOption("#size-by", "after");
+
+    // Halves of Before: one range split in two, the same task and schedules on both sides
+    await page.click("#halves");
+    const halves = await until(5000, async () => {
+      const v = await page.evaluate(() => ["#side-before .to", "#side-after .from", "#side-before .task",
+        "#side-after .task"].map((s) => document.querySelector(s).value));
+      return v[0] && v[1] && new Date(v[0]) < new Date(v[1]) && v[2] === v[3] ? v : null;
+    });
+    check("Halves of Before splits its range: Before ends before After starts, same task", halves,
+      halves ? halves.slice(0, 2).join(" < ") : "");
+    const earlier = await page.locator("#diff-summary").textContent();
+    await page.click("#compare");
+    const halved = await until(10000, async () => {
+      const t = await page.locator("#diff-summary").textContent();
+      return t !== earlier && /before \d+ samples, after \d+ samples/.test(t)
+        && !(await page.locator("#error").isVisible()) ? t : null;
+    });
+    check("... and compares them", halved, halved || await page.locator("#error").textContent());
   }
   check("no page error, console error or failed request", problems.length === 0, problems.join("; "));
 
