@@ -416,8 +416,8 @@ function diffLabel(d) {
 }
 
 /**
- * The patterns of new and gone frames, in the graph's svg (no <g> in them: the library selects every g, and its
- * stylesheet styles every rect).
+ * The patterns of new and gone frames, in the graph's svg (no <g> in them: the library selects every g; style.css
+ * keeps the library's frame style off their rects).
  */
 function patterns(svg) {
   if (svg.querySelector("#swp-new")) return;
@@ -439,7 +439,6 @@ function patterns(svg) {
     line.setAttribute("width", "2");
     line.setAttribute("height", "6");
     line.setAttribute("fill", stripe);
-    for (const r of [bg, line]) r.setAttribute("style", "stroke: none; fill-opacity: 1"); // not the frames' style
     p.append(bg, line);
     defs.append(p);
   }
