@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 command -v npm >/dev/null || { echo "ui/build.sh: npm is missing (scripts/setup.sh installs Node.js and npm)" >&2; exit 1; }
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --no-audit --no-fund --loglevel=error
+  npm ci --no-audit --no-fund --loglevel=error >/dev/null
 fi
 rm -rf dist
 npm run -s build
