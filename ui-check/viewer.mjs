@@ -232,9 +232,9 @@ try {
     throw new Error("nothing more to check");
   }
   const seen = Date.now();
-  // what comes after must hold enough of both workloads to compare
-  await until(30000, async () => ((await framesOfType(page, "#chart", "KERNEL_SPACE"))[0]?.count || 0)
-    >= kernel.count + 150, 500);
+  // what comes after must hold enough of both workloads to compare, and hot_loop no longer be most of the graph
+  await until(60000, async () => ((await framesOfType(page, "#chart", "KERNEL_SPACE"))[0]?.count || 0)
+    >= kernel.count + 150 && ((await frames(page, "#chart", hot))[0]?.w || root.w) < 0.8 * root.w, 500);
   await page.uncheck("#live");
   const k = await settled(page, "#chart", kernel.name);
   px = await pixels(page, k);
