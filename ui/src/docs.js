@@ -46,9 +46,10 @@ export const DOC = {
       $aggregateType: EBPFProfilingAnalyzeAggregateType) {
     analysisEBPFResult: analysisEBPFProfilingResult(scheduleIdList: $scheduleIdList, timeRanges: $timeRanges,
         aggregateType: $aggregateType) { tip trees { elements { id parentId symbol stackType dumpCount } } } }`,
-  diff: `query diffEBPFResult($before: EBPFProfilingAnalyzeSide!, $after: EBPFProfilingAnalyzeSide!,
+  // the shape of e2e/cases/queries/swprof/diff.graphql (e2e case 18, swprof diff)
+  diff: `query queryDiff($before: EBPFProfilingAnalyzeSide!, $after: EBPFProfilingAnalyzeSide!,
       $aggregateType: EBPFProfilingAnalyzeAggregateType) {
-    diffEBPFResult: diffEBPFProfilingAnalyzation(before: $before, after: $after, aggregateType: $aggregateType) {
+    diff: diffEBPFProfilingAnalyzation(before: $before, after: $after, aggregateType: $aggregateType) {
       tip trees { elements { id parentId symbol stackType beforeCount afterCount } } } }`,
 };
 

@@ -470,7 +470,7 @@ async function compare() {
   const before = sideRequest(sides.before, "Before");
   const after = sideRequest(sides.after, "After");
   const aggregateType = $("diff-aggregate").value;
-  state.diffAnswer = (await gql(DOC.diff, { before, after, aggregateType })).diffEBPFResult;
+  state.diffAnswer = (await gql(DOC.diff, { before, after, aggregateType })).diff;
   drawDiff();
 }
 
