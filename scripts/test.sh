@@ -2,7 +2,7 @@
 # Runs every test: installs what is missing, builds, then the native suite (ctest, with the
 # real eBPF profiler), the same suite under ASan+UBSan, the Java/HTTP/gRPC suites, the end-to-end
 # cases, agents on several namespaced hosts, the reliability suite's short form, a real OAP with and without the module, and the browser check
-# (ui-check: the flame graph as SkyWalking's UI draws it, and the server's own page at /).
+# (ui-check).
 # SWPROF_REQUIRE_BPF=1 turns a skipped BPF test into a failure (CI sets it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
