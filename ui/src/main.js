@@ -150,6 +150,14 @@ async function pickService(s) {
   state.schedules = [];
   profile.clear();
   $("summary").textContent = "pick a task (or profile it)";
+  // the comparison was of another service's tasks
+  state.diffAnswer = null;
+  diffView.clear();
+  $("diff-summary").textContent = "choose the two sides, then Compare";
+  for (const side of Object.values(sides)) {
+    side.querySelector(".task").value = "";
+    side.querySelector(".side-schedules").replaceChildren();
+  }
   for (const li of $("services").children) li.classList.toggle("selected", li.dataset.id === s.id);
   $("profile").disabled = false;
   location.hash = `service=${encodeURIComponent(s.id)}`;
