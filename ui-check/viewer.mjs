@@ -190,7 +190,9 @@ try {
     const t = await page.locator("#profile-toolbar .search-result").textContent();
     return /frame\(s\) match/.test(t) ? t : null;
   });
-  check("the search says what it found", found && /\((\d+\.\d)%\)/.test(found), found || "");
+  const said = /^(\d+) frame\(s\) match .*: (\d+) of (\d+) \((\d+\.\d)%\)$/.exec(found || "");
+  check("the search says what it found: the hot frame, most of the samples", said && Number(said[1]) >= 1
+    && Number(said[4]) >= 50, found || "");
   px = await pixels(page, (await frames(page, "#chart", hot))[0]);
   check(`searching "${hot}" highlights it`, share(px, magenta) > 0.8, `mean rgb ${avg(px)}`);
   const outerName = ancestors[ancestors.length - 1];
