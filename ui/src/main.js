@@ -78,10 +78,16 @@ function zoneMinutes(tz) {
   return (m[1] === "-" ? -1 : 1) * (Number(m[2]) * 60 + Number(m[3]));
 }
 
-/** What a count of this task's trees counts. */
-function unit(task, aggregate) {
-  if (aggregate === "DURATION") return "ns";
-  return task && task.targetType === "OFF_CPU" ? "switches" : "samples";
+/** A count of a tree as words: samples (on CPU), switches (off CPU), or the time blocked (DURATION, in ns). */
+function amount(v, targetType, aggregate) {
+  if (aggregate === "DURATION") return `${(v / 1e6).toFixed(1)} ms blocked`;
+  return `${v} ${targetType === "OFF_CPU" ? "switches" : "samples"}`;
+}
+
+/** The target type of the task a comparison's side picked. */
+function sideTarget(side) {
+  const t = state.tasks.find((x) => x.taskId === side.querySelector(".task").value);
+  return t ? t.targetType : "ON_CPU";
 }
 
 const pct = (part, whole) => (whole ? ((100 * part) / whole).toFixed(1) : "0.0");
@@ -111,10 +117,10 @@ function frameLabel(d) {
   const root = d.ancestors().pop();
   const total = root.data.dumpCount;
   const parent = d.parent ? d.parent.data.dumpCount : total;
-  const u = unit(state.task, $("aggregate").value);
+  const n = amount(d.data.dumpCount, state.task && state.task.targetType, $("aggregate").value);
   const where = d.data.stackType === "KERNEL_SPACE" ? "kernel" : d.data.stackType === "ROOT" ? "every tree"
     : "user space";
-  return `${d.data.name}\n${d.data.dumpCount} ${u}, ${pct(d.data.dumpCount, total)}% of all, ${
+  return `${d.data.name}\n${n}, ${pct(d.data.dumpCount, total)}% of all, ${
     pct(d.data.dumpCount, parent)}% of its caller (${where})`;
 }
 
@@ -271,8 +277,8 @@ async function analyse() {
   state.lastRequest = key;
   const root = hierarchy(answer.trees, ["dumpCount"]);
   const frames = answer.trees.reduce((n, t) => n + t.elements.length, 0);
-  $("summary").textContent = answer.tip ? answer.tip : `${root.dumpCount} ${unit(state.task, request.aggregateType)
-  } in ${frames} frames · ${chosen.length} schedule(s) · ${clock(timeRanges[0].start)} – ${
+  $("summary").textContent = answer.tip ? answer.tip : `${amount(root.dumpCount, state.task.targetType,
+    request.aggregateType)} in ${frames} frames · ${chosen.length} schedule(s) · ${clock(timeRanges[0].start)} – ${
     clock(timeRanges[timeRanges.length - 1].end)}`;
   if (root.dumpCount) profile.draw(root, (n) => n.dumpCount);
   else profile.clear();
@@ -416,11 +422,11 @@ function diffColor(d, original) {
 
 function diffLabel(d) {
   const { sb, sa, change } = diffOf(d);
-  const u = unit(null, $("diff-aggregate").value);
+  const a = $("diff-aggregate").value;
   const what = !d.data.beforeCount && d.data.afterCount ? "new" : d.data.beforeCount && !d.data.afterCount ? "gone"
     : Math.abs(change) < SAME ? "about the same" : change > 0 ? "larger share" : "smaller share";
-  return `${d.data.name}\nbefore ${d.data.beforeCount} ${u} (${(100 * sb).toFixed(1)}%), after ${d.data.afterCount
-  } ${u} (${(100 * sa).toFixed(1)}%): ${change >= 0 ? "+" : ""}${(100 * change).toFixed(1)} points, ${what}`;
+  return `${d.data.name}\nbefore ${amount(d.data.beforeCount, sideTarget(sides.before), a)} (${(100 * sb).toFixed(1)
+  }%), after ${amount(d.data.afterCount, sideTarget(sides.after), a)} (${(100 * sa).toFixed(1)}%): ${change >= 0 ? "+" : ""}${(100 * change).toFixed(1)} points, ${what}`;
 }
 
 /**
@@ -467,8 +473,9 @@ function drawDiff() {
   if (!answer) return;
   const root = hierarchy(answer.trees, ["beforeCount", "afterCount"]);
   const by = $("size-by").value === "before" ? "beforeCount" : "afterCount";
-  const u = unit(null, $("diff-aggregate").value);
-  $("diff-summary").textContent = `before ${root.beforeCount} ${u}, after ${root.afterCount} ${u}; widths: ${
+  const a = $("diff-aggregate").value;
+  $("diff-summary").textContent = `before ${amount(root.beforeCount, sideTarget(sides.before), a)}, after ${
+    amount(root.afterCount, sideTarget(sides.after), a)}; widths: ${
     by === "afterCount" ? "after" : "before"}${answer.tip ? ` · ${answer.tip}` : ""}`;
   if (root[by]) diffView.draw(root, (n) => n[by]);
   else diffView.clear();
