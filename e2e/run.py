@@ -893,7 +893,8 @@ def build(jobs):
         if b"no work to do" not in out:
             say("build: the native build was stale and has been rebuilt")
     jar_inputs = [os.path.join(REPO, p) for p in ("java-shim/pom.xml", "java-shim/shim/pom.xml",
-                                                  "java-shim/shim/src/main", "java-shim/config", "schema")] + [JNI_LIB]
+                                                  "java-shim/shim/src/main", "java-shim/config", "schema",
+                                                  "ui/src", "ui/package-lock.json")] + [JNI_LIB]
     why = newer_than(JAR, jar_inputs)
     if why:
         run_build(["mvn", "-B", "-q", "-f", "java-shim/pom.xml", "-T1", "-pl", "shim", "-am", "package",

@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 jar=java-shim/shim/target/swprof-server.jar
-if [ ! -f "$jar" ] || [ -n "$(find native bpf java-shim/shim/src schema java-shim/config build/libswprof_jni.so -newer "$jar" -print -quit)" ]; then
+if [ ! -f "$jar" ] || [ -n "$(find native bpf java-shim/shim/src schema java-shim/config ui/src ui/package-lock.json build/libswprof_jni.so -newer "$jar" -print -quit)" ]; then
   mvn -B -q -f java-shim/pom.xml -T1 -pl shim -am package -DskipTests
 fi
 exec java -jar "$jar" "$@"

@@ -19,11 +19,13 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# the runtimes whose JIT frames the tests name (Java comes with the JDK above): Node.js, unless one is on PATH
-if ! command -v node >/dev/null; then
+# the runtimes whose JIT frames the tests name (Java comes with the JDK above): Node.js, unless one is on PATH; with
+# npm, which the jar's build runs to bundle the server's page (ui/build.sh)
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
   SUDO=; [ "$(id -u)" -eq 0 ] || SUDO=sudo
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends nodejs >/dev/null
+  need=(); command -v node >/dev/null || need+=(nodejs); command -v npm >/dev/null || need+=(npm)
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 
 # tracefs for tracepoints (harmless when already mounted or not permitted)

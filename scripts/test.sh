@@ -40,6 +40,6 @@ e2e/reliability.py
 echo "== a real SkyWalking OAP 10.1.0: swprof agent against stock OAP, then OAP with swprof's module (e2e/oap.py)"
 e2e/oap.py
 
-echo "== browser check: the analysis as a flame graph in headless Chromium"
+echo "== browser checks: the analysis as a flame graph, and the server's page at /, in headless Chromium"
 ui-check/install.sh >/dev/null
 ui-check/run.sh

@@ -2,7 +2,7 @@
 // /graphql requests go to the real server), waits for the flame graph and checks what a person sees in it.
 //   SWPROF_URL=http://127.0.0.1:12800 SERVICE=name HOT=symbol [PATH_SYMBOLS=main,outer] [OUT=dir] node check.mjs
 // Prints one line per check and a closing "N passed, N failed"; exits non-zero when a check failed.
-import { chromium } from "playwright-core";
+import { checks, launch } from "./lib.mjs";
 import { mkdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -18,18 +18,17 @@ if (!service || !hot) {
   process.exit(2);
 }
 
-let passed = 0;
-let failed = 0;
-function check(what, ok, detail = "") {
-  console.log(`${ok ? "ok  " : "FAIL"} ${what}${detail ? ` (${detail})` : ""}`);
-  ok ? passed++ : failed++;
-}
+const { check, done } = checks();
 
 const queries = path.join(here, "..", "e2e", "cases", "queries");
-/** The pages' own files, and the e2e documents under /ui-check/queries/; everything else reaches the server. */
+/**
+ * The pages' own files, the documents they share with the server's page (ui/src/docs.js) and the e2e documents under
+ * /ui-check/queries/; everything else reaches the server.
+ */
 async function serveOwnFiles(route) {
   const name = new URL(route.request().url()).pathname.replace(/^\/ui-check\//, "") || "index.html";
-  const file = name.startsWith("queries/") ? path.join(queries, name.slice(8)) : path.join(here, "page", name);
+  const file = name.startsWith("queries/") ? path.join(queries, name.slice(8))
+    : name === "docs.js" ? path.join(here, "..", "ui", "src", "docs.js") : path.join(here, "page", name);
   const type = name.endsWith(".js") ? "text/javascript" : name.endsWith(".html") ? "text/html" : "text/plain";
   try {
     route.fulfill({ status: 200, contentType: type, body: await readFile(file) });
@@ -38,11 +37,7 @@ async function serveOwnFiles(route) {
   }
 }
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run"],
-});
+const browser = await launch();
 try {
   const page = await browser.newPage({ viewport: { width: 1280, height: 720 } });
   const logs = [];
@@ -114,5 +109,4 @@ try {
 } finally {
   await browser.close();
 }
-console.log(`ui-check: ${passed} passed, ${failed} failed`);
-process.exit(failed ? 1 : 0);
+done("ui-check");

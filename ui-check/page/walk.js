@@ -1,24 +1,11 @@
 // Every page of booster-ui 10.4's menu, as it opens: the requests each page sends and the checks its code makes of
 // the replies (where it reads .items, .length, .filter or Object.keys of a value, a null or an error crashes it).
 // Documents: the start-up and eBPF ones of docs.js, the others the e2e files under /ui-check/queries/.
-import { DOC } from "./docs.js";
+import { DOC, duration } from "./docs.js";
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
 const service = params.get("service");
-
-/** The UI's durations: the last 30 minutes in the server's zone, by step. */
-function duration(step, tzMinutes) {
-  const pad = (n) => String(n).padStart(2, "0");
-  const fmt = (ms) => {
-    const d = new Date(ms + tzMinutes * 60000);
-    const day = `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())}`;
-    const hm = `${pad(d.getUTCHours())}${pad(d.getUTCMinutes())}`;
-    return step === "SECOND" ? `${day} ${hm}${pad(d.getUTCSeconds())}` : `${day} ${hm}`;
-  };
-  const now = Date.now();
-  return { start: fmt(now - 1800000), end: fmt(now), step };
-}
 
 async function doc(name) {
   const res = await fetch(`/ui-check/queries/booster-ui-10.4.0/${name}.graphql`);

@@ -19,6 +19,7 @@ import io.undertow.Undertow;
 import io.undertow.UndertowOptions;
 import io.undertow.server.HttpHandler;
 import io.undertow.server.HttpServerExchange;
+import io.undertow.util.HeaderMap;
 import io.undertow.util.Headers;
 import io.undertow.util.Methods;
 import org.swprof.shim.SwprofCore;
@@ -31,7 +32,8 @@ import org.swprof.shim.graphql.SwprofGraphQL;
  * The HTTP face of swprof, as a SkyWalking OAP's: {@code POST /graphql} with a JSON body
  * {@code {"query", "variables", "operationName"}}, {@code GET /healthz}, and the status endpoints OAP serves on the
  * same port, which the SkyWalking UI's Settings page reads: {@code GET /status/cluster/nodes} (this one node),
- * {@code /status/config/ttl} and {@code /debugging/config/dump} (the effective configuration).
+ * {@code /status/config/ttl} and {@code /debugging/config/dump} (the effective configuration); and swprof's own page
+ * at {@code GET /} ({@link Page}).
  *
  * <p>Every reply is JSON; a failed request answers {@code {"data": null, "errors": [{"message": ..}]}} (clients
  * read {@code errors[0].message} whatever the status). Bodies are read on the I/O threads without blocking (a
@@ -201,6 +203,13 @@ public final class HttpServer implements AutoCloseable {
                 send(ex, 403, errorBody(refused));
                 return;
             }
+            // the page's files need no token: they hold no data, and a browser cannot send one to open a page (the
+            // page asks for it and sends it with its requests to /graphql, which needs it like every other caller)
+            Page.File file = PAGE.file(path);
+            if (file != null) {
+                pageFile(ex, file);
+                return;
+            }
             if (caller < 0 && access.needsToken() && !access.tokenMatches(Access.bearer(
                     ex.getRequestHeaders().getFirst(Headers.AUTHORIZATION)))) {
                 ex.getResponseHeaders().put(Headers.WWW_AUTHENTICATE, "Bearer realm=\"swprof\"");
@@ -213,12 +222,39 @@ public final class HttpServer implements AutoCloseable {
                 case "/status/cluster/nodes" -> statusGet(ex, Map.of("nodes", status.nodes()));
                 case "/status/config/ttl" -> statusGet(ex, SwprofGraphQL.ttlDefinition());
                 case "/debugging/config/dump" -> statusGet(ex, status.config());
+                case "/" -> send(ex, 404, errorBody("this server was built without its page (ui/build.sh makes it "
+                        + "when the jar is built); the API is at POST /graphql"));
                 default -> send(ex, 404, errorBody("no such endpoint: " + path + " (POST /graphql, GET /healthz, "
-                        + "GET /status/cluster/nodes, /status/config/ttl, /debugging/config/dump)"));
+                        + "GET /status/cluster/nodes, /status/config/ttl, /debugging/config/dump"
+                        + (PAGE.exists() ? ", and the page at GET /)" : ")")));
             }
         }
 
         static final int BAD_CALLER = -2;
+
+        /** the page at /, as packed in this jar */
+        private static final Page PAGE = Page.load();
+
+        /**
+         * On the I/O thread: a file of the page, from memory. GET and HEAD only; a browser is told to check it again
+         * before using a copy (the jar may change under the same name), to trust its type, and not to frame it.
+         */
+        private static void pageFile(HttpServerExchange ex, Page.File file) {
+            if (!Methods.GET.equals(ex.getRequestMethod()) && !Methods.HEAD.equals(ex.getRequestMethod())) {
+                ex.getResponseHeaders().put(Headers.ALLOW, "GET, HEAD");
+                send(ex, 405, errorBody("use GET " + ex.getRequestPath() + " (a file of the page)"));
+                return;
+            }
+            HeaderMap h = ex.getResponseHeaders();
+            h.put(Headers.CONTENT_TYPE, file.contentType());
+            h.put(Headers.CACHE_CONTROL, "no-cache");
+            h.put(Headers.CONTENT_SECURITY_POLICY, Page.CONTENT_SECURITY_POLICY);
+            h.put(Headers.X_FRAME_OPTIONS, "DENY");
+            h.put(Headers.X_CONTENT_TYPE_OPTIONS, "nosniff");
+            h.put(Headers.REFERRER_POLICY, "no-referrer");
+            ex.setStatusCode(200);
+            ex.getResponseSender().send(ByteBuffer.wrap(file.bytes()));
+        }
 
         /**
          * The uid of a request relayed by the Unix socket (it carries this server's relay secret), -1 for any other
