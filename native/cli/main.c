@@ -338,7 +338,7 @@ static int cmd_record(const struct args *a)
 			      "--unwind: how user stacks are walked (on-CPU): fp, by frame pointers in the kernel; dwarf, each\n"
 			      "sample's stack copied (--ustack-bytes, default 16384, 8192 to 65536) and unwound with its\n"
 			      "binaries' unwind tables (code built without frame pointers: most distribution libraries);\n"
-			      "auto, DWARF only for samples whose frame-pointer walk crosses such code. Default: fp.\n"),
+			      "auto (the default), DWARF only below the first frame in code built without frame pointers.\n"),
 		       0;
 	if (!a->has_pid || a->pid <= 0)
 		return fail("record needs --pid PID");

@@ -793,9 +793,9 @@ static void test_unwind(void)
 	}
 	stop(p, SIGKILL);
 
-	/* auto on code built with frame pointers: their walk, and DWARF only below main (in libc) */
+	/* auto, record's default, on code built with frame pointers: their walk, DWARF only below main (libc) */
 	char *busy_argv[] = {BUSY, "spin", "3607", NULL};
-	record_of(busy_argv, "--duration 2 --unwind auto 2>&1", out, sizeof(out));
+	record_of(busy_argv, "--duration 2 2>&1", out, sizeof(out));
 	long long all = folded_sum(out, "", NULL),
 		  whole = folded_sum(out, "_start;__libc_start_main;__libc_start_call_main;main;outer;hot_loop", NULL);
 	printf("unwind auto, frame pointers: whole in %lld of %lld samples\n", whole, all);

@@ -94,7 +94,7 @@ struct swp_config {
 	/* A process an agent reports counts as running while the agent's reports or keep-alives come
 	 * at least this often; 0 = 60 s (SkyWalking Rover sends one every 20 s). */
 	int64_t agent_timeout_ms;
-	/* ON_CPU tasks: how user stacks are walked, "fp" (NULL), "dwarf" or "auto" (swp_record_req's
+	/* ON_CPU tasks: how user stacks are walked, "fp", "dwarf" or "auto" (NULL) (swp_record_req's
 	 * unwind), and the stack bytes copied per sample for the last two (0 = 16384) */
 	const char *unwind;
 	uint32_t ustack_bytes;
@@ -305,9 +305,9 @@ struct swp_record_req {
 	 * switches) and the lost ones so far */
 	void (*progress)(void *ctx, int64_t left_ms, uint64_t samples, uint64_t lost);
 	void *progress_ctx;
-	/* ON_CPU: how user stacks are walked: "fp" (NULL: frame pointers, by the kernel), "dwarf"
-	 * (every sample unwound with the unwind tables over a copy of its stack) or "auto" (DWARF only
-	 * where the frame-pointer walk crosses code built without frame pointers) */
+	/* ON_CPU: how user stacks are walked: "fp" (frame pointers, by the kernel), "dwarf" (every
+	 * sample unwound with the unwind tables over a copy of its stack) or "auto" (NULL: frame
+	 * pointers while the code has them, DWARF from the first frame in code built without) */
 	const char *unwind;
 	uint32_t ustack_bytes; /* dwarf, auto: stack bytes copied per sample, 8192..65536; 0 = 16384 */
 };

@@ -28,7 +28,7 @@ struct swp_agent_config {
 	const char *host_ip;        /* NULL = detected */
 	const char *host_name;      /* the instance name; NULL = the host name */
 	const char *token;          /* sent as the gRPC metadata "authentication" (OAP's); NULL = none */
-	const char *unwind;         /* ON_CPU: fp (NULL), dwarf or auto (swp_config's unwind) */
+	const char *unwind;         /* ON_CPU: fp, dwarf or auto (NULL) (swp_config's unwind) */
 	uint32_t ustack_bytes;      /* 0 = 16384 */
 };
 

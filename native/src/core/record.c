@@ -37,8 +37,10 @@ SWP_API int swp_record(const struct swp_record_req *q, struct swp_buf *out)
 	int ru = swp__unwind_mode(has_unwind ? q->unwind : NULL, &unwind);
 	if (ru)
 		return ru;
-	if (off && unwind)
+	if (off && unwind && has_unwind && q->unwind && *q->unwind)
 		return swp__fail(EINVAL, "--unwind is for ON_CPU: OFF_CPU stacks are walked by frame pointers");
+	if (off)
+		unwind = 0;
 	struct swp_discovered d = {0};
 	if (q->pid <= 0 || swp__proc_read(q->pid, &d) != 0) {
 		swp__discovered_clear(&d);

@@ -115,8 +115,11 @@ static int on_ustack(void *ctx, void *data, size_t size);
 
 int swp__unwind_mode(const char *name, unsigned *bits)
 {
+	*bits = SWP_TARGET_AUTO; /* the default */
+	if (!name || !*name || !strcasecmp(name, "auto"))
+		return 0;
 	*bits = 0;
-	if (!name || !*name || !strcasecmp(name, "fp"))
+	if (!strcasecmp(name, "fp"))
 		return 0;
 	if (!strcasecmp(name, "dwarf"))
 		*bits = SWP_TARGET_DWARF;

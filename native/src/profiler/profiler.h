@@ -49,7 +49,7 @@ struct swp_profiler_opts {
 	int drain_ms;
 };
 
-/* An unwinding mode by name into SWP_TARGET_* bits: "fp" or NULL (0), "dwarf", "auto"; -EINVAL
+/* An unwinding mode by name into SWP_TARGET_* bits: "fp" (0), "dwarf", "auto" or NULL; -EINVAL
  * with the reason otherwise. */
 int swp__unwind_mode(const char *name, unsigned *bits);
 

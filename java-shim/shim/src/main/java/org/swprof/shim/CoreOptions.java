@@ -79,7 +79,8 @@ public final class CoreOptions {
     }
 
     /**
-     * @param mode       "fp" (null: frame pointers, walked by the kernel), "dwarf" or "auto" (the core checks it)
+     * @param mode       "fp" (frame pointers, walked by the kernel), "dwarf" or "auto" (null: the core's default,
+     *                   auto; the core checks it)
      * @param stackBytes stack bytes copied per sample for dwarf and auto, 8192..65536; 0 = 16384
      */
     public CoreOptions withUnwind(String mode, int stackBytes) {

@@ -53,7 +53,7 @@ import org.yaml.snakeyaml.error.YAMLException;
  * profiling.enabled           SWPROF_PROFILING                   true
  * profiling.frequency         SWPROF_FREQUENCY                   99   (Hz, 1..1000)
  * profiling.flushInterval     SWPROF_FLUSH_INTERVAL              1s   (ms, s, m; a bare number is ms)
- * profiling.unwind            SWPROF_UNWIND                      fp   (fp, dwarf or auto: how user stacks are walked)
+ * profiling.unwind            SWPROF_UNWIND                      auto (fp, dwarf or auto: how user stacks are walked)
  * profiling.unwindStackBytes  SWPROF_UNWIND_STACK_BYTES          16384 (dwarf, auto: stack copied per sample)
  * discovery.scanInterval      SWPROF_SCAN_INTERVAL               5s   (0 = the core's default; "never")
  * discovery.hostIp            SWPROF_HOST_IP                     detected
@@ -193,7 +193,7 @@ public final class ServerConfig {
         minFreeBytes = longValue(m, "storage.minFreeBytes", 256L << 20, 0, Long.MAX_VALUE);
         profiling = bool(m, "profiling.enabled", true);
         frequency = integer(m, "profiling.frequency", 99, 1, 1000);
-        unwind = str(m, "profiling.unwind", "fp").toLowerCase(java.util.Locale.ROOT);
+        unwind = str(m, "profiling.unwind", "auto").toLowerCase(java.util.Locale.ROOT);
         if (!java.util.Set.of("fp", "dwarf", "auto").contains(unwind)) {
             throw new IllegalArgumentException("profiling.unwind: fp, dwarf or auto, not \"" + unwind + "\"");
         }

@@ -29,12 +29,12 @@ class ServerConfigTest {
     @Test
     void unwindingModeReachesTheCoreOptionsAndBadOnesAreRefused() {
         ServerConfig d = ServerConfig.parse("", "test", Map.of());
-        assertEquals("fp", d.coreOptions().unwind());
-        ServerConfig c = ServerConfig.parse("profiling: {unwind: AUTO, unwindStackBytes: 32768}", "test", Map.of());
-        assertEquals("auto", c.coreOptions().unwind());
+        assertEquals("auto", d.coreOptions().unwind());
+        ServerConfig c = ServerConfig.parse("profiling: {unwind: FP, unwindStackBytes: 32768}", "test", Map.of());
+        assertEquals("fp", c.coreOptions().unwind());
         assertEquals(32768, c.coreOptions().unwindStackBytes());
         // kept through the options' other copies
-        assertEquals("auto", c.coreOptions().withIntervals(500, 500).unwind());
+        assertEquals("fp", c.coreOptions().withIntervals(500, 500).unwind());
         assertEquals("dwarf", ServerConfig.parse("", "test", Map.of("SWPROF_UNWIND", "dwarf")).unwind);
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> ServerConfig.parse("profiling: {unwind: lbr}", "test", Map.of()));
