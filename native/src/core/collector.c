@@ -219,6 +219,12 @@ int64_t swp__collector_drain(struct swp_collector *c, struct swp_profiler *p)
 	return swp__profiler_drain(p, sink_of(c, &sink));
 }
 
+int64_t swp__collector_take_ustacks(struct swp_collector *c, struct swp_profiler *p)
+{
+	struct swp_sample_sink sink;
+	return swp__profiler_read_ustacks(p, sink_of(c, &sink));
+}
+
 int64_t swp__collector_off_end(struct swp_collector *c, struct swp_profiler *p, int pid)
 {
 	struct swp_sample_sink sink;

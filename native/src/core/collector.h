@@ -51,6 +51,8 @@ void swp__collector_add(struct swp_collector *c, int pid, const uint64_t *kips, 
 /* Adds off-CPU switches and their blocked time. */
 void swp__collector_add_off(struct swp_collector *c, int pid, const uint64_t *kips, uint32_t nk, const uint64_t *uips,
 			    uint32_t nu, uint64_t switches, uint64_t ns);
+/* The DWARF/AUTO samples waiting in p's ring buffer, unwound into the counts (between drains). */
+int64_t swp__collector_take_ustacks(struct swp_collector *c, struct swp_profiler *p);
 /* pid's threads still away, counted up to now (profiler.h, swp__profiler_off_end). */
 int64_t swp__collector_off_end(struct swp_collector *c, struct swp_profiler *p, int pid);
 void swp__collector_reset(struct swp_collector *c);

@@ -49,7 +49,8 @@ SWP_API int swp_record(const struct swp_record_req *q, struct swp_buf *out)
 	int64_t ticks = d.start_ticks;
 	swp__discovered_clear(&d);
 
-	struct swp_profiler_opts o = {.sz = sizeof(o), .frequency = freq, .ustack_bytes = ustack, .unwinding = unwind != 0};
+	struct swp_profiler_opts o = {.sz = sizeof(o), .frequency = freq, .ustack_bytes = ustack, .unwinding = unwind != 0,
+				      .drain_ms = 200};
 	struct swp_profiler *p = NULL;
 	int r = swp__profiler_open(&o, &p);
 	if (r)
@@ -76,11 +77,17 @@ SWP_API int swp_record(const struct swp_record_req *q, struct swp_buf *out)
 	for (;;) {
 		int64_t left = end - swp__mono_ms();
 		bool last = left <= 0 || (q->stop && *q->stop);
-		if (!last) {
-			int64_t ms = left < 1000 ? left : 1000;
+		/* a second to the next drain; DWARF/AUTO samples read every 200 ms meanwhile (a small ring) */
+		for (int64_t until = swp__mono_ms() + (left < 1000 ? left : 1000); !last;) {
+			int64_t ms = until - swp__mono_ms();
+			if (ms <= 0 || (q->stop && *q->stop))
+				break;
+			ms = unwind && ms > 200 ? 200 : ms;
 			struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
 			while (nanosleep(&ts, &ts) && errno == EINTR && !(q->stop && *q->stop))
 				;
+			if (unwind && swp__collector_take_ustacks(&co, p) < 0)
+				swp_warn("%s", swp_last_error());
 		}
 		if (jvm && (last || swp__mono_ms() - asked >= SWP_JVM_PERFMAP_MS)) {
 			swp__jvm_perfmap(q->pid, 3000); /* code compiled since: named before these samples are */

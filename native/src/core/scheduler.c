@@ -63,6 +63,9 @@ static void ask_jvms(swp_core *c)
 	}
 }
 
+/* How often DWARF/AUTO samples are read from their ring buffer between flushes. */
+#define USTACK_READ_MS 200
+
 /* What a task profiles, as the profiler's target bits. */
 static unsigned target_bit(const struct swp_task *t)
 {
@@ -112,7 +115,7 @@ bool swp__scheduler_profiler(swp_core *c)
 	if (c->prof_err)
 		return false;
 	struct swp_profiler_opts o = {.sz = sizeof(o), .frequency = c->frequency, .ustack_bytes = c->ustack_bytes,
-				      .unwinding = c->unwind != 0, .drain_ms = c->flush_ms};
+				      .unwinding = c->unwind != 0, .drain_ms = USTACK_READ_MS};
 	int r = swp__profiler_open(&o, &c->prof);
 	if (r) {
 		c->prof_err = r;
@@ -377,13 +380,25 @@ static void *loop(void *arg)
 	pthread_mutex_lock(&c->mu);
 	while (!c->stopping) {
 		tick(c, false);
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		int64_t ns = ts.tv_nsec + (int64_t)c->flush_ms * 1000000;
-		ts.tv_sec += ns / 1000000000;
-		ts.tv_nsec = ns % 1000000000;
-		if (!c->stopping)
-			pthread_cond_timedwait(&c->cond, &c->mu, &ts);
+		/* until the next flush, or a signal; DWARF/AUTO samples are read every USTACK_READ_MS meanwhile,
+		 * so that their ring buffer holds that long, not a flush interval (its pages are resident) */
+		int64_t next = swp__mono_ms() + c->flush_ms;
+		for (;;) {
+			int64_t left = next - swp__mono_ms();
+			if (c->stopping || left <= 0)
+				break;
+			bool read = c->prof && c->unwind;
+			int64_t wait = read && left > USTACK_READ_MS ? USTACK_READ_MS : left;
+			struct timespec ts;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			int64_t ns = ts.tv_nsec + wait * 1000000;
+			ts.tv_sec += ns / 1000000000;
+			ts.tv_nsec = ns % 1000000000;
+			if (pthread_cond_timedwait(&c->cond, &c->mu, &ts) == 0)
+				break; /* signalled: a tick now, as before */
+			if (read && swp__collector_take_ustacks(&c->coll, c->prof) < 0)
+				swp_warn("%s", swp_last_error());
+		}
 	}
 	/* last flush, then every run ends */
 	tick(c, true);

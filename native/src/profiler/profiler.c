@@ -588,11 +588,10 @@ int64_t swp__profiler_drain(struct swp_profiler *p, const struct swp_sample_sink
 		p->n_off_seen = 0;
 	}
 	/* DWARF/AUTO samples: all those in the ring buffer now (of either set: they carry their stacks) */
-	p->cur = &d;
-	err = ring_buffer__consume(p->ustacks);
-	p->cur = NULL;
-	if (err < 0)
-		return swp__fail(err, "profiler: read the ring buffer: %s", strerror(-err));
+	int64_t u = swp__profiler_read_ustacks(p, sink);
+	if (u < 0)
+		return u;
+	d.total += u;
 	err = drain_hash(&d, p->lost_fd[old], sizeof(__u32), sizeof(uint64_t), on_lost);
 	if (err)
 		return err;
@@ -601,6 +600,17 @@ int64_t swp__profiler_drain(struct swp_profiler *p, const struct swp_sample_sink
 	err = drain_hash(&d, p->gone_fd, sizeof(__u32), sizeof(uint64_t), on_gone);
 	if (err)
 		return err;
+	return d.total;
+}
+
+int64_t swp__profiler_read_ustacks(struct swp_profiler *p, const struct swp_sample_sink *sink)
+{
+	struct drain d = {.p = p, .sink = sink};
+	p->cur = &d;
+	int err = ring_buffer__consume(p->ustacks);
+	p->cur = NULL;
+	if (err < 0)
+		return swp__fail(err, "profiler: read the ring buffer: %s", strerror(-err));
 	return d.total;
 }
 

@@ -98,5 +98,8 @@ struct swp_sample_sink {
  * to call from one thread at a time. Returns the number of samples drained or -errno. The
  * pointers given to the sink are valid during the call only. */
 int64_t swp__profiler_drain(struct swp_profiler *p, const struct swp_sample_sink *sink);
+/* Only the DWARF/AUTO samples waiting in the ring buffer, to the sink's ustack (a drain reads them
+ * too): between drains, so that the ring can stay small. Returns the samples or -errno. */
+int64_t swp__profiler_read_ustacks(struct swp_profiler *p, const struct swp_sample_sink *sink);
 
 #endif
