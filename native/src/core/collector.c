@@ -2,8 +2,6 @@
 
 #include <stdlib.h>
 
-#include "symbols/unwind.h"
-
 void swp__collector_init(struct swp_collector *c, struct swp_stacks *stacks)
 {
 	memset(c, 0, sizeof(*c));

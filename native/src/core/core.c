@@ -87,10 +87,10 @@ int swp__core_open(const struct swp_config *cfg, swp_block_sink sink, void *sink
 	int r = swp__unwind_mode(has_unwind ? cfg->unwind : NULL, &unwind);
 	if (r)
 		return r;
-	uint32_t ustack = has_unwind && cfg->ustack_bytes ? cfg->ustack_bytes : 16384;
-	if (ustack < 8192 || ustack > 65536 || ustack % 8)
-		return swp__fail(EINVAL, "unwinding stack copy of %u bytes is out of range (8192 to 65536, a multiple of 8)",
-				 ustack);
+	uint32_t ustack;
+	r = swp__ustack_bytes(has_unwind ? cfg->ustack_bytes : 0, &ustack);
+	if (r)
+		return r;
 	r = swp__sha256_selftest();
 	if (r)
 		return r;

@@ -113,6 +113,14 @@ static int open_cpu_clock(int cpu, int freq)
 
 static int on_ustack(void *ctx, void *data, size_t size);
 
+int swp__ustack_bytes(uint32_t requested, uint32_t *out)
+{
+	*out = requested ? requested : 16384;
+	if (*out < 8192 || *out > SWP_USTACK_MAX || *out % 8)
+		return swp__fail(EINVAL, "user stack copy of %u bytes (8192 to %u, a multiple of 8)", *out, SWP_USTACK_MAX);
+	return 0;
+}
+
 int swp__unwind_mode(const char *name, unsigned *bits)
 {
 	*bits = SWP_TARGET_AUTO; /* the default */
@@ -168,12 +176,9 @@ int swp__profiler_open(const struct swp_profiler_opts *opts, struct swp_profiler
 	bpf_map__set_max_entries(s->maps.gone, p->max_targets);
 	bpf_map__set_max_entries(s->maps.off_stacks, max_stacks);
 	p->max_stacks = max_stacks;
-	p->ustack_bytes = OPT(opts, ustack_bytes, 16384u);
-	if (p->ustack_bytes < 8192 || p->ustack_bytes > SWP_USTACK_MAX || p->ustack_bytes % 8) {
-		err = swp__fail(EINVAL, "profiler: user stack copy of %u bytes (8192 to %u, a multiple of 8)",
-				p->ustack_bytes, SWP_USTACK_MAX);
+	err = swp__ustack_bytes(OPT(opts, ustack_bytes, 0u), &p->ustack_bytes);
+	if (err)
 		goto fail;
-	}
 	ncpu = libbpf_num_possible_cpus();
 	if (ncpu <= 0) {
 		err = swp__fail(ncpu < 0 ? ncpu : EINVAL, "profiler: cannot count possible CPUs");

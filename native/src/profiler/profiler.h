@@ -53,6 +53,10 @@ struct swp_profiler_opts {
  * with the reason otherwise. */
 int swp__unwind_mode(const char *name, unsigned *bits);
 
+/* The user stack bytes copied per DWARF/AUTO sample for a requested size (0: the default, 16384)
+ * into *out; -EINVAL with the reason unless 8192..SWP_USTACK_MAX and a multiple of 8. */
+int swp__ustack_bytes(uint32_t requested, uint32_t *out);
+
 /* Opens, loads and attaches. Fails with -EPERM/-ENOSYS/... and a reason when the kernel or
  * the privileges do not allow BPF. */
 int swp__profiler_open(const struct swp_profiler_opts *opts, struct swp_profiler **out);

@@ -1,6 +1,5 @@
 /* DWARF unwinding of copied user stacks with libunwind's remote interface (see unwind.h). */
 #include <libunwind.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "symbols/symtab.h"
@@ -12,10 +11,6 @@ extern int UNW_OBJ(dwarf_search_unwind_table)(unw_addr_space_t as, unw_word_t ip
 #define dwarf_search_unwind_table UNW_OBJ(dwarf_search_unwind_table)
 
 #define MODS 32 /* modules one unwinding remembers (past that the oldest one's tables are out of reach) */
-
-struct state {
-	unw_addr_space_t as;
-};
 
 /* One unwinding: what the accessors read. */
 struct uctx {
@@ -132,20 +127,17 @@ static unw_accessors_t accessors = {
 	.get_proc_name = get_proc_name,
 };
 
+/* A process's state is its address space (unw_addr_space_t is a pointer). */
 void swp__unwind_state_free(void *state)
 {
-	struct state *st = state;
-	if (!st)
-		return;
-	unw_destroy_addr_space(st->as);
-	free(st);
+	if (state)
+		unw_destroy_addr_space(state);
 }
 
 void swp__unwind_state_flush(void *state)
 {
-	struct state *st = state;
-	if (st)
-		unw_flush_cache(st->as, 0, 0);
+	if (state)
+		unw_flush_cache(state, 0, 0);
 }
 
 /* Whether code at ip walks right by frame pointers: built with them, or JIT code (which has no
@@ -220,11 +212,14 @@ static enum swp_unwound dwarf_steps(struct uctx *c, unw_cursor_t *cur, uint64_t 
 		}
 		if (!ip)
 			return SWP_UNWOUND_DWARF; /* a zero return address ends the chain */
+		/* ip is inside its function for the sampled frame and for a first one moved back into its
+		 * call; a return address otherwise */
+		bool inside = *n == 0 || (*n == first && adjust);
 		ips[*n] = *n == first ? ip + adjust : ip;
 		(*n)++;
 		/* the frame's module among those access_mem reads: libunwind's cache may step it without
 		 * asking find_proc_info, and still read its tables (expression rules) */
-		module_at(c, *n == 1 || (*n == first + 1 && adjust) ? ip : ip - 1);
+		module_at(c, inside ? ip : ip - 1);
 		rc = unw_step(cur);
 		if (rc <= 0)
 			break;
@@ -236,11 +231,11 @@ static enum swp_unwound dwarf_steps(struct uctx *c, unw_cursor_t *cur, uint64_t 
 
 /* AUTO: the sampled frame by DWARF (a leaf may have no frame of its own, or be in its prologue),
  * then frame pointers while the code has them, DWARF again from the first frame without. */
-static enum swp_unwound auto_walk(struct uctx *c, struct state *st, uint64_t *ips, uint32_t max, uint32_t *n)
+static enum swp_unwound auto_walk(struct uctx *c, unw_addr_space_t as, uint64_t *ips, uint32_t max, uint32_t *n)
 {
 	unw_cursor_t cur;
 	ips[(*n)++] = c->x->regs[SWP_REG_RIP];
-	if (unw_init_remote(&cur, st->as, c) < 0)
+	if (unw_init_remote(&cur, as, c) < 0)
 		return SWP_UNWOUND_FAILED;
 	module_at(c, c->x->regs[SWP_REG_RIP]);
 	int rc = unw_step(&cur);
@@ -263,7 +258,7 @@ static enum swp_unwound auto_walk(struct uctx *c, struct state *st, uint64_t *ip
 	case FP_THEN_DWARF: {
 		c->regs = regs;
 		unw_cursor_t on;
-		if (unw_init_remote(&on, st->as, c) < 0)
+		if (unw_init_remote(&on, as, c) < 0)
 			return SWP_UNWOUND_FAILED;
 		enum swp_unwound how = dwarf_steps(c, &on, ips, max, n, 1);
 		return how == SWP_UNWOUND_DWARF ? SWP_UNWOUND_FP_DWARF : how;
@@ -286,22 +281,19 @@ enum swp_unwound swp__unwind(struct swp_symbolizer *s, const struct swp_ustack_s
 	}
 	void **slot = swp__sym_unwind_state(s, x->pid);
 	if (!*slot) {
-		struct state *st = swp__xcalloc(1, sizeof(*st));
-		st->as = unw_create_addr_space(&accessors, 0);
-		if (!st->as) {
-			free(st);
+		unw_addr_space_t as = unw_create_addr_space(&accessors, 0);
+		if (!as)
 			return SWP_UNWOUND_FAILED;
-		}
-		unw_set_caching_policy(st->as, UNW_CACHE_GLOBAL);
-		*slot = st;
+		unw_set_caching_policy(as, UNW_CACHE_GLOBAL);
+		*slot = as;
 	}
+	unw_addr_space_t as = *slot;
 	enum swp_unwound how;
 	if (x->mode == SWP_TARGET_AUTO) {
-		how = auto_walk(&c, *slot, ips, max, n);
+		how = auto_walk(&c, as, ips, max, n);
 	} else {
 		unw_cursor_t cur;
-		how = unw_init_remote(&cur, ((struct state *)*slot)->as, &c) < 0 ? SWP_UNWOUND_FAILED
-										: dwarf_steps(&c, &cur, ips, max, n, 0);
+		how = unw_init_remote(&cur, as, &c) < 0 ? SWP_UNWOUND_FAILED : dwarf_steps(&c, &cur, ips, max, n, 0);
 	}
 	if (!*n) /* not even the first frame: the sampled ip itself */
 		ips[(*n)++] = x->regs[SWP_REG_RIP];
