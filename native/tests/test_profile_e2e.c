@@ -757,6 +757,49 @@ static void record_of(char *argv[], const char *args, char *out, size_t n)
 	stop(p, SIGKILL);
 }
 
+/* The share of nofp's samples (of a program running as argv) with the whole chain under mode. */
+static void debug_frame_chain(char *argv[], const char *mode, const char *what)
+{
+	static char out[1 << 18];
+	char args[64];
+	snprintf(args, sizeof(args), "--duration 2 --unwind %s", mode);
+	record_of(argv, args, out, sizeof(out));
+	long long all = folded_sum(out, "", NULL), chain = folded_sum(out, ";main;chain_a;chain_b;chain_c", NULL),
+		  cb = folded_sum(out, ";qsort_r;", ";cmp_keys");
+	printf("unwind %s, %s: whole chain in %lld of %lld samples; qsort -> cmp_keys %lld\n", mode, what, chain, all, cb);
+	CHECK(all > 20 && chain * 100 >= all * 99);
+	CHECK(cb * 50 > all);
+}
+
+/* nofp's code with its unwind tables in .debug_frame (nofp_df: -fno-asynchronous-unwind-tables),
+ * in the file itself, then only in its debug file found by build id (the file stripped of it). */
+static void test_unwind_debug_frame(void)
+{
+	char *argv[] = {SWPROF_TARGETS_DIR "/nofp_df", "2.5", NULL};
+	debug_frame_chain(argv, "dwarf", ".debug_frame");
+	debug_frame_chain(argv, "auto", ".debug_frame");
+
+	char dir[] = "/tmp/swprof-dbgframe-XXXXXX", cmd[1024], id[130] = "", dbg[300] = "", bin[64];
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(bin, sizeof(bin), "%s/nofp_df", dir);
+	snprintf(cmd, sizeof(cmd), "cp %s/nofp_df %s && objcopy --only-keep-debug %s %s.debug && strip -g %s && "
+		 "readelf -n %s | sed -n 's/.*Build ID: *//p'", SWPROF_TARGETS_DIR, bin, bin, bin, bin, bin);
+	CHECK_EQ_INT(run_shell(cmd, id, sizeof(id)), 0);
+	id[strcspn(id, "\n")] = 0;
+	CHECK(strlen(id) > 2);
+	snprintf(dbg, sizeof(dbg), "/usr/lib/debug/.build-id/%.2s/%s.debug", id, id + 2);
+	snprintf(cmd, sizeof(cmd), "readelf -S %s | grep -c debug_frame; mkdir -p $(dirname %s) && cp %s.debug %s",
+		 bin, dbg, bin, dbg);
+	char got[64];
+	run_shell(cmd, got, sizeof(got));
+	CHECK_EQ_STR(got, "0\n"); /* the file has none left */
+	char *stripped[] = {bin, "2.5", NULL};
+	debug_frame_chain(stripped, "dwarf", "the debug file's .debug_frame");
+	unlink(dbg);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	run_shell(cmd, got, sizeof(got));
+}
+
 /* Stacks through code without frame pointers: nofp (built -O2 -fomit-frame-pointer, on Debian's libc,
  * which has none either) spends its time in main -> chain_a -> chain_b -> chain_c: in its own leaf,
  * in libc's qsort calling back cmp_keys, in libc's memcpy. The kernel's frame-pointer walk loses
@@ -792,6 +835,7 @@ static void test_unwind(void)
 		}
 	}
 	stop(p, SIGKILL);
+	test_unwind_debug_frame();
 
 	/* auto, record's default, on code built with frame pointers: their walk, DWARF only below main (libc) */
 	char *busy_argv[] = {BUSY, "spin", "3607", NULL};

@@ -491,6 +491,79 @@ static void test_demangle(void)
 	CHECK_EQ_STR(dem("_RB_"), "(not mangled)");     /* a back-reference to itself */
 }
 
+/* The file offset and size of section name in the ELF image img, or 0. */
+static size_t section_at(unsigned char *img, size_t n, const char *name, size_t *size)
+{
+	elf_version(EV_CURRENT);
+	Elf *e = elf_memory((char *)img, n);
+	size_t shstrndx, off = 0;
+	if (e && elf_getshdrstrndx(e, &shstrndx) == 0)
+		for (Elf_Scn *scn = elf_nextscn(e, NULL); scn && !off; scn = elf_nextscn(e, scn)) {
+			GElf_Shdr sh;
+			const char *sn = gelf_getshdr(scn, &sh) ? elf_strptr(e, shstrndx, sh.sh_name) : NULL;
+			if (sn && !strcmp(sn, name))
+				off = sh.sh_offset, *size = sh.sh_size;
+		}
+	elf_end(e);
+	return off;
+}
+
+/* Unwind tables: nofp's in .eh_frame; nofp_df's in .debug_frame (only crt's in .eh_frame),
+ * translated into a second table clear of the first, inside the file's span, sorted; and a
+ * .debug_frame with bytes flipped loads without reading out of bounds. */
+static void test_unwind_tables(void)
+{
+	struct swp__eh eh;
+	int fd = open(SWPROF_TARGETS_DIR "/nofp", O_RDONLY | O_CLOEXEC);
+	CHECK_EQ_INT(swp__eh_load_fd(fd, &eh), 0);
+	close(fd);
+	CHECK(eh.tab[0].fde_count >= 6 && eh.tab[1].fde_count == 0);
+	CHECK_EQ_INT(swp__eh_frame_pointers(&eh), 0);
+	swp__eh_free(&eh);
+
+	static unsigned char img[1 << 22], bad[1 << 22];
+	FILE *f = fopen(SWPROF_TARGETS_DIR "/nofp_df", "rb");
+	size_t n = f ? fread(img, 1, sizeof(img), f) : 0;
+	if (f)
+		fclose(f);
+	CHECK(n > 4096);
+	CHECK_EQ_INT(swp__eh_load_mem(img, n, &eh), 0);
+	const struct swp__ehtab *t0 = &eh.tab[0], *t1 = &eh.tab[1];
+	printf("nofp_df: %llu FDEs in .eh_frame, %llu from .debug_frame at 0x%llx (%zu + %zu bytes)\n",
+	       (unsigned long long)t0->fde_count, (unsigned long long)t1->fde_count,
+	       (unsigned long long)t1->hdr_vaddr, t1->hdr_len, t1->frame_len);
+	CHECK(t0->fde_count < 6 && t1->fde_count >= 6);
+	CHECK_EQ_INT(swp__eh_frame_pointers(&eh), 0);
+	CHECK(t1->frame_vaddr == t1->hdr_vaddr + t1->hdr_len && t1->hdr_vaddr % 8 == 0 && t1->hdr_len % 8 == 0);
+	CHECK(t1->frame_vaddr + t1->frame_len <= t0->hdr_vaddr || t1->hdr_vaddr >= t0->frame_vaddr + t0->frame_len);
+	int32_t prev = INT32_MIN;
+	for (uint64_t i = 0; i < t1->fde_count; i++) {
+		int32_t pc, fde;
+		memcpy(&pc, t1->hdr + (t1->table_vaddr - t1->hdr_vaddr) + 8 * i, 4);
+		memcpy(&fde, t1->hdr + (t1->table_vaddr - t1->hdr_vaddr) + 8 * i + 4, 4);
+		CHECK(pc > prev && fde >= 0 && (uint64_t)fde >= t1->hdr_len && (uint64_t)fde < t1->hdr_len + t1->frame_len);
+		prev = pc;
+	}
+	swp__eh_free(&eh);
+
+	size_t len = 0, at = section_at(img, n, ".debug_frame", &len);
+	CHECK(at > 0 && len > 64 && at + len <= n);
+	if (!at || at + len > n)
+		return;
+	srand(11);
+	int usable = 0;
+	for (int round = 0; round < 400; round++) {
+		memcpy(bad, img, n);
+		for (int k = 0; k < 1 + round % 6; k++)
+			bad[at + (size_t)rand() % len] = (unsigned char)rand();
+		if (swp__eh_load_mem(bad, n, &eh) == 0 && eh.tab[1].fde_count)
+			usable++;
+		swp__eh_free(&eh);
+	}
+	printf("nofp_df, .debug_frame with bytes flipped: a table in %d of 400\n", usable);
+	CHECK(usable > 0);
+}
+
 /* A stripped library whose full .symtab is in a separate debug file found by build id (libc6-dbg):
  * a local function (not in .dynsym) resolves by name. */
 static void test_debug_file(struct swp_symbolizer *s)
@@ -556,6 +629,7 @@ int main(void)
 	test_bad_files(s);
 	test_kernel(s);
 	test_debug_file(s);
+	test_unwind_tables();
 	CHECK(stats(s).lookups > 0);
 	swp__symbolizer_free(s);
 	swp_buf_free(&res);

@@ -58,9 +58,7 @@ static bool collect(Elf *e, struct cands *c)
 	return has_symtab;
 }
 
-/* The separate debug file of e by its GNU build id (/usr/lib/debug/.build-id/ab/cdef....debug, as
- * Debian's -dbg packages install them), opened with libelf; NULL when there is none. */
-static Elf *debug_file(Elf *e, int *fd)
+Elf *swp__elf_debug_file(Elf *e, int *fd)
 {
 	for (Elf_Scn *scn = elf_nextscn(e, NULL); scn; scn = elf_nextscn(e, scn)) {
 		GElf_Shdr sh;
@@ -113,7 +111,7 @@ static int load(Elf *e, struct swp__symtab *t)
 	}
 	/* a stripped file (only .dynsym) may have its full .symtab in a debug file */
 	int dfd = -1;
-	Elf *dbg = collect(e, &c) ? NULL : debug_file(e, &dfd);
+	Elf *dbg = collect(e, &c) ? NULL : swp__elf_debug_file(e, &dfd);
 	if (dbg)
 		collect(dbg, &c);
 	swp__symtab_build(t, c.v, c.n, NULL); /* copies the names: the Elf may go */

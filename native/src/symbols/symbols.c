@@ -472,7 +472,7 @@ static const struct swp__eh *map_eh(struct swp_symbolizer *s, struct proc *p, st
 			}
 		}
 		s->stats.eh_files++;
-		s->stats.eh_bytes += f->eh.hdr_len + f->eh.frame_len;
+		s->stats.eh_bytes += swp__eh_bytes(&f->eh);
 		if (rc)
 			swp_debug("symbols: no unwind tables in %s of pid %d", p->strs.data + m->path, p->pid);
 	}
@@ -511,7 +511,7 @@ bool swp__sym_module(struct swp_symbolizer *s, int pid, uint64_t ip, struct swp_
 	}
 	if (seg) {
 		out->bias = m->start + (seg->off - m->pgoff) - seg->vaddr;
-		out->eh = eh->hdr ? eh : NULL;
+		out->eh = swp__eh_usable(eh) ? eh : NULL;
 	}
 	return true;
 }

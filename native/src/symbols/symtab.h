@@ -9,6 +9,8 @@
 #ifndef SWP_SYMTAB_H
 #define SWP_SYMTAB_H
 
+#include <libelf.h>
+
 #include "common/common.h"
 
 struct swp__sym {
@@ -55,20 +57,34 @@ int swp__elf_load_fd(int fd, struct swp__symtab *t);
 int swp__elf_load_mem(void *image, size_t len, struct swp__symtab *t);
 /* The name of the function at file offset off (PT_LOAD mapping), or NULL. */
 const char *swp__elf_lookup(struct swp__symtab *t, uint64_t off, struct swp_buf *scratch);
+/* The separate debug file of e by its GNU build id (/usr/lib/debug/.build-id/ab/cdef....debug, as
+ * Debian's -dbg packages install them), opened with libelf into *fd; NULL when there is none. */
+Elf *swp__elf_debug_file(Elf *e, int *fd);
 
-/* The unwind tables of an ELF file (ehframe.c): .eh_frame_hdr and .eh_frame copied, with their
- * link-time addresses; what unwind.c hands libunwind. */
-struct swp__eh {
-	uint8_t *hdr, *frame;            /* NULL when the file has none (or not both) */
+/* One binary search table and the CIEs and FDEs it points into, as libunwind reads them: copied
+ * out of the file (.eh_frame_hdr, .eh_frame), or built from .debug_frame (ehframe.c), each with
+ * the link-time address it is served at. */
+struct swp__ehtab {
+	uint8_t *hdr, *frame;            /* NULL when there is no table */
 	uint64_t hdr_vaddr, frame_vaddr;
 	size_t hdr_len, frame_len;
-	uint64_t table_vaddr, fde_count; /* .eh_frame_hdr's binary search table */
+	uint64_t table_vaddr, fde_count; /* the binary search table inside hdr */
+};
+/* The unwind tables of an ELF file; what unwind.c hands libunwind. tab[0] is the file's
+ * .eh_frame; tab[1] its .debug_frame (its own, or its debug file's by build id) translated to
+ * the same format, for code built with -fno-asynchronous-unwind-tables: .eh_frame then holds
+ * only crt's FDEs. A lookup tries tab[0] first. */
+struct swp__eh {
+	struct swp__ehtab tab[2];
 	uint32_t fdes, fp_fdes;          /* FDEs, and those that make the frame pointer the CFA */
 };
 /* 0, or -ENOENT when the file has no usable tables (fdes may still be counted), -ENOEXEC. */
 int swp__eh_load_fd(int fd, struct swp__eh *eh);
 int swp__eh_load_mem(void *image, size_t len, struct swp__eh *eh);
 void swp__eh_free(struct swp__eh *eh);
+/* Whether eh has a table to search, and the bytes its tables take. */
+bool swp__eh_usable(const struct swp__eh *eh);
+size_t swp__eh_bytes(const struct swp__eh *eh);
 /* 1: the file was built with frame pointers (most FDEs make rbp the CFA), 0: without, -1: no FDEs
  * to tell. */
 int swp__eh_frame_pointers(const struct swp__eh *eh);

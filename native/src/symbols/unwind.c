@@ -60,9 +60,12 @@ static int access_mem(unw_addr_space_t as, unw_word_t addr, unw_word_t *val, int
 	for (unsigned i = 0; i < c->nmods; i++) {
 		const struct swp__eh *eh = c->mods[i].eh;
 		uint64_t b = c->mods[i].bias;
-		if (eh && (overlap(addr, b + eh->hdr_vaddr, eh->hdr, eh->hdr_len, val) ||
-			   overlap(addr, b + eh->frame_vaddr, eh->frame, eh->frame_len, val)))
-			return 0;
+		for (unsigned k = 0; eh && k < 2; k++) {
+			const struct swp__ehtab *t = &eh->tab[k];
+			if (t->hdr && (overlap(addr, b + t->hdr_vaddr, t->hdr, t->hdr_len, val) ||
+				       overlap(addr, b + t->frame_vaddr, t->frame, t->frame_len, val)))
+				return 0;
+		}
 	}
 	if (c->x->cut && addr >= c->sp + c->x->len && addr < c->sp + (1u << 20))
 		c->beyond = true; /* the stack goes on past the copy */
@@ -87,13 +90,18 @@ static int find_proc_info(unw_addr_space_t as, unw_word_t ip, unw_proc_info_t *p
 {
 	struct uctx *c = arg;
 	const struct swp__module *m = module_at(c, ip);
-	if (!m || !m->eh)
-		return -UNW_ENOINFO; /* libunwind falls back to the frame pointer here */
-	unw_dyn_info_t di = {.format = UNW_INFO_FORMAT_REMOTE_TABLE, .start_ip = m->start, .end_ip = m->end};
-	di.u.rti.segbase = m->bias + m->eh->hdr_vaddr;
-	di.u.rti.table_data = m->bias + m->eh->table_vaddr;
-	di.u.rti.table_len = m->eh->fde_count * 8 / sizeof(unw_word_t); /* two int32 per entry */
-	return dwarf_search_unwind_table(as, ip, &di, pi, need_unwind_info, arg);
+	int rc = -UNW_ENOINFO; /* none: libunwind falls back to the frame pointer */
+	for (unsigned k = 0; m && m->eh && k < 2 && rc == -UNW_ENOINFO; k++) {
+		const struct swp__ehtab *t = &m->eh->tab[k]; /* .eh_frame, then .debug_frame's */
+		if (!t->fde_count)
+			continue;
+		unw_dyn_info_t di = {.format = UNW_INFO_FORMAT_REMOTE_TABLE, .start_ip = m->start, .end_ip = m->end};
+		di.u.rti.segbase = m->bias + t->hdr_vaddr;
+		di.u.rti.table_data = m->bias + t->table_vaddr;
+		di.u.rti.table_len = t->fde_count * 8 / sizeof(unw_word_t); /* two int32 per entry */
+		rc = dwarf_search_unwind_table(as, ip, &di, pi, need_unwind_info, arg);
+	}
+	return rc;
 }
 
 /* libunwind frees the unwind info of tables it searched itself */
