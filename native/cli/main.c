@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -635,6 +636,10 @@ static int cmd_agent(const struct args *a)
 	struct sigaction sa = {.sa_handler = on_agent_signal};
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	/* a daemon that loads large tables once (the kernel's symbols, a binary's) and frees what built
+	 * them: glibc's threshold for mapping a block on its own stays fixed, so those blocks go back to
+	 * the system when freed instead of staying in a thread's arena */
+	mallopt(M_MMAP_THRESHOLD, 128 << 10);
 	r = swp_agent_run(&cfg, &stop_agent, NULL);
 	free(token);
 	for (int i = 0; i < a->n_rules; i++)

@@ -114,8 +114,7 @@ static int load(Elf *e, struct swp__symtab *t)
 	Elf *dbg = collect(e, &c) ? NULL : swp__elf_debug_file(e, &dfd);
 	if (dbg)
 		collect(dbg, &c);
-	swp__symtab_build(t, c.v, c.n, NULL); /* copies the names: the Elf may go */
-	free(c.v);
+	swp__symtab_build(t, c.v, c.n, NULL); /* copies the names: the Elf may go; takes c.v */
 	if (dbg) {
 		elf_end(dbg);
 		close(dfd);

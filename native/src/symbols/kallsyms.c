@@ -55,8 +55,7 @@ int swp__kallsyms_load(const char *path, struct swp__symtab *t)
 		c[i].name = names.data + c[i].size;
 		c[i].size = 0;
 	}
-	swp__symtab_build(t, c, n, &names);
-	free(c);
+	swp__symtab_build(t, c, n, &names); /* takes c */
 	if (!rc && !t->nsyms)
 		rc = -ENOENT;
 	return rc;

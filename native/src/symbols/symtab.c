@@ -1,5 +1,6 @@
 /* Sorted symbol tables shared by the ELF and kallsyms readers (see symtab.h). */
 #include <stdlib.h>
+#include <string.h>
 
 #include "symbols/symbols.h"
 #include "symbols/symtab.h"
@@ -31,32 +32,44 @@ void swp__symtab_build(struct swp__symtab *t, struct swp__cand *c, size_t n, str
 		t->names = *arena;
 		*arena = (struct swp_buf){ 0 };
 	}
-	if (!n)
+	if (!n) {
+		free(c);
 		return;
+	}
 	qsort(c, n, sizeof(*c), cand_cmp);
-	t->syms = swp__xmalloc(n * sizeof(*t->syms));
+	/* the symbols are written over the candidates they come from (smaller, and never ahead of the
+	 * one being read): one array at a time, for the kernel's 100,000 symbols too */
+	_Static_assert(sizeof(struct swp__sym) <= sizeof(struct swp__cand), "symbols overwrite candidates");
+	char *out = (char *)c;
+	struct swp__sym last = {0};
 	size_t k = 0;
 	for (size_t i = 0; i < n; i++) {
-		if (k && t->syms[k - 1].addr == c[i].addr) {
+		struct swp__cand x;
+		memcpy(&x, &c[i], sizeof(x));
+		if (k && last.addr == x.addr) {
 			/* an alias: the first (best) name stays, the largest size wins */
-			if (c[i].size > t->syms[k - 1].size)
-				t->syms[k - 1].size = c[i].size;
+			if (x.size > last.size) {
+				last.size = x.size;
+				memcpy(out + (k - 1) * sizeof(last), &last, sizeof(last));
+			}
 			continue;
 		}
-		size_t len = strlen(c[i].name) + 1, at;
+		size_t len = strlen(x.name) + 1, at;
 		if (arena) {
-			at = (size_t)(c[i].name - t->names.data);
+			at = (size_t)(x.name - t->names.data);
 		} else {
 			at = t->names.len;
-			swp__buf_put(&t->names, c[i].name, len);
+			swp__buf_put(&t->names, x.name, len);
 		}
 		if (at + len >= UINT32_MAX)
 			break; /* absurd table: keep what fits in 32-bit offsets */
-		t->syms[k] = (struct swp__sym){ .addr = c[i].addr, .size = c[i].size, .name = (uint32_t)at };
+		last = (struct swp__sym){ .addr = x.addr, .size = x.size, .name = (uint32_t)at };
+		memcpy(out + k * sizeof(last), &last, sizeof(last));
 		k++;
 	}
+	t->syms = (struct swp__sym *)out;
 	t->nsyms = k;
-	/* tables live long: give back what the duplicates and the doubling left unused */
+	/* tables live long: give back what the candidates, duplicates and doubling left unused */
 	t->syms = swp__xrealloc(t->syms, (k ? k : 1) * sizeof(*t->syms));
 	t->names.data = swp__xrealloc(t->names.data, t->names.len + 1);
 	t->names.cap = t->names.len + 1;

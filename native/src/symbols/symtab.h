@@ -43,7 +43,8 @@ struct swp__cand {
 
 /* Sorts and deduplicates cands (by address, best rank first), sizes the size-0 symbols and
  * copies the names into t->names; or, given arena (the buffer the cands' names point into),
- * takes it over as t->names instead of copying. t->segs must be set before. */
+ * takes it over as t->names instead of copying. t->segs must be set before. Takes c (malloc'ed):
+ * the symbols are built in its memory. */
 void swp__symtab_build(struct swp__symtab *t, struct swp__cand *c, size_t n, struct swp_buf *arena);
 /* The symbol containing addr (nearest: the nearest one at or below addr), or NULL. */
 struct swp__sym *swp__symtab_find(struct swp__symtab *t, uint64_t addr, bool nearest);
