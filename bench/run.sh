@@ -30,7 +30,7 @@ command -v python3 >/dev/null || { echo "bench: needs python3" >&2; exit 2; }
   mkdir -p bench/out
   flags=(-O2 -g -fno-omit-frame-pointer -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers)
   inc=(-Inative/include -Inative/src -Ibpf -I"$build/bpf" -I"$build/proto/gen")
-  libs=("$build/libswprof_static.a" $(pkg-config --libs libbpf libelf libprotobuf-c libunwind-generic) -lrocksdb -lz -lpthread -lstdc++ -lm -ldl)
+  libs=("$build/libswprof_static.a" $(pkg-config --libs libbpf libelf libprotobuf-c libunwind-generic) -lz -lpthread -lstdc++ -lm -ldl)
   if [ ! -x bench/out/swpbench ] || [ -n "$(find bench/src "$build/libswprof_static.a" -newer bench/out/swpbench -print -quit)" ]; then
     cc "${flags[@]}" "${inc[@]}" bench/src/swpbench.c "${libs[@]}" -o bench/out/swpbench
   fi
