@@ -8,6 +8,7 @@
 #include <ftw.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/mman.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -226,6 +227,50 @@ static void collector_cache(void)
 	swp__stacks_free(&t);
 }
 
+/* The name of the innermost frame of stack idx of t. */
+static const char *frame_name(struct swp_stacks *t, uint32_t idx)
+{
+	return swp__interned_sym(&t->in, t->frames[t->off[idx] + t->depth[idx] - 1]);
+}
+
+/* JIT code (anonymous executable memory named by /tmp/perf-<pid>.map): when the runtime rewrites
+ * its map, an address may hold another method now; the cached stack of that address is not
+ * reused, and the new name is read within a second. */
+static void collector_jit(void)
+{
+	void *code = mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CHECK(code != MAP_FAILED);
+	char path[64];
+	snprintf(path, sizeof(path), "/tmp/perf-%d.map", (int)getpid());
+	FILE *f = fopen(path, "w");
+	CHECK(f != NULL);
+	fprintf(f, "%lx 100 Old::method\n", (unsigned long)(uintptr_t)code);
+	fclose(f);
+	struct swp_stacks t;
+	swp__stacks_init(&t);
+	struct swp_collector co;
+	swp__collector_init(&co, &t);
+	uint64_t uips[] = {(uint64_t)(uintptr_t)code + 16};
+	swp__collector_add(&co, getpid(), NULL, 0, uips, 1, 1);
+	swp__collector_add(&co, getpid(), NULL, 0, uips, 1, 1);
+	CHECK_EQ_INT(t.n, 1);
+	CHECK_EQ_INT(co.seen_hits, 1);
+	CHECK_CONTAINS(frame_name(&t, 0), "Old::method");
+	f = fopen(path, "w"); /* recompiled: the same address, another method, a map of another size */
+	CHECK(f != NULL);
+	fprintf(f, "%lx 80 New::otherMethod\n", (unsigned long)(uintptr_t)code);
+	fclose(f);
+	struct timespec ts = {1, 100 * 1000000L};
+	nanosleep(&ts, NULL);
+	swp__collector_add(&co, getpid(), NULL, 0, uips, 1, 1);
+	CHECK_EQ_INT(t.n, 2);
+	CHECK_CONTAINS(frame_name(&t, 1), "New::otherMethod");
+	swp__collector_free(&co);
+	swp__stacks_free(&t);
+	unlink(path);
+	munmap(code, 4096);
+}
+
 int main(void)
 {
 	snprintf(dir, sizeof(dir), "/tmp/swprof-fast-XXXXXX");
@@ -236,6 +281,7 @@ int main(void)
 	order_across_analyses();
 	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 	collector_cache();
+	collector_jit();
 	rmdir(dir);
 	CHECK_DONE();
 }

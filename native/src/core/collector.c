@@ -74,10 +74,11 @@ static inline uint64_t lookup_ip(const uint64_t *ips, uint32_t i)
 	return i == 0 ? ips[i] : ips[i] - 1;
 }
 
-/* Identity of a sampled stack before symbolization. */
-static uint64_t ips_key(int pid, const uint64_t *kips, uint32_t nk, const uint64_t *uips, uint32_t nu)
+/* Identity of a sampled stack before symbolization: its addresses, and which perf map of the
+ * process names its JIT code (a JIT reuses the addresses of the code it replaced). */
+static uint64_t ips_key(int pid, uint32_t jit_gen, const uint64_t *kips, uint32_t nk, const uint64_t *uips, uint32_t nu)
 {
-	uint64_t h = swp__hash64(uips, nu * sizeof(uint64_t), (uint64_t)(uint32_t)pid << 32 | nu);
+	uint64_t h = swp__hash64(uips, nu * sizeof(uint64_t), ((uint64_t)(uint32_t)pid << 32 | nu) ^ ((uint64_t)jit_gen << 16));
 	h = swp__hash64(kips, nk * sizeof(uint64_t), h ^ ((uint64_t)nk << 48));
 	return h == UINT64_MAX ? h - 1 : h; /* UINT64_MAX marks an empty slot */
 }
@@ -86,7 +87,8 @@ static uint64_t ips_key(int pid, const uint64_t *kips, uint32_t nk, const uint64
 static uint32_t stack_index(struct swp_collector *c, int pid, const uint64_t *kips, uint32_t nk, const uint64_t *uips,
 			    uint32_t nu)
 {
-	uint64_t key = ips_key(pid, kips, nk, uips, nu);
+	uint32_t gen = swp__sym_jit_generation(c->sym, pid);
+	uint64_t key = ips_key(pid, gen, kips, nk, uips, nu);
 	const uint64_t *seen = swp__u64map_get(&c->seen, key);
 	if (seen) {
 		c->seen_hits++;
@@ -118,6 +120,9 @@ static uint32_t stack_index(struct swp_collector *c, int pid, const uint64_t *ki
 	uint64_t h = swp__stack_hash(&c->stacks->in, c->frames, n, &c->scratch);
 	uint32_t idx = swp__stacks_add(c->stacks, h, c->frames, n, NULL);
 	if (resolved) {
+		uint32_t now_gen = swp__sym_jit_generation(c->sym, pid); /* the map this stack was named by */
+		if (now_gen != gen)
+			key = ips_key(pid, now_gen, kips, nk, uips, nu);
 		if (c->seen.n >= SWP_SEEN_MAX)
 			swp__u64map_clear(&c->seen);
 		*swp__u64map_slot(&c->seen, key) = swp__pid_stack_key(pid, idx);

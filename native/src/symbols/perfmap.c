@@ -33,6 +33,7 @@ struct swp__perfmap {
 	int pid;
 	uint64_t size, mtime_ns;
 	int64_t checked_ms;
+	uint32_t gen; /* bumped at every re-read: code addresses may mean other methods now */
 	struct entry *v;
 	size_t n;
 	struct swp_buf names;
@@ -169,6 +170,7 @@ static void refresh(struct swp__perfmap *m)
 		return;
 	load(m, f);
 	fclose(f);
+	m->gen++;
 	m->size = (uint64_t)st.st_size;
 	m->mtime_ns = mt;
 	swp_debug("symbols: perf map of pid %d: %zu entries", m->pid, m->n);
@@ -194,15 +196,20 @@ static const struct entry *find(const struct swp__perfmap *m, uint64_t ip)
 
 bool swp__perfmap_lookup(struct swp__perfmap *m, uint64_t ip, struct swp_buf *out)
 {
+	/* a JIT reuses the addresses of code it replaced: a map is checked for a newer one before a
+	 * name found in it is trusted, not only when an address is missing */
+	refresh(m);
 	const struct entry *e = find(m, ip);
-	if (!e) {
-		refresh(m);
-		e = find(m, ip);
-	}
 	if (!e)
 		return false;
 	swp__buf_puts(out, m->names.data + e->name);
 	return true;
+}
+
+uint32_t swp__perfmap_generation(struct swp__perfmap *m)
+{
+	refresh(m);
+	return m->gen;
 }
 
 /* ---- asking a HotSpot JVM for its map ---- */

@@ -11,6 +11,8 @@ struct swp__perfmap *swp__perfmap_new(int pid);
 void swp__perfmap_free(struct swp__perfmap *m);
 /* Appends the name of the code at ip to out; false when no entry holds it. */
 bool swp__perfmap_lookup(struct swp__perfmap *m, uint64_t ip, struct swp_buf *out);
+/* How many times the map was read (re-read first when it changed, at most once a second). */
+uint32_t swp__perfmap_generation(struct swp__perfmap *m);
 
 /* Is pid a HotSpot JVM (it maps libjvm.so)? */
 bool swp__is_jvm(int pid);

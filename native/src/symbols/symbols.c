@@ -436,6 +436,15 @@ void swp__sym_user(struct swp_symbolizer *s, int pid, uint64_t ip, struct swp_bu
 		swp__buf_printf(out, "%s+0x%" PRIx64, p->strs.data + m->base, off);
 }
 
+uint32_t swp__sym_jit_generation(struct swp_symbolizer *s, int pid)
+{
+	uint64_t h = pid_hash(pid);
+	for (struct hnode *e = ht_chain(&s->procs, h); e; e = e->next)
+		if (((struct proc *)e)->pid == pid)
+			return ((struct proc *)e)->jit ? swp__perfmap_generation(((struct proc *)e)->jit) : 0;
+	return 0;
+}
+
 void swp__sym_forget_pid(struct swp_symbolizer *s, int pid)
 {
 	uint64_t h = pid_hash(pid);

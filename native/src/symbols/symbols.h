@@ -24,6 +24,9 @@ void swp__sym_kernel(struct swp_symbolizer *s, uint64_t ip, struct swp_buf *out)
 /* Appends the name of user address ip of process pid to out. Re-reads the process's maps when
  * ip falls outside every known mapping (a library loaded since). */
 void swp__sym_user(struct swp_symbolizer *s, int pid, uint64_t ip, struct swp_buf *out);
+/* Which version of pid's perf map names its JIT code (0: none read): a name cached for a JIT
+ * address holds only while it stays the same. Checks the map for a newer one (once a second). */
+uint32_t swp__sym_jit_generation(struct swp_symbolizer *s, int pid);
 /* Drops the cached maps of pid (process exited or restarted); file tables stay cached. */
 void swp__sym_forget_pid(struct swp_symbolizer *s, int pid);
 
