@@ -684,10 +684,11 @@ static void test_jvm(void)
 		return;
 	fputs("public class Spin {\n"
 	      "    static volatile long sink;\n"
-	      "    static long hot(long x) { long s = 0; for (int i = 0; i < 1000000; i++) s += (x ^ i) * 31; return s; }\n"
+	      "    static long hot(long x) { long s = 0; for (int i = 0; i < 200000; i++) s += (x ^ i) * 31 + (s >>> 7); return s; }\n"
+	      "    static long middle(long x) { long s = 0; for (int k = 0; k < 8; k++) s += hot(x + k); return s; }\n"
 	      "    public static void main(String[] a) {\n"
 	      "        long end = System.nanoTime() + Long.parseLong(a[0]) * 1000000000L;\n"
-	      "        while (System.nanoTime() < end) sink += hot(sink);\n"
+	      "        while (System.nanoTime() < end) sink += middle(sink);\n"
 	      "    }\n"
 	      "}\n", f);
 	fclose(f);
@@ -697,15 +698,16 @@ static void test_jvm(void)
 	snprintf(cp, sizeof(cp), "%s", jdir);
 	char *java_argv[] = {"/usr/bin/env", "java", "-XX:+PreserveFramePointer", "-cp", cp, "Spin", "3606", NULL};
 	pid_t j = spawn(java_argv);
-	msleep(2000); /* started, and Spin.hot compiled */
+	msleep(2000); /* started, and Spin's methods compiled */
 
 	/* swprof record */
 	snprintf(cmd, sizeof(cmd), "%s record --pid %d --duration 3", SWPROF_CLI, (int)j);
 	CHECK_EQ_INT(run_shell(cmd, out, sizeof(out)), 0);
-	long long hot = folded_sum(out, ";Spin::hot", NULL), all = folded_sum(out, "", NULL);
-	printf("jvm, swprof record: Spin::hot %lld of %lld samples\n", hot, all);
+	/* middle, and hot under it until C2 inlines it there */
+	long long hot = folded_sum(out, ";Spin::middle", NULL), all = folded_sum(out, "", NULL);
+	printf("jvm, swprof record: Spin::middle %lld of %lld samples\n", hot, all);
 	CHECK(hot >= all / 2);
-	CHECK_CONTAINS(out, ";Interpreter;"); /* main runs in the interpreter */
+	CHECK_CONTAINS(out, ";Interpreter;Spin::middle"); /* main runs in the interpreter */
 
 	/* a task on it */
 	char task[32];
@@ -715,9 +717,20 @@ static void test_jvm(void)
 		char *tree = analyze_task(c, task);
 		static struct elem v[MAX_ELEMS];
 		int n = parse_elements(tree, v, MAX_ELEMS);
-		const struct elem *h = find_elem(v, n, "Spin::hot");
-		printf("jvm, a task: Spin::hot %lld\n", h ? h->count : -1);
+		const struct elem *h = find_elem(v, n, "Spin::middle");
+		printf("jvm, a task: Spin::middle %lld\n", h ? h->count : -1);
 		CHECK(h != NULL && h->count > 150); /* 4 s at 99 Hz, but for the first flush before the map came */
+		/* and its callers named: the interpreted main above it, not [unknown] (a JIT frame has no
+		 * tables: it is walked by its frame pointers, not libunwind's guess) */
+		long long lost_caller = 0, hot_all = 0;
+		for (int i = 0; i < n; i++)
+			for (int k = 0; k < n && !strcmp(v[i].symbol, "Spin::middle"); k++)
+				if (v[k].tree == v[i].tree && v[k].id == v[i].parent) {
+					hot_all += v[i].count;
+					lost_caller += !strcmp(v[k].symbol, "[unknown]") ? v[i].count : 0;
+				}
+		printf("jvm, a task: Spin::middle under [unknown] %lld of %lld\n", lost_caller, hot_all);
+		CHECK(hot_all > 0 && lost_caller * 10 < hot_all);
 		free(tree);
 		swp_core_close(c);
 	}

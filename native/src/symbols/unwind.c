@@ -243,9 +243,28 @@ static enum swp_unwound auto_walk(struct uctx *c, unw_addr_space_t as, uint64_t 
 {
 	unw_cursor_t cur;
 	ips[(*n)++] = c->x->regs[SWP_REG_RIP];
+	const struct swp__module *leaf = module_at(c, c->x->regs[SWP_REG_RIP]);
+	if (leaf && leaf->anon) {
+		/* JIT code has no tables to step its frame by: its frame pointers, from the sampled one on
+		 * (libunwind's guess for a frame without tables may take another return address) */
+		uint64_t regs[SWP_NREGS];
+		enum fp_walk w = fp_walk(c, c->x->regs[SWP_REG_RBP], ips, max, n, regs);
+		if (w == FP_THEN_DWARF) {
+			c->regs = regs;
+			unw_cursor_t on;
+			if (unw_init_remote(&on, as, c) < 0)
+				return SWP_UNWOUND_FAILED;
+			enum swp_unwound how = dwarf_steps(c, &on, ips, max, n, 1);
+			return how == SWP_UNWOUND_DWARF ? SWP_UNWOUND_FP_DWARF : how;
+		}
+		if (w == FP_WHOLE || w == FP_CUT)
+			return w == FP_WHOLE ? SWP_UNWOUND_FP : SWP_UNWOUND_CUT;
+		*n = c->x->nfp < max ? c->x->nfp : max; /* a broken chain: the kernel's walk, as fp mode has it */
+		memcpy(ips, c->x->fp, *n * sizeof(*ips));
+		return SWP_UNWOUND_FAILED;
+	}
 	if (unw_init_remote(&cur, as, c) < 0)
 		return SWP_UNWOUND_FAILED;
-	module_at(c, c->x->regs[SWP_REG_RIP]);
 	int rc = unw_step(&cur);
 	if (rc <= 0)
 		return rc == 0 ? SWP_UNWOUND_DWARF : c->beyond ? SWP_UNWOUND_CUT : SWP_UNWOUND_FAILED;
