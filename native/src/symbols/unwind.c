@@ -244,38 +244,25 @@ static enum swp_unwound auto_walk(struct uctx *c, unw_addr_space_t as, uint64_t 
 	unw_cursor_t cur;
 	ips[(*n)++] = c->x->regs[SWP_REG_RIP];
 	const struct swp__module *leaf = module_at(c, c->x->regs[SWP_REG_RIP]);
-	if (leaf && leaf->anon) {
-		/* JIT code has no tables to step its frame by: its frame pointers, from the sampled one on
-		 * (libunwind's guess for a frame without tables may take another return address) */
-		uint64_t regs[SWP_NREGS];
-		enum fp_walk w = fp_walk(c, c->x->regs[SWP_REG_RBP], ips, max, n, regs);
-		if (w == FP_THEN_DWARF) {
-			c->regs = regs;
-			unw_cursor_t on;
-			if (unw_init_remote(&on, as, c) < 0)
-				return SWP_UNWOUND_FAILED;
-			enum swp_unwound how = dwarf_steps(c, &on, ips, max, n, 1);
-			return how == SWP_UNWOUND_DWARF ? SWP_UNWOUND_FP_DWARF : how;
-		}
-		if (w == FP_WHOLE || w == FP_CUT)
-			return w == FP_WHOLE ? SWP_UNWOUND_FP : SWP_UNWOUND_CUT;
-		*n = c->x->nfp < max ? c->x->nfp : max; /* a broken chain: the kernel's walk, as fp mode has it */
-		memcpy(ips, c->x->fp, *n * sizeof(*ips));
-		return SWP_UNWOUND_FAILED;
+	/* JIT code has no tables to step its frame by: its frame pointers, from the sampled frame on
+	 * (libunwind's guess for a frame without tables may take another return address) */
+	bool jit = leaf && leaf->anon;
+	unw_word_t bp = c->x->regs[SWP_REG_RBP];
+	if (!jit) {
+		if (unw_init_remote(&cur, as, c) < 0)
+			return SWP_UNWOUND_FAILED;
+		int rc = unw_step(&cur);
+		if (rc <= 0)
+			return rc == 0 ? SWP_UNWOUND_DWARF : c->beyond ? SWP_UNWOUND_CUT : SWP_UNWOUND_FAILED;
+		unw_word_t ip = 0;
+		if (unw_get_reg(&cur, UNW_REG_IP, &ip) < 0 || unw_get_reg(&cur, UNW_X86_64_RBP, &bp) < 0)
+			return SWP_UNWOUND_FAILED;
+		if (!ip)
+			return SWP_UNWOUND_DWARF;
+		if (!fp_code(c, ip - 1))
+			return dwarf_steps(c, &cur, ips, max, n, 0);
+		ips[(*n)++] = ip;
 	}
-	if (unw_init_remote(&cur, as, c) < 0)
-		return SWP_UNWOUND_FAILED;
-	int rc = unw_step(&cur);
-	if (rc <= 0)
-		return rc == 0 ? SWP_UNWOUND_DWARF : c->beyond ? SWP_UNWOUND_CUT : SWP_UNWOUND_FAILED;
-	unw_word_t ip = 0, bp = 0;
-	if (unw_get_reg(&cur, UNW_REG_IP, &ip) < 0 || unw_get_reg(&cur, UNW_X86_64_RBP, &bp) < 0)
-		return SWP_UNWOUND_FAILED;
-	if (!ip)
-		return SWP_UNWOUND_DWARF;
-	if (!fp_code(c, ip - 1))
-		return dwarf_steps(c, &cur, ips, max, n, 0);
-	ips[(*n)++] = ip;
 	uint64_t regs[SWP_NREGS];
 	switch (fp_walk(c, bp, ips, max, n, regs)) {
 	case FP_WHOLE:
@@ -290,8 +277,13 @@ static enum swp_unwound auto_walk(struct uctx *c, unw_addr_space_t as, uint64_t 
 		enum swp_unwound how = dwarf_steps(c, &on, ips, max, n, 1);
 		return how == SWP_UNWOUND_DWARF ? SWP_UNWOUND_FP_DWARF : how;
 	}
-	default: /* a broken chain: DWARF on from the caller */
-		*n = 1;
+	default:
+		if (jit) { /* a broken chain: the kernel's walk, as fp mode has it */
+			*n = c->x->nfp < max ? c->x->nfp : max;
+			memcpy(ips, c->x->fp, *n * sizeof(*ips));
+			return SWP_UNWOUND_FAILED;
+		}
+		*n = 1; /* DWARF on from the caller */
 		return dwarf_steps(c, &cur, ips, max, n, 0);
 	}
 }
