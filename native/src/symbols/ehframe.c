@@ -320,12 +320,6 @@ static bool in_code(const struct span *sp, uint64_t pc, uint64_t range)
 	return false;
 }
 
-static void put32(struct swp_buf *b, uint32_t v)
-{
-	uint8_t w[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
-	swp__buf_put(b, w, 4);
-}
-
 static void set32(struct swp_buf *b, size_t at, uint32_t v)
 {
 	uint8_t w[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
@@ -356,8 +350,8 @@ static bool put_cie(struct rd r, struct swp_buf *out)
 	if (r.bad || ra > 255)
 		return false;
 	size_t at = out->len;
-	put32(out, 0); /* the length, set below */
-	put32(out, 0); /* .eh_frame's CIE id */
+	swp__buf_put_u32(out, 0); /* the length, set below */
+	swp__buf_put_u32(out, 0); /* .eh_frame's CIE id */
 	static const uint8_t head[] = {1, 'z', 'R', 0};
 	swp__buf_put(out, head, sizeof(head));
 	swp__buf_put(out, align, (size_t)(align_end - align));
@@ -453,12 +447,12 @@ static bool translate(const uint8_t *df, size_t len, const struct span *sp, cons
 		if (body.bad || !range || range > INT32_MAX || !in_code(sp, pc, range))
 			continue;
 		size_t at = frame.len;
-		put32(&frame, 0);                             /* the length, set below */
-		put32(&frame, (uint32_t)(at + 4 - cie->out)); /* back to the CIE */
-		put32(&frame, 0);                             /* pc, pc-relative: once the frame has its address */
-		put32(&frame, (uint32_t)range);
-		swp__buf_putc(&frame, 0);                     /* no augmentation data */
-		swp__buf_put(&frame, body.p, left(&body));    /* the instructions */
+		swp__buf_put_u32(&frame, 0);                             /* the length, set below */
+		swp__buf_put_u32(&frame, (uint32_t)(at + 4 - cie->out)); /* back to the CIE */
+		swp__buf_put_u32(&frame, 0); /* pc, pc-relative: once the frame has its address */
+		swp__buf_put_u32(&frame, (uint32_t)range);
+		swp__buf_putc(&frame, 0);                  /* no augmentation data */
+		swp__buf_put(&frame, body.p, left(&body)); /* the instructions */
 		set32(&frame, at, (uint32_t)(frame.len - at - 4));
 		if (nfdes == cap) {
 			cap = cap ? cap * 2 : 256;
@@ -466,7 +460,7 @@ static bool translate(const uint8_t *df, size_t len, const struct span *sp, cons
 		}
 		fdes[nfdes++] = (struct fde_at){pc, at};
 	}
-	put32(&frame, 0); /* the terminator */
+	swp__buf_put_u32(&frame, 0); /* the terminator */
 	if (!nfdes)
 		goto out;
 	qsort(fdes, nfdes, sizeof(*fdes), by_pc);
@@ -485,8 +479,8 @@ static bool translate(const uint8_t *df, size_t len, const struct span *sp, cons
 	struct swp_buf hdr = {0};
 	static const uint8_t head[] = {1, DW_EH_PE_pcrel_sdata4, DW_EH_PE_udata4, DW_EH_PE_datarel_sdata4};
 	swp__buf_put(&hdr, head, sizeof(head));
-	put32(&hdr, (uint32_t)(int32_t)(fv - (hv + 4)));
-	put32(&hdr, 0); /* the count, set below */
+	swp__buf_put_u32(&hdr, (uint32_t)(int32_t)(fv - (hv + 4)));
+	swp__buf_put_u32(&hdr, 0); /* the count, set below */
 	uint64_t count = 0, last = UINT64_MAX;
 	ok = true;
 	for (size_t i = 0; i < nfdes && ok; i++) {
@@ -497,8 +491,8 @@ static bool translate(const uint8_t *df, size_t len, const struct span *sp, cons
 		if (fdes[i].pc == last)
 			continue; /* one entry per address */
 		last = fdes[i].pc;
-		put32(&hdr, (uint32_t)(int32_t)pc);
-		put32(&hdr, (uint32_t)(int32_t)fde);
+		swp__buf_put_u32(&hdr, (uint32_t)(int32_t)pc);
+		swp__buf_put_u32(&hdr, (uint32_t)(int32_t)fde);
 		count++;
 	}
 	set32(&hdr, 8, (uint32_t)count);
