@@ -393,13 +393,22 @@ static int read_maps(struct swp_symbolizer *s, struct proc *p)
 	return 0;
 }
 
-static struct proc *proc_get(struct swp_symbolizer *s, int pid)
+/* The process pid as the symbolizer knows it, or NULL. */
+static struct proc *proc_find(struct swp_symbolizer *s, int pid)
 {
-	uint64_t h = pid_hash(pid);
-	for (struct hnode *e = ht_chain(&s->procs, h); e; e = e->next)
+	for (struct hnode *e = ht_chain(&s->procs, pid_hash(pid)); e; e = e->next)
 		if (((struct proc *)e)->pid == pid)
 			return (struct proc *)e;
-	struct proc *p = swp__xcalloc(1, sizeof(*p));
+	return NULL;
+}
+
+static struct proc *proc_get(struct swp_symbolizer *s, int pid)
+{
+	struct proc *p = proc_find(s, pid);
+	if (p)
+		return p;
+	uint64_t h = pid_hash(pid);
+	p = swp__xcalloc(1, sizeof(*p));
 	p->pid = pid;
 	p->node.hash = h;
 	ht_add(&s->procs, &p->node);
@@ -438,22 +447,17 @@ void swp__sym_user(struct swp_symbolizer *s, int pid, uint64_t ip, struct swp_bu
 
 uint32_t swp__sym_jit_generation(struct swp_symbolizer *s, int pid)
 {
-	uint64_t h = pid_hash(pid);
-	for (struct hnode *e = ht_chain(&s->procs, h); e; e = e->next)
-		if (((struct proc *)e)->pid == pid)
-			return ((struct proc *)e)->jit ? swp__perfmap_generation(((struct proc *)e)->jit) : 0;
-	return 0;
+	struct proc *p = proc_find(s, pid);
+	return p && p->jit ? swp__perfmap_generation(p->jit) : 0;
 }
 
 void swp__sym_forget_pid(struct swp_symbolizer *s, int pid)
 {
-	uint64_t h = pid_hash(pid);
-	for (struct hnode *e = ht_chain(&s->procs, h); e; e = e->next)
-		if (((struct proc *)e)->pid == pid) {
-			ht_del(&s->procs, e);
-			proc_free((struct proc *)e);
-			return;
-		}
+	struct proc *p = proc_find(s, pid);
+	if (p) {
+		ht_del(&s->procs, &p->node);
+		proc_free(p);
+	}
 }
 
 /* ---- for unwinding (unwind.c) ---- */
