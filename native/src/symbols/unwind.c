@@ -159,6 +159,13 @@ static bool fp_code(struct uctx *c, uint64_t ip)
 
 enum fp_walk { FP_NO, FP_WHOLE, FP_THEN_DWARF, FP_CUT };
 
+/* The kernel's frame-pointer walk of the sample, as fp mode has it. */
+static void kernel_walk(const struct swp_ustack_sample *x, uint64_t *ips, uint32_t max, uint32_t *n)
+{
+	*n = x->nfp < max ? x->nfp : max;
+	memcpy(ips, x->fp, *n * sizeof(*ips));
+}
+
 /* AUTO: the frame-pointer walk over the copy from frame pointer bp (that of the last frame in
  * ips), while its frames are in code that walks right by frame pointers. FP_WHOLE: it ended there
  * (a zero frame pointer or return address). FP_THEN_DWARF: it reached a return address into code
@@ -278,9 +285,8 @@ static enum swp_unwound auto_walk(struct uctx *c, unw_addr_space_t as, uint64_t 
 		return how == SWP_UNWOUND_DWARF ? SWP_UNWOUND_FP_DWARF : how;
 	}
 	default:
-		if (jit) { /* a broken chain: the kernel's walk, as fp mode has it */
-			*n = c->x->nfp < max ? c->x->nfp : max;
-			memcpy(ips, c->x->fp, *n * sizeof(*ips));
+		if (jit) { /* a broken chain */
+			kernel_walk(c->x, ips, max, n);
 			return SWP_UNWOUND_FAILED;
 		}
 		*n = 1; /* DWARF on from the caller */
@@ -294,8 +300,7 @@ enum swp_unwound swp__unwind(struct swp_symbolizer *s, const struct swp_ustack_s
 	struct uctx c = {.s = s, .x = x, .regs = x->regs, .sp = x->stack_at};
 	*n = 0;
 	if (!x->len || !max) { /* no registers or no stack: what the kernel walked is all there is */
-		*n = x->nfp < max ? x->nfp : max;
-		memcpy(ips, x->fp, *n * sizeof(*ips));
+		kernel_walk(x, ips, max, n);
 		return SWP_UNWOUND_FAILED;
 	}
 	void **slot = swp__sym_unwind_state(s, x->pid);
