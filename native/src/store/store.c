@@ -75,7 +75,7 @@ struct swp_store {
 };
 
 /* Debian's RocksDB is built with assertions: after a failed WAL write (a full disk) any further
- * write, and even R(rocksdb_close)(), aborts the process. So swprof never lets RocksDB reach a full
+ * write, and even rocksdb_close(), aborts the process. So swprof never lets RocksDB reach a full
  * disk: every write first checks that min_free bytes stay free, and refuses (-ENOSPC) without
  * touching RocksDB otherwise; the caller keeps its data and retries. A write RocksDB fails anyway
  * marks the store broken: later writes are refused and close leaves the handle alone. */
