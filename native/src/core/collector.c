@@ -78,8 +78,10 @@ static inline uint64_t lookup_ip(const uint64_t *ips, uint32_t i)
  * process names its JIT code (a JIT reuses the addresses of the code it replaced). */
 static uint64_t ips_key(int pid, uint32_t jit_gen, const uint64_t *kips, uint32_t nk, const uint64_t *uips, uint32_t nu)
 {
-	uint64_t h = swp__hash64(uips, nu * sizeof(uint64_t), ((uint64_t)(uint32_t)pid << 32 | nu) ^ ((uint64_t)jit_gen << 16));
+	uint64_t h = swp__hash64(uips, nu * sizeof(uint64_t), (uint64_t)(uint32_t)pid << 32 | nu);
 	h = swp__hash64(kips, nk * sizeof(uint64_t), h ^ ((uint64_t)nk << 48));
+	if (jit_gen) /* a round of its own: no bits shared with the pid's */
+		h = swp__hash64(&jit_gen, sizeof(jit_gen), h);
 	return h == UINT64_MAX ? h - 1 : h; /* UINT64_MAX marks an empty slot */
 }
 
